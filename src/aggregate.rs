@@ -1,0 +1,474 @@
+//! Pure aggregation: the CUR rows of one billing period → Bedrock series with compensated sums.
+//! No clock, no I/O. Memory grows with the number of distinct series, not with the rows.
+//!
+//! Rows are keyed by the raw values that determine every label (account, principal, usage type,
+//! line item type, billing entity, product name, product region, currency, exported tags), so the
+//! usage-type grammar runs once per distinct key, not once per row.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::bedrock::principal::{self, UNATTRIBUTED};
+use crate::bedrock::tags::TagRules;
+use crate::bedrock::{self, Classified};
+use crate::cur::{CurRow, RowSink};
+use crate::names::SERIES_LABELS;
+use crate::sum::Sum;
+
+/// Options of the pure stages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AggregateOptions {
+    pub tags: TagRules,
+    /// Fold assumed-role sessions into their role (`…:assumed-role/Role/*`).
+    pub fold_sessions: bool,
+}
+
+/// Label values of one series: the fixed labels (in [`SERIES_LABELS`] order), then tag labels
+/// sorted by name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Labels {
+    pub fixed: [Arc<str>; SERIES_LABELS.len()],
+    pub tags: Vec<(Arc<str>, Arc<str>)>,
+}
+
+/// One series: its labels, the currency of its costs, and its sums.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub labels: Labels,
+    /// `line_item_currency_code` (`USD` unless the bill says otherwise).
+    pub currency: Arc<str>,
+    pub cost: Sum,
+    pub net_cost: Sum,
+    /// Usage normalised to tokens, for line items priced per token.
+    pub tokens: Option<Sum>,
+    /// Usage in other pricing units: `(pricing unit, amount)`, sorted by unit.
+    pub usage: Vec<(Arc<str>, Sum)>,
+}
+
+/// What aggregating one period saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeriodStats {
+    pub bedrock_rows: u64,
+    pub unattributed_rows: u64,
+    /// Rows whose `line_item_net_unblended_cost` was NULL or absent (net = unblended for them).
+    pub net_cost_fallback_rows: u64,
+    pub newest_usage_end_ms: Option<i64>,
+    /// Rows carrying two tag keys that map to one label name (the first key, sorted, wins).
+    pub tag_label_collisions: u64,
+}
+
+/// The finished aggregate of one billing period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodAggregate {
+    pub period: String,
+    pub series: Vec<Series>,
+    pub stats: PeriodStats,
+}
+
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<Arc<str>, u32>,
+    strings: Vec<Arc<str>>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let arc: Arc<str> = Arc::from(s);
+        let id = self.strings.len() as u32;
+        self.strings.push(arc.clone());
+        self.ids.insert(arc, id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &Arc<str> {
+        &self.strings[id as usize]
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RowKey {
+    account: u32,
+    principal: u32,
+    usage_type: u32,
+    line_item_type: u32,
+    billing_entity: u32,
+    product_name: u32,
+    region_code: u32,
+    currency: u32,
+    tags: Vec<(u32, u32)>,
+}
+
+#[derive(Default)]
+struct Sums {
+    cost: Sum,
+    net_cost: Sum,
+    tokens: Option<Sum>,
+    usage: Vec<(u32, Sum)>,
+}
+
+/// Aggregates the rows of one billing period; feed it as a [`RowSink`], then [`finish`](Self::finish).
+pub struct PeriodAggregator<'o> {
+    period: String,
+    opts: &'o AggregateOptions,
+    strings: Interner,
+    tag_labels: HashMap<Box<str>, Option<u32>>,
+    classes: HashMap<(u32, u32, u32), Arc<Classified>>,
+    series: HashMap<RowKey, Sums>,
+    stats: PeriodStats,
+    tag_scratch: Vec<(u32, u32)>,
+}
+
+impl<'o> PeriodAggregator<'o> {
+    pub fn new(period: impl Into<String>, opts: &'o AggregateOptions) -> Self {
+        PeriodAggregator {
+            period: period.into(),
+            opts,
+            strings: Interner::default(),
+            tag_labels: HashMap::new(),
+            classes: HashMap::new(),
+            series: HashMap::new(),
+            stats: PeriodStats::default(),
+            tag_scratch: Vec::new(),
+        }
+    }
+
+    /// Distinct series so far.
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    fn tag_label(&mut self, key: &str) -> Option<u32> {
+        if let Some(&l) = self.tag_labels.get(key) {
+            return l;
+        }
+        let label = self.opts.tags.label_for(key).map(|l| self.strings.id(&l));
+        self.tag_labels.insert(key.into(), label);
+        label
+    }
+
+    fn classified(&mut self, usage_type: u32, product_name: u32, region: u32) -> Arc<Classified> {
+        if let Some(c) = self.classes.get(&(usage_type, product_name, region)) {
+            return c.clone();
+        }
+        let pn = (product_name != NONE).then(|| self.strings.get(product_name).to_string());
+        let c = Arc::new(bedrock::classify(
+            self.strings.get(usage_type),
+            pn.as_deref(),
+            self.strings.get(region),
+        ));
+        self.classes
+            .insert((usage_type, product_name, region), c.clone());
+        c
+    }
+
+    /// The aggregate, series sorted by labels.
+    pub fn finish(mut self) -> PeriodAggregate {
+        let period: Arc<str> = Arc::from(self.period.as_str());
+        let series_map = std::mem::take(&mut self.series);
+        let mut series: Vec<Series> = series_map
+            .into_iter()
+            .map(|(key, sums)| self.series_of(&period, key, sums))
+            .collect();
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        PeriodAggregate {
+            period: self.period,
+            series,
+            stats: self.stats,
+        }
+    }
+
+    fn series_of(&mut self, period: &Arc<str>, key: RowKey, sums: Sums) -> Series {
+        let c = self.classified(key.usage_type, key.product_name, key.region_code);
+        let s = |id: u32| self.strings.get(id).clone();
+        let principal_raw = s(key.principal);
+        let (principal, kind, name, session) = if principal_raw.is_empty() {
+            (
+                Arc::from(UNATTRIBUTED),
+                principal::PrincipalKind::Unattributed.as_str(),
+                Arc::from(""),
+                Arc::from(""),
+            )
+        } else {
+            let p = principal::parse(Some(&principal_raw));
+            let session: Arc<str> = if p.session == "*" {
+                Arc::from("")
+            } else {
+                Arc::from(p.session)
+            };
+            (
+                principal_raw.clone(),
+                p.kind.as_str(),
+                Arc::from(p.name),
+                session,
+            )
+        };
+        let a = |v: &str| -> Arc<str> { Arc::from(v) };
+        let fixed: [Arc<str>; SERIES_LABELS.len()] = [
+            period.clone(),
+            s(key.account),
+            principal,
+            a(kind),
+            name,
+            session,
+            a(&c.model),
+            a(&c.region),
+            a(c.direction.as_str()),
+            a(c.tier.as_str()),
+            a(c.scope.as_str()),
+            a(c.cache_ttl.as_str()),
+            s(key.usage_type),
+            s(key.line_item_type),
+            s(key.billing_entity),
+        ];
+        let mut tags: Vec<(Arc<str>, Arc<str>)> =
+            key.tags.iter().map(|&(l, v)| (s(l), s(v))).collect();
+        tags.sort();
+        let mut usage: Vec<(Arc<str>, Sum)> =
+            sums.usage.iter().map(|&(u, sum)| (s(u), sum)).collect();
+        usage.sort_by(|a, b| a.0.cmp(&b.0));
+        Series {
+            labels: Labels { fixed, tags },
+            currency: s(key.currency),
+            cost: sums.cost,
+            net_cost: sums.net_cost,
+            tokens: sums.tokens,
+            usage,
+        }
+    }
+}
+
+impl RowSink for PeriodAggregator<'_> {
+    fn wants(&mut self, product_code: &str, billing_entity: &str) -> bool {
+        bedrock::may_be_bedrock(product_code, billing_entity)
+    }
+
+    fn row(&mut self, row: &CurRow<'_>) {
+        if !bedrock::is_bedrock(row.product_code, row.billing_entity, row.product_name) {
+            return;
+        }
+        self.stats.bedrock_rows += 1;
+        if let Some(end) = row.usage_end_ms {
+            self.stats.newest_usage_end_ms =
+                Some(self.stats.newest_usage_end_ms.map_or(end, |n| n.max(end)));
+        }
+        let principal_raw = row.iam_principal.map(str::trim).unwrap_or("");
+        if principal_raw.is_empty() {
+            self.stats.unattributed_rows += 1;
+        }
+        let principal = if self.opts.fold_sessions {
+            self.strings.id(&principal::fold_session(principal_raw))
+        } else {
+            self.strings.id(principal_raw)
+        };
+
+        // Tags: sorted by key so that a label-name collision resolves the same way every time.
+        let mut scratch = std::mem::take(&mut self.tag_scratch);
+        scratch.clear();
+        let mut sorted: Vec<(&str, &str)> = row.tags.to_vec();
+        sorted.sort_unstable();
+        for (k, v) in sorted {
+            if v.is_empty() {
+                continue;
+            }
+            if let Some(label) = self.tag_label(k) {
+                if scratch.iter().any(|&(l, _)| l == label) {
+                    self.stats.tag_label_collisions += 1;
+                    continue;
+                }
+                let value = self.strings.id(v);
+                scratch.push((label, value));
+            }
+        }
+        scratch.sort_unstable();
+
+        let usage_type = self.strings.id(row.usage_type);
+        let product_name = match row.product_name {
+            Some(n) if !n.is_empty() => self.strings.id(n),
+            _ => NONE,
+        };
+        let region_code = self.strings.id(row.product_region_code);
+        let currency = self.strings.id(if row.currency.is_empty() {
+            "USD"
+        } else {
+            row.currency
+        });
+        let key = RowKey {
+            account: self.strings.id(row.usage_account_id),
+            principal,
+            usage_type,
+            line_item_type: self.strings.id(row.line_item_type),
+            billing_entity: self.strings.id(row.billing_entity),
+            product_name,
+            region_code,
+            currency,
+            tags: scratch.clone(),
+        };
+        self.tag_scratch = scratch;
+
+        let class = self.classified(usage_type, product_name, region_code);
+        let factor = bedrock::token_factor(row.pricing_unit, class.direction, class.marketplace);
+        let unit = match factor {
+            Some(_) => NONE,
+            None => self.strings.id(row.pricing_unit.trim()),
+        };
+        let net = match row.net_unblended_cost {
+            Some(n) => n,
+            None => {
+                self.stats.net_cost_fallback_rows += 1;
+                row.unblended_cost
+            }
+        };
+        let sums = self.series.entry(key).or_default();
+        sums.cost.add(row.unblended_cost);
+        sums.net_cost.add(net);
+        match factor {
+            Some(f) => sums
+                .tokens
+                .get_or_insert_with(Sum::default)
+                .add(row.usage_amount * f),
+            None => match sums.usage.iter_mut().find(|(u, _)| *u == unit) {
+                Some((_, s)) => s.add(row.usage_amount),
+                None => {
+                    let mut s = Sum::default();
+                    s.add(row.usage_amount);
+                    sums.usage.push((unit, s));
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::label;
+
+    fn row<'a>(
+        principal: Option<&'a str>,
+        usage_type: &'a str,
+        cost: f64,
+        tags: &'a [(&'a str, &'a str)],
+    ) -> CurRow<'a> {
+        CurRow {
+            product_code: "AmazonBedrockService",
+            billing_entity: "AWS",
+            line_item_type: "Usage",
+            usage_type,
+            iam_principal: principal,
+            usage_account_id: "123456789012",
+            currency: "USD",
+            product_region_code: "us-east-1",
+            pricing_unit: "1K tokens",
+            unblended_cost: cost,
+            net_unblended_cost: None,
+            usage_amount: 2.0,
+            tags,
+            ..CurRow::default()
+        }
+    }
+
+    #[test]
+    fn blog_rows_aggregate_by_principal_and_direction() {
+        let opts = AggregateOptions::default();
+        let mut agg = PeriodAggregator::new("2026-04", &opts);
+        let alice = Some("arn:aws:iam::123456789012:user/alice");
+        let tags = [
+            ("iamPrincipal/team", "ds"),
+            ("iamPrincipal/cost-center", "12345"),
+            ("resourceTags/x", "y"),
+        ];
+        for cost in [0.069, 0.001] {
+            agg.row(&row(
+                alice,
+                "USE1-Claude4.6Sonnet-input-tokens",
+                cost,
+                &tags,
+            ));
+        }
+        agg.row(&row(
+            alice,
+            "USE1-Claude4.6Sonnet-output-tokens",
+            0.214,
+            &tags,
+        ));
+        agg.row(&row(None, "USE1-Claude4.6Sonnet-output-tokens", 1.0, &[]));
+        let mut ec2 = row(alice, "USE1-BoxUsage", 5.0, &[]);
+        ec2.product_code = "AmazonEC2";
+        agg.row(&ec2);
+        let out = agg.finish();
+        assert_eq!(out.stats.bedrock_rows, 4);
+        assert_eq!(out.stats.unattributed_rows, 1);
+        assert_eq!(out.stats.net_cost_fallback_rows, 4);
+        assert_eq!(out.series.len(), 3);
+        let input = out
+            .series
+            .iter()
+            .find(|s| &*s.labels.fixed[label::DIRECTION] == "input")
+            .unwrap();
+        assert!((input.cost.value() - 0.070).abs() < 1e-15);
+        assert_eq!(input.net_cost.value(), input.cost.value());
+        assert_eq!(input.tokens.unwrap().value(), 4000.0);
+        assert_eq!(&*input.labels.fixed[label::MODEL], "Claude4.6Sonnet");
+        assert_eq!(&*input.labels.fixed[label::PRINCIPAL_TYPE], "user");
+        assert_eq!(&*input.labels.fixed[label::PRINCIPAL_NAME], "alice");
+        let tag_names: Vec<&str> = input.labels.tags.iter().map(|(k, _)| &**k).collect();
+        assert_eq!(tag_names, ["tag_cost_center", "tag_team"]);
+        let unattributed = out
+            .series
+            .iter()
+            .find(|s| &*s.labels.fixed[label::PRINCIPAL] == "unattributed")
+            .unwrap();
+        assert_eq!(unattributed.cost.value(), 1.0);
+    }
+
+    #[test]
+    fn folding_sessions_merges_them() {
+        let opts = AggregateOptions {
+            fold_sessions: true,
+            ..Default::default()
+        };
+        let mut agg = PeriodAggregator::new("2026-04", &opts);
+        for s in ["alice@acme.org", "bob@acme.org"] {
+            let arn = format!("arn:aws:sts::123456789012:assumed-role/BedrockRole/{s}");
+            agg.row(&row(Some(&arn), "USE1-NovaLite-input-tokens", 1.5, &[]));
+        }
+        let out = agg.finish();
+        assert_eq!(out.series.len(), 1);
+        assert_eq!(
+            &*out.series[0].labels.fixed[label::PRINCIPAL],
+            "arn:aws:sts::123456789012:assumed-role/BedrockRole/*"
+        );
+        assert_eq!(
+            &*out.series[0].labels.fixed[label::PRINCIPAL_NAME],
+            "BedrockRole"
+        );
+        assert_eq!(&*out.series[0].labels.fixed[label::SESSION], "");
+        assert_eq!(out.series[0].cost.value(), 3.0);
+    }
+
+    #[test]
+    fn tag_label_collisions_keep_the_first_key() {
+        let opts = AggregateOptions::default();
+        let mut agg = PeriodAggregator::new("2026-04", &opts);
+        let tags = [
+            ("iamPrincipal/team-lead", "b"),
+            ("iamPrincipal/Team Lead", "a"),
+        ];
+        agg.row(&row(None, "USE1-NovaLite-input-tokens", 1.0, &tags));
+        let out = agg.finish();
+        assert_eq!(out.stats.tag_label_collisions, 1);
+        assert_eq!(
+            out.series[0].labels.tags,
+            vec![(Arc::from("tag_team_lead"), Arc::from("a"))]
+        );
+    }
+}

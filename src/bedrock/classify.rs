@@ -1,0 +1,132 @@
+//! One Bedrock line item's labels (region, model, direction, tier, scope, cache TTL) from its usage
+//! type, product name and product region, and the token scale of its pricing unit. Pure.
+
+use super::MARKETPLACE_EDITION_SUFFIX;
+use super::region::is_region_code;
+use super::usage_type::{self, CacheTtl, Direction, Scope, Tier};
+
+/// Label value when a region or model cannot be told from the line item.
+pub const UNKNOWN: &str = "unknown";
+
+/// The labels of a classified Bedrock line item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    pub region: String,
+    pub model: String,
+    pub direction: Direction,
+    pub tier: Tier,
+    pub scope: Scope,
+    pub cache_ttl: CacheTtl,
+    pub marketplace: bool,
+}
+
+/// Classifies a line item.
+///
+/// - `region`: from the usage-type billing prefix; when the prefix is missing or unknown, from
+///   `product_region_code`; else `unknown`. (CUDOS prefers `product_region_code`; the two agree on
+///   every documented row, and the prefix is present on rows whose product region is empty.)
+/// - `model`: from the usage type for first-party SKUs; Marketplace SKUs (and rows whose usage type
+///   names no model) take the product name without " (Amazon Bedrock Edition)"; else `unknown`.
+pub fn classify(
+    raw_usage_type: &str,
+    product_name: Option<&str>,
+    product_region_code: &str,
+) -> Classified {
+    let ut = usage_type::parse(raw_usage_type);
+    let region = match ut.region {
+        Some(r) => r.to_string(),
+        None if is_region_code(product_region_code) => product_region_code.to_string(),
+        None => UNKNOWN.to_string(),
+    };
+    let from_product = || {
+        product_name
+            .map(|n| n.trim().trim_end_matches(MARKETPLACE_EDITION_SUFFIX).trim())
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+    };
+    let model = if ut.marketplace {
+        from_product().or(ut.model)
+    } else {
+        ut.model.or_else(from_product)
+    }
+    .unwrap_or_else(|| UNKNOWN.to_string());
+    Classified {
+        region,
+        model,
+        direction: ut.direction,
+        tier: ut.tier,
+        scope: ut.scope,
+        cache_ttl: ut.cache_ttl,
+        marketplace: ut.marketplace,
+    }
+}
+
+/// How many tokens one unit of `pricing_unit` is, for token line items; `None` when the unit is not
+/// a token count. `1K tokens` ×1,000 and `1M tokens` ×1,000,000 (CUDOS v5.9.0, reference §4.3);
+/// Marketplace `Units` are 1M tokens.
+pub fn token_factor(pricing_unit: &str, direction: Direction, marketplace: bool) -> Option<f64> {
+    if direction == Direction::Other {
+        return None;
+    }
+    let unit = pricing_unit.trim().to_ascii_lowercase();
+    match unit.as_str() {
+        "1k tokens" => Some(1e3),
+        "1m tokens" => Some(1e6),
+        "tokens" | "token" => Some(1.0),
+        "units" | "unit" if marketplace => Some(1e6),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_from_prefix_or_product() {
+        assert_eq!(
+            classify("USE1-NovaLite-input-tokens", None, "us-east-1").region,
+            "us-east-1"
+        );
+        assert_eq!(
+            classify("EU-Nova2.0Lite-input-tokens", None, "").region,
+            "eu-west-1"
+        );
+        assert_eq!(classify("Tax", None, "eu-central-1").region, "eu-central-1");
+        assert_eq!(classify("", None, "").region, UNKNOWN);
+        assert_eq!(classify("", None, "global").region, UNKNOWN);
+    }
+
+    #[test]
+    fn marketplace_models_come_from_the_product_name() {
+        let c = classify(
+            "USE1-MP:USE1_InputTokenCount-Units",
+            Some("Claude Sonnet 4.5 (Amazon Bedrock Edition)"),
+            "us-east-1",
+        );
+        assert_eq!(c.model, "Claude Sonnet 4.5");
+        assert_eq!(c.direction, Direction::Input);
+        assert!(c.marketplace);
+        let c = classify("USE1-MP:USE1_InputTokenCount-Units", None, "us-east-1");
+        assert_eq!(c.model, UNKNOWN);
+        let c = classify(
+            "USE1-Claude4.6Sonnet-input-tokens",
+            Some("Amazon Bedrock"),
+            "us-east-1",
+        );
+        assert_eq!(c.model, "Claude4.6Sonnet");
+        let c = classify("", Some("Claude 3 Haiku (Amazon Bedrock Edition)"), "");
+        assert_eq!(c.model, "Claude 3 Haiku");
+    }
+
+    #[test]
+    fn token_factors() {
+        use Direction::*;
+        assert_eq!(token_factor("1K tokens", Input, false), Some(1e3));
+        assert_eq!(token_factor("1M tokens", Output, false), Some(1e6));
+        assert_eq!(token_factor("Units", CacheRead, true), Some(1e6));
+        assert_eq!(token_factor("Units", Input, false), None);
+        assert_eq!(token_factor("1K tokens", Other, false), None);
+        assert_eq!(token_factor("Hrs", Other, false), None);
+    }
+}

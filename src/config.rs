@@ -1,0 +1,442 @@
+//! Configuration in two steps: [`RawConfig`] as read by figment (TOML file, then `BCE_*`
+//! environment variables, then command-line flags), then [`Config`], checked once at start with
+//! errors that name the key.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::AggregateOptions;
+use crate::bedrock::tags::{TagRules, is_label_name};
+use crate::names::SERIES_LABELS;
+
+/// Prefix of configuration environment variables (`BCE_SOURCE`, `BCE_TAGS__SOURCES`, …).
+pub const ENV_PREFIX: &str = "BCE_";
+
+pub const DEFAULT_SOURCE: &str = "sample/export";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9747";
+pub const DEFAULT_REFRESH_INTERVAL: &str = "1h";
+pub const DEFAULT_PERIODS: usize = 2;
+pub const DEFAULT_MAX_SERIES: usize = 20_000;
+
+/// Which billing periods to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RawPeriods {
+    /// The N newest periods that have a manifest (2 = current and previous on a live export).
+    Newest(usize),
+    /// `"all"`.
+    Word(String),
+    /// Explicit `YYYY-MM` periods.
+    List(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTags {
+    pub sources: Vec<String>,
+    pub allow: Vec<String>,
+    pub rename: BTreeMap<String, String>,
+}
+
+impl Default for RawTags {
+    fn default() -> Self {
+        RawTags {
+            sources: vec![crate::bedrock::tags::IAM_PRINCIPAL_SOURCE.to_string()],
+            allow: Vec::new(),
+            rename: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawS3 {
+    /// Endpoint URL of an S3-compatible server (`AWS_ENDPOINT_URL` is honoured as the SDK does).
+    pub endpoint: Option<String>,
+    pub path_style: bool,
+    pub region: Option<String>,
+}
+
+/// Configuration as written, before checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    pub source: String,
+    pub listen: String,
+    pub refresh_interval: String,
+    pub periods: RawPeriods,
+    pub max_series: usize,
+    pub fold_sessions: bool,
+    pub log_format: String,
+    pub tags: RawTags,
+    pub s3: RawS3,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            source: DEFAULT_SOURCE.to_string(),
+            listen: DEFAULT_LISTEN.to_string(),
+            refresh_interval: DEFAULT_REFRESH_INTERVAL.to_string(),
+            periods: RawPeriods::Newest(DEFAULT_PERIODS),
+            max_series: DEFAULT_MAX_SERIES,
+            fold_sessions: false,
+            log_format: "text".to_string(),
+            tags: RawTags::default(),
+            s3: RawS3::default(),
+        }
+    }
+}
+
+/// Where the export is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// A local copy of the export prefix.
+    Local(PathBuf),
+    /// `s3://bucket/prefix/<export-name>`.
+    S3 { bucket: String, prefix: String },
+}
+
+impl std::fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceSpec::Local(p) => write!(f, "{}", p.display()),
+            SourceSpec::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+impl SourceSpec {
+    pub fn parse(s: &str) -> Result<SourceSpec, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(
+                "is empty; give a local export root or s3://bucket/prefix/<export-name>".into(),
+            );
+        }
+        if let Some(rest) = s.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(format!(
+                    "{s:?} has no bucket; expected s3://bucket/prefix/<export-name>"
+                ));
+            }
+            return Ok(SourceSpec::S3 {
+                bucket: bucket.to_string(),
+                prefix: prefix.trim_matches('/').to_string(),
+            });
+        }
+        Ok(SourceSpec::Local(PathBuf::from(s)))
+    }
+}
+
+/// Which billing periods to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeriodSelection {
+    Newest(usize),
+    Explicit(BTreeSet<String>),
+    All,
+}
+
+impl PeriodSelection {
+    /// The selected periods among those available (sorted ascending).
+    pub fn select<'a>(&self, available: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+        let mut all: Vec<String> = available.into_iter().cloned().collect();
+        all.sort();
+        all.dedup();
+        match self {
+            PeriodSelection::All => all,
+            PeriodSelection::Newest(n) => {
+                let skip = all.len().saturating_sub(*n);
+                all.split_off(skip)
+            }
+            PeriodSelection::Explicit(set) => all.into_iter().filter(|p| set.contains(p)).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Checked configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub source: SourceSpec,
+    pub listen: SocketAddr,
+    pub refresh_interval: Duration,
+    pub periods: PeriodSelection,
+    pub max_series: usize,
+    pub aggregate: AggregateOptions,
+    pub log_format: LogFormat,
+    pub s3: RawS3,
+}
+
+/// A configuration error naming the key and where it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Figment(Box<figment::Error>),
+    #[error("config key `{key}` {message}")]
+    Invalid { key: &'static str, message: String },
+    #[error("config file {path}: cannot read it: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Command-line overrides (highest precedence).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+}
+
+/// Reads defaults, then the TOML file (if given), then `BCE_*` variables, then `overrides`.
+pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let mut fig = Figment::from(Serialized::defaults(RawConfig::default()));
+    if let Some(path) = file {
+        if let Err(source) = std::fs::metadata(path) {
+            return Err(ConfigError::File {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+        fig = fig.merge(Toml::file_exact(path));
+    }
+    fig = fig
+        .merge(Env::prefixed(ENV_PREFIX).split("__"))
+        .merge(Serialized::defaults(overrides));
+    let raw: RawConfig = fig
+        .extract()
+        .map_err(|e| ConfigError::Figment(Box::new(e)))?;
+    check(raw)
+}
+
+/// `90s`, `15m`, `1h`, `1d`, or a number of seconds.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(
+        s.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.len()),
+    );
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        "d" => n * 86400.0,
+        _ => return None,
+    };
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+/// Checks a raw configuration.
+pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
+    let invalid = |key: &'static str, message: String| ConfigError::Invalid { key, message };
+    let source = SourceSpec::parse(&raw.source).map_err(|m| invalid("source", m))?;
+    let listen: SocketAddr = raw.listen.parse().map_err(|e| {
+        invalid(
+            "listen",
+            format!(
+                "{:?} is not an address like 127.0.0.1:9747 ({e})",
+                raw.listen
+            ),
+        )
+    })?;
+    let refresh_interval = parse_duration(&raw.refresh_interval)
+        .filter(|d| *d >= Duration::from_secs(1))
+        .ok_or_else(|| {
+            invalid(
+                "refresh_interval",
+                format!(
+                    "{:?} is not a duration of at least 1s (examples: 15m, 1h, 3600)",
+                    raw.refresh_interval
+                ),
+            )
+        })?;
+    let periods = match raw.periods {
+        RawPeriods::Newest(0) => return Err(invalid("periods", "must be at least 1".into())),
+        RawPeriods::Newest(n) => PeriodSelection::Newest(n),
+        RawPeriods::Word(w) if w == "all" => PeriodSelection::All,
+        RawPeriods::Word(w) => match w.parse::<usize>() {
+            Ok(n) if n > 0 => PeriodSelection::Newest(n),
+            _ => {
+                return Err(invalid(
+                    "periods",
+                    format!(
+                        "{w:?} is neither a number of newest periods, \"all\", nor a list of \"YYYY-MM\""
+                    ),
+                ));
+            }
+        },
+        RawPeriods::List(list) => {
+            for p in &list {
+                let ok = p.len() == 7
+                    && p.as_bytes()[4] == b'-'
+                    && p.bytes()
+                        .enumerate()
+                        .all(|(i, c)| i == 4 || c.is_ascii_digit());
+                if !ok {
+                    return Err(invalid(
+                        "periods",
+                        format!("{p:?} is not a billing period like \"2026-11\""),
+                    ));
+                }
+            }
+            PeriodSelection::Explicit(list.into_iter().collect())
+        }
+    };
+    if raw.max_series < 10 {
+        return Err(invalid(
+            "max_series",
+            format!(
+                "{} is too small; use at least 10 (default {DEFAULT_MAX_SERIES})",
+                raw.max_series
+            ),
+        ));
+    }
+    for (key, label) in &raw.tags.rename {
+        if !is_label_name(label)
+            || SERIES_LABELS.contains(&label.as_str())
+            || label == crate::names::PRICING_UNIT_LABEL
+        {
+            return Err(invalid(
+                "tags.rename",
+                format!(
+                    "{key:?} = {label:?}: not a free Prometheus label name (letters, digits, _; not starting with __; not one of the fixed labels)"
+                ),
+            ));
+        }
+    }
+    for key in &raw.tags.allow {
+        if !key.contains('/') {
+            return Err(invalid(
+                "tags.allow",
+                format!("{key:?} is not a full tag key like \"iamPrincipal/team\""),
+            ));
+        }
+    }
+    let log_format = match raw.log_format.as_str() {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => {
+            return Err(invalid(
+                "log_format",
+                format!("{other:?} is neither \"text\" nor \"json\""),
+            ));
+        }
+    };
+    Ok(Config {
+        source,
+        listen,
+        refresh_interval,
+        periods,
+        max_series: raw.max_series,
+        aggregate: AggregateOptions {
+            tags: TagRules {
+                sources: raw.tags.sources.into_iter().collect(),
+                allow: raw.tags.allow.into_iter().collect(),
+                rename: raw.tags.rename,
+            },
+            fold_sessions: raw.fold_sessions,
+        },
+        log_format,
+        s3: raw.s3,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_work_without_a_file() {
+        let c = check(RawConfig::default()).unwrap();
+        assert_eq!(c.source, SourceSpec::Local("sample/export".into()));
+        assert_eq!(c.refresh_interval, Duration::from_secs(3600));
+        assert_eq!(c.periods, PeriodSelection::Newest(2));
+        assert_eq!(c.max_series, 20_000);
+        assert!(c.aggregate.tags.sources.contains("iamPrincipal"));
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/bedrock-cost-exporter.toml");
+        load(Some(&path), &Overrides::default()).unwrap();
+    }
+
+    #[test]
+    fn unknown_and_bad_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "sorce = \"x\"\n").unwrap();
+        let e = load(Some(&f), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sorce") && e.contains("c.toml"), "{e}");
+        std::fs::write(&f, "refresh_interval = \"soon\"\n").unwrap();
+        let e = load(Some(&f), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("refresh_interval"), "{e}");
+        std::fs::write(
+            &f,
+            "[tags]\nrename = { \"iamPrincipal/x\" = \"principal\" }\n",
+        )
+        .unwrap();
+        let e = load(Some(&f), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tags.rename"), "{e}");
+        let e = load(
+            Some(&dir.path().join("missing.toml")),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("missing.toml"), "{e}");
+    }
+
+    #[test]
+    fn sources_durations_and_periods() {
+        assert_eq!(
+            SourceSpec::parse("s3://bucket/cur/cur2/").unwrap(),
+            SourceSpec::S3 {
+                bucket: "bucket".into(),
+                prefix: "cur/cur2".into()
+            }
+        );
+        assert!(SourceSpec::parse("s3:///x").is_err());
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("3600"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1x"), None);
+        let avail: Vec<String> = ["2026-09", "2026-11", "2026-10"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            PeriodSelection::Newest(2).select(&avail),
+            ["2026-10", "2026-11"]
+        );
+        assert_eq!(PeriodSelection::All.select(&avail).len(), 3);
+        assert_eq!(
+            PeriodSelection::Explicit(["2026-09".to_string()].into()).select(&avail),
+            ["2026-09"]
+        );
+    }
+}

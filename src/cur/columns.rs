@@ -1,0 +1,46 @@
+//! CUR 2.0 column names this exporter reads [CUR2 table dictionary, reference §2.2].
+
+pub const PRODUCT_CODE: &str = "line_item_product_code";
+pub const BILLING_ENTITY: &str = "bill_billing_entity";
+pub const LINE_ITEM_TYPE: &str = "line_item_line_item_type";
+pub const USAGE_TYPE: &str = "line_item_usage_type";
+pub const IAM_PRINCIPAL: &str = "line_item_iam_principal";
+pub const USAGE_ACCOUNT_ID: &str = "line_item_usage_account_id";
+pub const CURRENCY_CODE: &str = "line_item_currency_code";
+pub const PRODUCT_REGION_CODE: &str = "product_region_code";
+pub const PRICING_UNIT: &str = "pricing_unit";
+/// `map<string,string>` of product attributes; Marketplace Bedrock rows carry `product_name` here.
+pub const PRODUCT: &str = "product";
+/// `product.product_name AS product_product_name`, as CID/CUDOS export queries project it.
+pub const PRODUCT_PRODUCT_NAME: &str = "product_product_name";
+pub const PRODUCT_NAME_KEY: &str = "product_name";
+pub const UNBLENDED_COST: &str = "line_item_unblended_cost";
+/// Documented as present only when the account has discounts.
+pub const NET_UNBLENDED_COST: &str = "line_item_net_unblended_cost";
+pub const USAGE_AMOUNT: &str = "line_item_usage_amount";
+pub const USAGE_END_DATE: &str = "line_item_usage_end_date";
+/// `map<string,string>` unifying every tag source (`iamPrincipal/…`, `resourceTags/…`, …).
+pub const TAGS: &str = "tags";
+
+/// Columns without which a file cannot be read.
+pub const REQUIRED: &[&str] = &[PRODUCT_CODE, UNBLENDED_COST];
+
+/// Every column the exporter reads, in one list (the Parquet projection).
+pub const ALL: &[&str] = &[
+    PRODUCT_CODE,
+    BILLING_ENTITY,
+    LINE_ITEM_TYPE,
+    USAGE_TYPE,
+    IAM_PRINCIPAL,
+    USAGE_ACCOUNT_ID,
+    CURRENCY_CODE,
+    PRODUCT_REGION_CODE,
+    PRICING_UNIT,
+    PRODUCT,
+    PRODUCT_PRODUCT_NAME,
+    UNBLENDED_COST,
+    NET_UNBLENDED_COST,
+    USAGE_AMOUNT,
+    USAGE_END_DATE,
+    TAGS,
+];

@@ -1,0 +1,44 @@
+//! Decoding errors; every one names the object and, where it has one, the position.
+
+/// An error reading a manifest or a data file.
+#[derive(Debug, thiserror::Error)]
+pub enum CurError {
+    #[error("{object}: {source}")]
+    Io {
+        object: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{object}: not a readable Parquet file: {source}")]
+    ParquetFile {
+        object: String,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    #[error("{object}: row group {row_group}: {message}")]
+    ParquetRowGroup {
+        object: String,
+        row_group: usize,
+        message: String,
+    },
+    #[error("{object}: line {line}: {message}")]
+    Csv {
+        object: String,
+        line: u64,
+        message: String,
+    },
+    #[error("{object}: required column {column} is missing; is this a CUR 2.0 export?")]
+    MissingColumn {
+        object: String,
+        column: &'static str,
+    },
+    #[error("{object}: column {column} has type {found}, expected {expected}")]
+    ColumnType {
+        object: String,
+        column: &'static str,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("{object}: manifest: {message}")]
+    Manifest { object: String, message: String },
+}

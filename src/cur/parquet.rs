@@ -1,0 +1,316 @@
+//! Streaming Parquet decoding: one row group at a time, only the projected columns, rows handed
+//! to a [`RowSink`]. Memory is bounded by one batch of the projected columns.
+//!
+//! Physical types are read defensively (reference §2.4): strings may be plain, large, view or
+//! dictionary-encoded; timestamps may be INT64 (any unit, with or without a time zone) or INT96;
+//! numbers may be any numeric type (costs are documented as double).
+
+use std::fs::File;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, MapArray, RecordBatch, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, TimeUnit};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::file::reader::ChunkReader;
+
+use super::CurError;
+use super::columns as col;
+use super::row::{CurRow, FileStats, RowSink};
+use super::time::parse_iso8601_ms;
+
+/// Rows per decoded batch.
+pub const BATCH_ROWS: usize = 8192;
+
+/// A Parquet input that can be reopened once per row group.
+pub trait ParquetInput: ChunkReader + Sized + 'static {
+    fn dup(&self) -> std::io::Result<Self>;
+}
+
+impl ParquetInput for File {
+    fn dup(&self) -> std::io::Result<Self> {
+        self.try_clone()
+    }
+}
+
+impl ParquetInput for bytes::Bytes {
+    fn dup(&self) -> std::io::Result<Self> {
+        Ok(self.clone())
+    }
+}
+
+/// Reads a Parquet data file; `object` names it in errors.
+pub fn read<R: ParquetInput>(
+    input: R,
+    object: &str,
+    sink: &mut dyn RowSink,
+) -> Result<FileStats, CurError> {
+    let bytes = input.len();
+    let meta = ArrowReaderMetadata::load(&input, ArrowReaderOptions::new()).map_err(|source| {
+        CurError::ParquetFile {
+            object: object.to_string(),
+            source,
+        }
+    })?;
+    let schema = meta.schema().clone();
+    let (roots, missing) = projection(&schema, object)?;
+    let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+    let mut stats = FileStats {
+        rows: 0,
+        bytes,
+        missing_columns: missing,
+    };
+    for rg in 0..meta.metadata().num_row_groups() {
+        let rg_err = |message: String| CurError::ParquetRowGroup {
+            object: object.to_string(),
+            row_group: rg,
+            message,
+        };
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            input.dup().map_err(|e| rg_err(e.to_string()))?,
+            meta.clone(),
+        )
+        .with_projection(mask.clone())
+        .with_row_groups(vec![rg])
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| rg_err(e.to_string()))?;
+        for batch in reader {
+            let batch = batch.map_err(|e| rg_err(e.to_string()))?;
+            stats.rows += batch.num_rows() as u64;
+            decode_batch(&batch, sink).map_err(|e| match e {
+                BatchError::Type {
+                    column,
+                    found,
+                    expected,
+                } => CurError::ColumnType {
+                    object: object.to_string(),
+                    column,
+                    found,
+                    expected,
+                },
+                BatchError::Arrow(m) => rg_err(m),
+            })?;
+        }
+    }
+    Ok(stats)
+}
+
+/// Top-level column indices to read, and the optional columns that are absent.
+fn projection(schema: &Schema, object: &str) -> Result<(Vec<usize>, Vec<&'static str>), CurError> {
+    for &column in col::REQUIRED {
+        if schema.index_of(column).is_err() {
+            return Err(CurError::MissingColumn {
+                object: object.to_string(),
+                column,
+            });
+        }
+    }
+    let mut roots = Vec::new();
+    let mut missing = Vec::new();
+    for &name in col::ALL {
+        match schema.index_of(name) {
+            Ok(i) => roots.push(i),
+            Err(_) if name == col::PRODUCT_PRODUCT_NAME || name == col::PRODUCT => {}
+            Err(_) => missing.push(name),
+        }
+    }
+    Ok((roots, missing))
+}
+
+enum BatchError {
+    Type {
+        column: &'static str,
+        found: String,
+        expected: &'static str,
+    },
+    Arrow(String),
+}
+
+fn type_err(column: &'static str, found: &DataType, expected: &'static str) -> BatchError {
+    BatchError::Type {
+        column,
+        found: found.to_string(),
+        expected,
+    }
+}
+
+fn cast_to(
+    array: &ArrayRef,
+    to: &DataType,
+    column: &'static str,
+    expected: &'static str,
+) -> Result<ArrayRef, BatchError> {
+    if !arrow::compute::can_cast_types(array.data_type(), to) {
+        return Err(type_err(column, array.data_type(), expected));
+    }
+    cast(array, to).map_err(|e| BatchError::Arrow(format!("column {column}: {e}")))
+}
+
+fn strings(batch: &RecordBatch, column: &'static str) -> Result<Option<ArrayRef>, BatchError> {
+    match batch.column_by_name(column) {
+        None => Ok(None),
+        Some(a) if a.data_type() == &DataType::Utf8 => Ok(Some(a.clone())),
+        Some(a) => match a.data_type() {
+            DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(_, _) => {
+                cast_to(a, &DataType::Utf8, column, "string").map(Some)
+            }
+            other => Err(type_err(column, other, "string")),
+        },
+    }
+}
+
+fn floats(batch: &RecordBatch, column: &'static str) -> Result<Option<ArrayRef>, BatchError> {
+    match batch.column_by_name(column) {
+        None => Ok(None),
+        Some(a) if a.data_type() == &DataType::Float64 => Ok(Some(a.clone())),
+        Some(a) if a.data_type().is_numeric() => {
+            cast_to(a, &DataType::Float64, column, "double").map(Some)
+        }
+        Some(a) => Err(type_err(column, a.data_type(), "double")),
+    }
+}
+
+/// Milliseconds since the epoch, as an Int64 array.
+fn millis(batch: &RecordBatch, column: &'static str) -> Result<Option<ArrayRef>, BatchError> {
+    let Some(a) = batch.column_by_name(column) else {
+        return Ok(None);
+    };
+    let ms = match a.data_type() {
+        DataType::Timestamp(_, tz) => {
+            let t = cast_to(
+                a,
+                &DataType::Timestamp(TimeUnit::Millisecond, tz.clone()),
+                column,
+                "timestamp",
+            )?;
+            cast_to(&t, &DataType::Int64, column, "timestamp")?
+        }
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let s = cast_to(a, &DataType::Utf8, column, "timestamp")?;
+            let s = s.as_string::<i32>();
+            let v: arrow::array::Int64Array =
+                s.iter().map(|v| v.and_then(parse_iso8601_ms)).collect();
+            Arc::new(v) as ArrayRef
+        }
+        other => return Err(type_err(column, other, "timestamp")),
+    };
+    Ok(Some(ms))
+}
+
+/// A `map<string,string>` column with its keys and values as plain strings.
+struct StrMap {
+    map: MapArray,
+    keys: ArrayRef,
+    values: ArrayRef,
+}
+
+impl StrMap {
+    fn get(batch: &RecordBatch, column: &'static str) -> Result<Option<StrMap>, BatchError> {
+        let Some(a) = batch.column_by_name(column) else {
+            return Ok(None);
+        };
+        let DataType::Map(_, _) = a.data_type() else {
+            return Err(type_err(column, a.data_type(), "map<string,string>"));
+        };
+        let map = a.as_map().clone();
+        let as_str = |x: &ArrayRef| match x.data_type() {
+            DataType::Utf8 => Ok(x.clone()),
+            DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(_, _) => {
+                cast_to(x, &DataType::Utf8, column, "map<string,string>")
+            }
+            other => Err(type_err(column, other, "map<string,string>")),
+        };
+        let keys = as_str(map.keys())?;
+        let values = as_str(map.values())?;
+        Ok(Some(StrMap { map, keys, values }))
+    }
+
+    fn entries(&self, row: usize) -> impl Iterator<Item = (&str, &str)> {
+        let range = if self.map.is_null(row) {
+            0..0
+        } else {
+            let o = self.map.value_offsets();
+            o[row] as usize..o[row + 1] as usize
+        };
+        let keys = self.keys.as_string::<i32>();
+        let values = self.values.as_string::<i32>();
+        range.filter_map(move |i| {
+            (keys.is_valid(i) && values.is_valid(i)).then(|| (keys.value(i), values.value(i)))
+        })
+    }
+}
+
+fn opt_str(a: &Option<ArrayRef>, i: usize) -> Option<&str> {
+    let s: &StringArray = a.as_ref()?.as_string::<i32>();
+    s.is_valid(i).then(|| s.value(i))
+}
+
+fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<(), BatchError> {
+    let product_code = strings(batch, col::PRODUCT_CODE)?;
+    let billing_entity = strings(batch, col::BILLING_ENTITY)?;
+    let line_item_type = strings(batch, col::LINE_ITEM_TYPE)?;
+    let usage_type = strings(batch, col::USAGE_TYPE)?;
+    let principal = strings(batch, col::IAM_PRINCIPAL)?;
+    let account = strings(batch, col::USAGE_ACCOUNT_ID)?;
+    let currency = strings(batch, col::CURRENCY_CODE)?;
+    let region = strings(batch, col::PRODUCT_REGION_CODE)?;
+    let pricing_unit = strings(batch, col::PRICING_UNIT)?;
+    let product_name_col = strings(batch, col::PRODUCT_PRODUCT_NAME)?;
+    let product = StrMap::get(batch, col::PRODUCT)?;
+    let tags = StrMap::get(batch, col::TAGS)?;
+    let unblended = floats(batch, col::UNBLENDED_COST)?;
+    let net = floats(batch, col::NET_UNBLENDED_COST)?;
+    let amount = floats(batch, col::USAGE_AMOUNT)?;
+    let end = millis(batch, col::USAGE_END_DATE)?;
+
+    let f64_at = |a: &Option<ArrayRef>, i: usize| -> Option<f64> {
+        let p = a.as_ref()?.as_primitive::<Float64Type>();
+        p.is_valid(i).then(|| p.value(i))
+    };
+    let i64_at = |a: &Option<ArrayRef>, i: usize| -> Option<i64> {
+        let p = a.as_ref()?.as_primitive::<Int64Type>();
+        p.is_valid(i).then(|| p.value(i))
+    };
+
+    let mut tag_buf: Vec<(&str, &str)> = Vec::new();
+    for i in 0..batch.num_rows() {
+        let pc = opt_str(&product_code, i).unwrap_or("");
+        let be = opt_str(&billing_entity, i).unwrap_or("");
+        if !sink.wants(pc, be) {
+            continue;
+        }
+        let product_name = opt_str(&product_name_col, i).or_else(|| {
+            product
+                .as_ref()?
+                .entries(i)
+                .find(|(k, _)| *k == col::PRODUCT_NAME_KEY)
+                .map(|(_, v)| v)
+        });
+        tag_buf.clear();
+        if let Some(t) = &tags {
+            tag_buf.extend(t.entries(i));
+        }
+        sink.row(&CurRow {
+            product_code: pc,
+            billing_entity: be,
+            line_item_type: opt_str(&line_item_type, i).unwrap_or(""),
+            usage_type: opt_str(&usage_type, i).unwrap_or(""),
+            iam_principal: opt_str(&principal, i),
+            usage_account_id: opt_str(&account, i).unwrap_or(""),
+            currency: opt_str(&currency, i).unwrap_or(""),
+            product_region_code: opt_str(&region, i).unwrap_or(""),
+            pricing_unit: opt_str(&pricing_unit, i).unwrap_or(""),
+            product_name,
+            unblended_cost: f64_at(&unblended, i).unwrap_or(0.0),
+            net_unblended_cost: f64_at(&net, i),
+            usage_amount: f64_at(&amount, i).unwrap_or(0.0),
+            usage_end_ms: i64_at(&end, i),
+            tags: &tag_buf,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! The plain row type handed from the decoders to the next stage.
+
+/// One CUR line item, borrowing from the decoder's buffers. Absent columns read as `""`/`None`/0.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CurRow<'a> {
+    pub product_code: &'a str,
+    pub billing_entity: &'a str,
+    pub line_item_type: &'a str,
+    pub usage_type: &'a str,
+    /// `None` when the cell is NULL or the column is absent.
+    pub iam_principal: Option<&'a str>,
+    pub usage_account_id: &'a str,
+    pub currency: &'a str,
+    pub product_region_code: &'a str,
+    pub pricing_unit: &'a str,
+    /// `product['product_name']` or the `product_product_name` column.
+    pub product_name: Option<&'a str>,
+    pub unblended_cost: f64,
+    /// `None` when NULL or the column is absent.
+    pub net_unblended_cost: Option<f64>,
+    pub usage_amount: f64,
+    /// `line_item_usage_end_date` in milliseconds since the Unix epoch.
+    pub usage_end_ms: Option<i64>,
+    /// The `tags` map's entries.
+    pub tags: &'a [(&'a str, &'a str)],
+}
+
+/// Receives rows from a decoder.
+pub trait RowSink {
+    /// A cheap first filter on two columns: rows it rejects are never fully decoded.
+    fn wants(&mut self, product_code: &str, billing_entity: &str) -> bool;
+    /// A row that passed [`RowSink::wants`].
+    fn row(&mut self, row: &CurRow<'_>);
+}
+
+/// What reading one data file saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileStats {
+    /// Rows in the file (all of them, not only the ones the sink wanted).
+    pub rows: u64,
+    /// Bytes read from the object.
+    pub bytes: u64,
+    /// Optional columns the file lacks (e.g. `line_item_iam_principal`).
+    pub missing_columns: Vec<&'static str>,
+}

@@ -1,0 +1,267 @@
+//! The command line: `serve` (default), `once`, `check-config`. `anyhow` lives only here.
+
+#![forbid(unsafe_code)]
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, bail};
+use bedrock_cost_exporter::config::{self, Config, LogFormat, Overrides, SourceSpec};
+use bedrock_cost_exporter::daemon::{self, BarProgress};
+use bedrock_cost_exporter::metrics::exposition::render;
+use bedrock_cost_exporter::refresh::{NoProgress, Progress, Refresher, Source};
+use bedrock_cost_exporter::server::{self, Published};
+use bedrock_cost_exporter::snapshot::Snapshot;
+use bedrock_cost_exporter::source::LocalSource;
+use bedrock_cost_exporter::status::Status;
+use clap::{Parser, Subcommand, ValueEnum};
+use tokio::sync::watch;
+
+const AFTER_HELP: &str = "\
+Configuration: defaults, then the TOML file given with --config, then BCE_* environment variables
+(BCE_SOURCE, BCE_LISTEN, BCE_REFRESH_INTERVAL, BCE_PERIODS, BCE_MAX_SERIES, BCE_FOLD_SESSIONS,
+BCE_LOG_FORMAT, BCE_TAGS__SOURCES, BCE_S3__ENDPOINT, …), then flags. Every key is described in
+config/bedrock-cost-exporter.toml and the README. Log verbosity: RUST_LOG (default info).";
+
+#[derive(Debug, Parser)]
+#[command(name = "bedrock-cost-exporter", version, about = "Amazon Bedrock cost per IAM principal, model, region and token direction, from the CUR 2.0 bill, for Prometheus.", after_help = AFTER_HELP)]
+struct Cli {
+    /// TOML configuration file (optional; defaults work without one).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Export root: a local copy of the export prefix (holding data/ and metadata/), or
+    /// s3://bucket/prefix/<export-name>. Overrides `source` in the configuration.
+    #[arg(long, global = true, value_name = "PATH")]
+    source: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve /metrics, /healthz and /readyz, refreshing from the export periodically (default).
+    Serve {
+        /// Address to listen on (default 127.0.0.1:9747; use 0.0.0.0:9747 in a container).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Refresh once and print the exposition to stdout; exit non-zero on any error.
+    Once {
+        /// Exposition format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// Progress bar on stderr: auto (when stderr is a terminal), always, never.
+        #[arg(long, value_enum, default_value_t = When::Auto)]
+        progress: When,
+    },
+    /// Check the configuration and print the effective settings.
+    CheckConfig,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    /// Prometheus text format 0.0.4.
+    Text,
+    /// OpenMetrics 1.0 text.
+    Openmetrics,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum When {
+    Auto,
+    Always,
+    Never,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn make_source(config: &Config) -> anyhow::Result<Source> {
+    match &config.source {
+        SourceSpec::Local(path) => Ok(Source::Local(LocalSource::new(path))),
+        SourceSpec::S3 { .. } => bail!(
+            "S3 sources are not supported by this build yet; mirror the export with `aws s3 sync` and pass the local folder"
+        ),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let listen = match &cli.command {
+        Some(Command::Serve { listen }) => listen.clone(),
+        _ => None,
+    };
+    let overrides = Overrides {
+        source: cli.source.clone(),
+        listen,
+    };
+    let config =
+        config::load(cli.config.as_deref(), &overrides).context("invalid configuration")?;
+    match cli.command.unwrap_or(Command::Serve { listen: None }) {
+        Command::CheckConfig => {
+            println!("configuration OK");
+            println!("source           = {}", config.source);
+            println!("listen           = {}", config.listen);
+            println!("refresh_interval = {:?}", config.refresh_interval);
+            println!("periods          = {:?}", config.periods);
+            println!("max_series       = {}", config.max_series);
+            println!("fold_sessions    = {}", config.aggregate.fold_sessions);
+            println!("tags.sources     = {:?}", config.aggregate.tags.sources);
+            println!("tags.allow       = {:?}", config.aggregate.tags.allow);
+            println!("tags.rename      = {:?}", config.aggregate.tags.rename);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Once { format, progress } => {
+            init_logging(config.log_format);
+            once(&config, format, progress)
+        }
+        Command::Serve { .. } => {
+            init_logging(config.log_format);
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            let result = rt.block_on(serve(config));
+            rt.shutdown_timeout(std::time::Duration::from_secs(2));
+            result.map(|()| ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn once(config: &Config, format: OutputFormat, progress: When) -> anyhow::Result<ExitCode> {
+    let source = make_source(config)?;
+    let mut refresher = Refresher::new(
+        source,
+        config.aggregate.clone(),
+        config.periods.clone(),
+        config.max_series,
+    );
+    let started = std::time::Instant::now();
+    let started_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let bar =
+        progress == When::Always || (progress == When::Auto && std::io::stderr().is_terminal());
+    let report = if bar {
+        let mut p = BarProgress::new();
+        let r = refresher.refresh(&mut p as &mut dyn Progress);
+        p.finish();
+        r
+    } else {
+        refresher.refresh(&mut NoProgress)
+    };
+    let mut status = Status::default();
+    let snapshot = daemon::apply_report(&mut status, &report, started_unix, started.elapsed());
+    if !report.errors.is_empty() {
+        for e in &report.errors {
+            eprintln!("error [{}]: {e}", e.stage());
+        }
+        bail!(
+            "the refresh failed ({} error(s)); nothing printed",
+            report.errors.len()
+        );
+    }
+    let snapshot = snapshot.context("the refresh produced no data")?;
+    let rendered = render(snapshot, Arc::new(status));
+    let body = match format {
+        OutputFormat::Text => rendered.text,
+        OutputFormat::Openmetrics => rendered.openmetrics,
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(&body).context("writing to stdout")?;
+    out.flush().context("writing to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; stopping");
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let source = make_source(&config)?;
+    let listener = server::bind(config.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {} (in use? set --listen or `listen`)",
+            config.listen
+        )
+    })?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(%addr, source = %config.source, interval = ?config.refresh_interval, "serving /metrics, /healthz, /readyz");
+
+    let mut status = Status::default();
+    let mut current = Arc::new(Snapshot::default());
+    let initial = render(current.clone(), Arc::new(status.clone()));
+    let (tx, rx) = watch::channel(Arc::new(Published {
+        rendered: initial,
+        ready: false,
+    }));
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let refresher = Arc::new(Mutex::new(Refresher::new(
+        source,
+        config.aggregate.clone(),
+        config.periods.clone(),
+        config.max_series,
+    )));
+    let interval = config.refresh_interval;
+    let mut loop_stop = stop_rx.clone();
+    let refresh_loop = tokio::spawn(async move {
+        loop {
+            daemon::refresh_and_publish(&refresher, &mut status, &mut current, &tx).await;
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = loop_stop.changed() => break,
+            }
+        }
+    });
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(server::serve(listener, rx, async move {
+        let _ = server_stop.changed().await;
+    }));
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let _ = server.await;
+    refresh_loop.abort();
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! prometheus-client [`Collector`]s over the immutable snapshot and status. Every series comes
+//! from the snapshot, so a series the snapshot drops disappears from the exposition.
+
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+
+use crate::names::{self, SERIES_LABELS};
+use crate::snapshot::Snapshot;
+use crate::status::Status;
+
+/// Lower-case ASCII letters and digits of a currency code, for a metric-name suffix (`usd`).
+pub fn currency_suffix(code: &str) -> String {
+    let s: String = code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if s.is_empty() { "usd".to_string() } else { s }
+}
+
+/// The Bedrock series.
+#[derive(Debug)]
+pub struct SnapshotCollector(pub Arc<Snapshot>);
+
+impl Collector for SnapshotCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let snap = &self.0;
+        let mut currencies: Vec<&str> = snap.series.iter().map(|s| &*s.currency).collect();
+        currencies.sort_unstable();
+        currencies.dedup();
+        fn labels_of(s: &crate::aggregate::Series) -> Vec<(&str, &str)> {
+            let mut v: Vec<(&str, &str)> = SERIES_LABELS
+                .iter()
+                .zip(s.labels.fixed.iter())
+                .map(|(k, v)| (*k, &**v))
+                .collect();
+            v.extend(s.labels.tags.iter().map(|(k, v)| (&**k, &**v)));
+            v
+        }
+        for ccy in &currencies {
+            let suffix = currency_suffix(ccy);
+            let upper = ccy.to_ascii_uppercase();
+            for (prefix, help, net) in [
+                (
+                    names::COST_PREFIX,
+                    format!(
+                        "Amazon Bedrock cost in {upper}, billing period to date: sum of line_item_unblended_cost of the CUR 2.0 export's Bedrock line items (every line item type)."
+                    ),
+                    false,
+                ),
+                (
+                    names::NET_COST_PREFIX,
+                    format!(
+                        "Amazon Bedrock net cost in {upper}, billing period to date: sum of line_item_net_unblended_cost (line_item_unblended_cost where the export has no net cost)."
+                    ),
+                    true,
+                ),
+            ] {
+                let name = format!("{prefix}_{suffix}");
+                let mut family =
+                    encoder.encode_descriptor(&name, &help, None, MetricType::Gauge)?;
+                for s in snap.series.iter().filter(|s| &*s.currency == *ccy) {
+                    let v = if net {
+                        s.net_cost.value()
+                    } else {
+                        s.cost.value()
+                    };
+                    let labels = labels_of(s);
+                    family.encode_family(&labels)?.encode_gauge(&v)?;
+                }
+            }
+        }
+        if snap.series.iter().any(|s| s.tokens.is_some()) {
+            let mut family = encoder.encode_descriptor(
+                names::USAGE_TOKENS,
+                "Amazon Bedrock tokens, billing period to date: line_item_usage_amount scaled by pricing_unit (1K tokens, 1M tokens, Marketplace Units = 1M).",
+                None,
+                MetricType::Gauge,
+            )?;
+            for s in &snap.series {
+                if let Some(t) = &s.tokens {
+                    family
+                        .encode_family(&labels_of(s))?
+                        .encode_gauge(&t.value())?;
+                }
+            }
+        }
+        if snap.series.iter().any(|s| !s.usage.is_empty()) {
+            let mut family = encoder.encode_descriptor(
+                names::USAGE_AMOUNT,
+                "Amazon Bedrock usage not priced per token, billing period to date: sum of line_item_usage_amount in the CUR pricing_unit.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for s in &snap.series {
+                for (unit, sum) in &s.usage {
+                    let mut labels = labels_of(s);
+                    labels.push((names::PRICING_UNIT_LABEL, unit));
+                    family.encode_family(&labels)?.encode_gauge(&sum.value())?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The exporter's self-metrics.
+#[derive(Debug)]
+pub struct StatusCollector {
+    pub status: Arc<Status>,
+    pub snapshot: Arc<Snapshot>,
+}
+
+fn gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    v: f64,
+) -> Result<(), std::fmt::Error> {
+    let mut e = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    e.encode_gauge(&v)
+}
+
+fn counter(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    series: &[(Vec<(&str, &str)>, u64)],
+) -> Result<(), std::fmt::Error> {
+    let mut e = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (labels, v) in series {
+        if labels.is_empty() {
+            e.encode_counter::<NoLabelSet, _, u64>(v, None)?;
+        } else {
+            e.encode_family(labels)?
+                .encode_counter::<NoLabelSet, _, u64>(v, None)?;
+        }
+    }
+    Ok(())
+}
+
+fn per_period(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    status: &Status,
+    value: impl Fn(&crate::status::PeriodStatus) -> Option<f64>,
+) -> Result<(), std::fmt::Error> {
+    let mut e = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    for p in &status.periods {
+        if let Some(v) = value(p) {
+            e.encode_family(&[("billing_period", p.period.as_str())])?
+                .encode_gauge(&v)?;
+        }
+    }
+    Ok(())
+}
+
+impl Collector for StatusCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let st = &*self.status;
+        {
+            let mut e = enc.encode_descriptor(
+                names::BUILD_INFO,
+                "Build information; always 1.",
+                None,
+                MetricType::Gauge,
+            )?;
+            e.encode_family(&[("version", env!("CARGO_PKG_VERSION"))])?
+                .encode_gauge(&1i64)?;
+        }
+        gauge(
+            &mut enc,
+            names::UP,
+            "1 if the last refresh succeeded (its data is being served), 0 if it failed (the last good data is being served).",
+            if st.last_refresh_ok { 1.0 } else { 0.0 },
+        )?;
+        if let Some(t) = st.last_success_unix {
+            gauge(
+                &mut enc,
+                names::LAST_SUCCESS,
+                "Unix time of the last successful refresh.",
+                t,
+            )?;
+        }
+        if let Some(t) = st.last_attempt_unix {
+            gauge(
+                &mut enc,
+                names::LAST_ATTEMPT,
+                "Unix time of the last refresh attempt.",
+                t,
+            )?;
+        }
+        if let Some(d) = st.last_duration_seconds {
+            gauge(
+                &mut enc,
+                names::REFRESH_DURATION,
+                "Duration of the last refresh attempt in seconds.",
+                d,
+            )?;
+        }
+        counter(
+            &mut enc,
+            names::REFRESHES,
+            "Refresh attempts by outcome.",
+            &[
+                (vec![("outcome", "success")], st.refreshes_ok),
+                (vec![("outcome", "failure")], st.refreshes_failed),
+            ],
+        )?;
+        let stages = [
+            names::stage::LIST,
+            names::stage::MANIFEST,
+            names::stage::READ,
+            names::stage::DECODE,
+        ];
+        let errors: Vec<(Vec<(&str, &str)>, u64)> = stages
+            .iter()
+            .map(|s| (vec![("stage", *s)], st.errors.get(s).copied().unwrap_or(0)))
+            .collect();
+        counter(
+            &mut enc,
+            names::ERRORS,
+            "Errors by stage (list, manifest, read, decode); each is logged with the object key.",
+            &errors,
+        )?;
+        counter(
+            &mut enc,
+            names::ROWS_READ,
+            "CUR rows read (all services), over all refreshes.",
+            &[(vec![], st.rows_read)],
+        )?;
+        counter(
+            &mut enc,
+            names::BYTES_READ,
+            "Bytes of data files read, over all refreshes.",
+            &[(vec![], st.bytes_read)],
+        )?;
+        counter(
+            &mut enc,
+            names::FILES_READ,
+            "Data files read, over all refreshes.",
+            &[(vec![], st.files_read)],
+        )?;
+        per_period(
+            &mut enc,
+            names::PERIOD_ROWS,
+            "CUR rows (all services) in the billing period's manifest-listed files.",
+            st,
+            |p| Some(p.rows as f64),
+        )?;
+        per_period(
+            &mut enc,
+            names::PERIOD_BEDROCK_ROWS,
+            "Bedrock line items in the billing period.",
+            st,
+            |p| Some(p.stats.bedrock_rows as f64),
+        )?;
+        per_period(
+            &mut enc,
+            names::PERIOD_UNATTRIBUTED_ROWS,
+            "Bedrock line items without an IAM principal (principal=\"unattributed\").",
+            st,
+            |p| Some(p.stats.unattributed_rows as f64),
+        )?;
+        per_period(
+            &mut enc,
+            names::DATA_NEWEST,
+            "Newest line_item_usage_end_date among the billing period's Bedrock line items (Unix time): how current the bill is.",
+            st,
+            |p| p.stats.newest_usage_end_ms.map(|ms| ms as f64 / 1000.0),
+        )?;
+        per_period(
+            &mut enc,
+            names::PRINCIPAL_COLUMN,
+            "1 if the export has line_item_iam_principal (INCLUDE_IAM_PRINCIPAL_DATA), 0 if every Bedrock row is unattributed for lack of it.",
+            st,
+            |p| Some(if p.principal_column { 1.0 } else { 0.0 }),
+        )?;
+        per_period(
+            &mut enc,
+            names::NET_COST_COLUMN,
+            "1 if the export has line_item_net_unblended_cost; 0 if net cost falls back to unblended cost.",
+            st,
+            |p| Some(if p.net_cost_column { 1.0 } else { 0.0 }),
+        )?;
+        {
+            let mut e = enc.encode_descriptor(
+                names::MANIFEST_INFO,
+                "The manifest (and execution) whose files make up each billing period; always 1.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for p in &st.periods {
+                e.encode_family(&[
+                    ("billing_period", p.period.as_str()),
+                    ("manifest", p.manifest_key.as_str()),
+                    ("execution_id", p.execution_id.as_str()),
+                ])?
+                .encode_gauge(&1i64)?;
+            }
+        }
+        let snap = &*self.snapshot;
+        gauge(
+            &mut enc,
+            names::SERIES,
+            "Bedrock series in the snapshot (label sets of bedrock_cost_*).",
+            snap.series.len() as f64,
+        )?;
+        gauge(
+            &mut enc,
+            names::SERIES_LIMIT,
+            "The configured series cap (max_series).",
+            snap.max_series as f64,
+        )?;
+        gauge(
+            &mut enc,
+            names::FOLDED_SERIES,
+            "Series folded into principal=\"__other__\" overflow buckets by the series cap.",
+            snap.folded.series as f64,
+        )?;
+        for (ccy, cost) in &snap.folded.cost {
+            let name = format!("{}_{}", names::FOLDED_COST_PREFIX, currency_suffix(ccy));
+            gauge(
+                &mut enc,
+                &name,
+                "Cost moved into overflow buckets by the series cap (still included in bedrock_cost_*).",
+                *cost,
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,83 @@
+//! Every metric name, label name and closed label value, declared once. The README's metric
+//! reference is checked against this file by a test.
+
+/// Labels of every Bedrock cost/usage series, in exposition order. Tag labels (`tag_*`) follow.
+pub const SERIES_LABELS: [&str; 15] = [
+    "billing_period",
+    "account_id",
+    "principal",
+    "principal_type",
+    "principal_name",
+    "session",
+    "model",
+    "region",
+    "direction",
+    "tier",
+    "scope",
+    "cache_ttl",
+    "usage_type",
+    "line_item_type",
+    "billing_entity",
+];
+
+/// Index of each label in [`SERIES_LABELS`].
+pub mod label {
+    pub const BILLING_PERIOD: usize = 0;
+    pub const ACCOUNT_ID: usize = 1;
+    pub const PRINCIPAL: usize = 2;
+    pub const PRINCIPAL_TYPE: usize = 3;
+    pub const PRINCIPAL_NAME: usize = 4;
+    pub const SESSION: usize = 5;
+    pub const MODEL: usize = 6;
+    pub const REGION: usize = 7;
+    pub const DIRECTION: usize = 8;
+    pub const TIER: usize = 9;
+    pub const SCOPE: usize = 10;
+    pub const CACHE_TTL: usize = 11;
+    pub const USAGE_TYPE: usize = 12;
+    pub const LINE_ITEM_TYPE: usize = 13;
+    pub const BILLING_ENTITY: usize = 14;
+}
+
+/// Label of `bedrock_usage_amount` naming the CUR pricing unit.
+pub const PRICING_UNIT_LABEL: &str = "pricing_unit";
+
+/// Value of the principal labels in the overflow bucket.
+pub const OVERFLOW: &str = "__other__";
+
+/// Bedrock cost metrics. The currency code is appended, lower-cased: `bedrock_cost_usd`.
+pub const COST_PREFIX: &str = "bedrock_cost";
+pub const NET_COST_PREFIX: &str = "bedrock_net_cost";
+pub const USAGE_TOKENS: &str = "bedrock_usage_tokens";
+pub const USAGE_AMOUNT: &str = "bedrock_usage_amount";
+
+/// Self-metrics.
+pub const BUILD_INFO: &str = "bedrock_exporter_build_info";
+pub const UP: &str = "bedrock_exporter_last_refresh_success";
+pub const LAST_SUCCESS: &str = "bedrock_exporter_last_refresh_success_timestamp_seconds";
+pub const LAST_ATTEMPT: &str = "bedrock_exporter_last_refresh_timestamp_seconds";
+pub const REFRESH_DURATION: &str = "bedrock_exporter_last_refresh_duration_seconds";
+pub const REFRESHES: &str = "bedrock_exporter_refreshes";
+pub const ERRORS: &str = "bedrock_exporter_errors";
+pub const ROWS_READ: &str = "bedrock_exporter_rows_read";
+pub const BYTES_READ: &str = "bedrock_exporter_bytes_read";
+pub const FILES_READ: &str = "bedrock_exporter_files_read";
+pub const PERIOD_ROWS: &str = "bedrock_exporter_period_rows";
+pub const PERIOD_BEDROCK_ROWS: &str = "bedrock_exporter_period_bedrock_rows";
+pub const PERIOD_UNATTRIBUTED_ROWS: &str = "bedrock_exporter_period_unattributed_rows";
+pub const DATA_NEWEST: &str = "bedrock_exporter_data_newest_usage_timestamp_seconds";
+pub const MANIFEST_INFO: &str = "bedrock_exporter_manifest_info";
+pub const PRINCIPAL_COLUMN: &str = "bedrock_exporter_principal_column_present";
+pub const NET_COST_COLUMN: &str = "bedrock_exporter_net_cost_column_present";
+pub const SERIES: &str = "bedrock_exporter_series";
+pub const SERIES_LIMIT: &str = "bedrock_exporter_series_limit";
+pub const FOLDED_SERIES: &str = "bedrock_exporter_folded_series";
+pub const FOLDED_COST_PREFIX: &str = "bedrock_exporter_folded_cost";
+
+/// Closed values of the `stage` label of [`ERRORS`].
+pub mod stage {
+    pub const LIST: &str = "list";
+    pub const MANIFEST: &str = "manifest";
+    pub const READ: &str = "read";
+    pub const DECODE: &str = "decode";
+}

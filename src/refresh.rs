@@ -1,0 +1,305 @@
+//! One refresh: list manifests, pick the newest execution of each selected billing period, read
+//! exactly the files it lists, aggregate, and build a snapshot. The only place besides `main` that
+//! wires stages together.
+//!
+//! Atomicity: a billing period is read whole or not at all. A period that fails keeps its last good
+//! aggregate; a refresh publishes a snapshot only when every selected period has good data, so a
+//! partial read is never published. A period whose manifest has not changed (same key, size, time
+//! and ETag) is not read again.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::aggregate::{AggregateOptions, PeriodAggregate, PeriodAggregator};
+use crate::config::PeriodSelection;
+use crate::cur::{self, CurError, FileStats, Format, manifest};
+use crate::names::stage;
+use crate::snapshot::Snapshot;
+use crate::source::{LocalSource, ObjectMeta, SourceError};
+use crate::status::PeriodStatus;
+
+/// The export's location.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Local(LocalSource),
+}
+
+impl Source {
+    fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, SourceError> {
+        match self {
+            Source::Local(l) => l.list(prefix),
+        }
+    }
+
+    fn get(&self, key: &str) -> Result<Vec<u8>, SourceError> {
+        match self {
+            Source::Local(l) => l.get(key),
+        }
+    }
+
+    /// The object's full name for messages (path or `s3://` URI).
+    pub fn location(&self, key: &str) -> String {
+        match self {
+            Source::Local(l) => l.location(key),
+        }
+    }
+
+    fn read_data_file(
+        &self,
+        key: &str,
+        sink: &mut dyn cur::RowSink,
+    ) -> Result<FileStats, RefreshError> {
+        let object = self.location(key);
+        let format = Format::of_key(key).ok_or_else(|| {
+            RefreshError::Decode(CurError::Manifest {
+                object: object.clone(),
+                message: "unknown data file format (expected .parquet, .csv.gz or .csv)".into(),
+            })
+        })?;
+        match self {
+            Source::Local(l) => {
+                let file = l.open(key).map_err(RefreshError::Read)?;
+                match format {
+                    Format::Parquet => cur::parquet::read(file, &object, sink),
+                    Format::CsvGz => cur::csv::read(file, true, &object, sink),
+                    Format::Csv => cur::csv::read(file, false, &object, sink),
+                }
+                .map_err(RefreshError::Decode)
+            }
+        }
+    }
+}
+
+/// A refresh error, by stage.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("listing manifests: {0}")]
+    List(SourceError),
+    #[error("{0}")]
+    NoManifest(String),
+    #[error("{0}")]
+    Manifest(CurError),
+    #[error("{0}")]
+    Read(SourceError),
+    #[error("{0}")]
+    Decode(CurError),
+}
+
+impl RefreshError {
+    /// The `stage` label of the error counter.
+    pub fn stage(&self) -> &'static str {
+        match self {
+            RefreshError::List(_) => stage::LIST,
+            RefreshError::NoManifest(_) | RefreshError::Manifest(_) => stage::MANIFEST,
+            RefreshError::Read(_) | RefreshError::Decode(CurError::Io { .. }) => stage::READ,
+            RefreshError::Decode(_) => stage::DECODE,
+        }
+    }
+}
+
+/// Receives progress of a refresh (a terminal progress bar, or log lines).
+pub trait Progress {
+    fn period_started(&mut self, _period: &str, _files: usize, _bytes: u64) {}
+    fn file_done(&mut self, _period: &str, _key: &str, _stats: &FileStats) {}
+}
+
+/// No progress reporting.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// What one refresh produced.
+#[derive(Debug, Default)]
+pub struct RefreshReport {
+    /// The snapshot to publish; `None` when some selected period has no good data.
+    pub snapshot: Option<Arc<Snapshot>>,
+    /// The periods of `snapshot`.
+    pub periods: Vec<PeriodStatus>,
+    pub errors: Vec<RefreshError>,
+    pub rows_read: u64,
+    pub bytes_read: u64,
+    pub files_read: u64,
+    /// Periods re-read this time (the others were unchanged).
+    pub periods_read: Vec<String>,
+}
+
+struct Cached {
+    manifest: ObjectMeta,
+    aggregate: Arc<PeriodAggregate>,
+    status: PeriodStatus,
+}
+
+/// Refreshes repeatedly, keeping each period's last good aggregate.
+pub struct Refresher {
+    source: Source,
+    opts: AggregateOptions,
+    periods: PeriodSelection,
+    max_series: usize,
+    cache: BTreeMap<String, Cached>,
+}
+
+impl Refresher {
+    pub fn new(
+        source: Source,
+        opts: AggregateOptions,
+        periods: PeriodSelection,
+        max_series: usize,
+    ) -> Self {
+        Refresher {
+            source,
+            opts,
+            periods,
+            max_series,
+            cache: BTreeMap::new(),
+        }
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    pub fn refresh(&mut self, progress: &mut dyn Progress) -> RefreshReport {
+        let mut report = RefreshReport::default();
+        let listing = match self.source.list("metadata/") {
+            Ok(l) => l,
+            Err(e) => {
+                report.errors.push(RefreshError::List(e));
+                return report;
+            }
+        };
+        let latest = manifest::latest_per_period(&listing);
+        if latest.is_empty() {
+            report.errors.push(RefreshError::NoManifest(format!(
+                "no manifest found under {}: expected metadata/BILLING_PERIOD=YYYY-MM/…-Manifest.json; is the source the export root (the folder holding data/ and metadata/)?",
+                self.source.location("metadata/")
+            )));
+            return report;
+        }
+        let selected = self.periods.select(latest.keys());
+        if selected.is_empty() {
+            report.errors.push(RefreshError::NoManifest(format!(
+                "none of the configured billing periods has a manifest; available: {}",
+                latest.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+            return report;
+        }
+        self.cache.retain(|p, _| selected.contains(p));
+        for period in &selected {
+            let meta = &latest[period];
+            if let Some(c) = self.cache.get(period) {
+                if c.manifest == *meta {
+                    tracing::debug!(period, manifest = %meta.key, "manifest unchanged; reusing the period's aggregate");
+                    continue;
+                }
+            }
+            report.periods_read.push(period.clone());
+            match self.read_period(period, meta, progress, &mut report) {
+                Ok((aggregate, status)) => {
+                    self.cache.insert(
+                        period.clone(),
+                        Cached {
+                            manifest: meta.clone(),
+                            aggregate: Arc::new(aggregate),
+                            status,
+                        },
+                    );
+                }
+                Err(e) => {
+                    let kept = self.cache.contains_key(period);
+                    tracing::error!(period, error = %e, stage = e.stage(), kept_last_good = kept, "billing period not refreshed");
+                    report.errors.push(e);
+                }
+            }
+        }
+        if selected.iter().all(|p| self.cache.contains_key(p)) {
+            let aggs: Vec<&PeriodAggregate> =
+                selected.iter().map(|p| &*self.cache[p].aggregate).collect();
+            report.snapshot = Some(Arc::new(Snapshot::build(aggs, self.max_series)));
+            report.periods = selected
+                .iter()
+                .map(|p| self.cache[p].status.clone())
+                .collect();
+        }
+        report
+    }
+
+    fn read_period(
+        &self,
+        period: &str,
+        meta: &ObjectMeta,
+        progress: &mut dyn Progress,
+        report: &mut RefreshReport,
+    ) -> Result<(PeriodAggregate, PeriodStatus), RefreshError> {
+        let location = self.source.location(&meta.key);
+        let bytes = self.source.get(&meta.key).map_err(RefreshError::Read)?;
+        let m = manifest::parse(&bytes, &location).map_err(RefreshError::Manifest)?;
+        let execution_id = m
+            .execution_id
+            .clone()
+            .or_else(|| manifest::execution_folder(&meta.key).map(str::to_string))
+            .unwrap_or_default();
+        let data_files: Vec<&String> = m.data_files.iter().collect();
+        for key in &data_files {
+            if manifest::period_of_key(key) != Some(period) {
+                return Err(RefreshError::Manifest(CurError::Manifest {
+                    object: location.clone(),
+                    message: format!("lists {key}, which is not in billing period {period}"),
+                }));
+            }
+        }
+        progress.period_started(period, data_files.len(), 0);
+        let mut agg = PeriodAggregator::new(period, &self.opts);
+        let mut status = PeriodStatus {
+            period: period.to_string(),
+            manifest_key: meta.key.clone(),
+            execution_id,
+            principal_column: true,
+            net_cost_column: true,
+            ..PeriodStatus::default()
+        };
+        for key in data_files {
+            let stats = self.source.read_data_file(key, &mut agg)?;
+            status.files += 1;
+            status.rows += stats.rows;
+            status.bytes += stats.bytes;
+            report.files_read += 1;
+            report.rows_read += stats.rows;
+            report.bytes_read += stats.bytes;
+            if stats.missing_columns.contains(&cur::columns::IAM_PRINCIPAL) {
+                status.principal_column = false;
+            }
+            if stats
+                .missing_columns
+                .contains(&cur::columns::NET_UNBLENDED_COST)
+            {
+                status.net_cost_column = false;
+            }
+            progress.file_done(period, key, &stats);
+        }
+        let aggregate = agg.finish();
+        status.stats = aggregate.stats.clone();
+        if !status.principal_column {
+            tracing::warn!(
+                period,
+                "the export has no line_item_iam_principal column: every Bedrock line item is principal=\"unattributed\". Turn on \"Include caller identity (IAM principal) allocation data\" (INCLUDE_IAM_PRINCIPAL_DATA) in the Data Export; data exists from 2026-04-08 on"
+            );
+        }
+        if status.stats.bedrock_rows == 0 {
+            tracing::warn!(
+                period,
+                files = status.files,
+                rows = status.rows,
+                "no Amazon Bedrock line items in this billing period"
+            );
+        }
+        tracing::info!(
+            period,
+            manifest = %meta.key,
+            files = status.files,
+            rows = status.rows,
+            bedrock_rows = status.stats.bedrock_rows,
+            series = aggregate.series.len(),
+            "billing period read"
+        );
+        Ok((aggregate, status))
+    }
+}

@@ -1,0 +1,1459 @@
+//! A generator of realistic CUR 2.0 exports, laid out as AWS Data Exports writes them to S3: the
+//! full CUR 2.0 column set (map columns included), the launch blog's four access patterns,
+//! Marketplace-billed models, credits, refunds and tax, non-Bedrock services, in Parquet or gzip
+//! CSV, in overwrite mode (with a stale chunk the manifest does not list) or create-new mode (with
+//! older executions). Deterministic for a seed. Used by the tests, the benchmarks and the bundled
+//! sample; the `cur-sample` binary runs it from the command line.
+//!
+//! Facts behind the shapes: `shared/reference/cur2-bedrock.md` (§1.2–1.4 sample rows and tags,
+//! §2.2 columns and types, §3.1 layout, §4 usage types and pricing units).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, Float64Builder, MapBuilder, RecordBatch, StringBuilder, TimestampMillisecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::cur::time::{days_from_civil, format_iso8601_ms};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleFormat {
+    Parquet,
+    CsvGz,
+}
+
+/// Data Exports overwrite setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleMode {
+    /// `OVERWRITE_REPORT`: one manifest per period; a leftover chunk from a larger earlier run.
+    Overwrite,
+    /// `CREATE_NEW_REPORT`: every execution in its own `<timestamp>-<execution-id>/` folder.
+    CreateNew,
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct ExportSpec {
+    pub export_name: String,
+    /// Bucket and prefix written into the manifest's `dataFiles` URIs.
+    pub bucket: String,
+    pub prefix: String,
+    pub format: SampleFormat,
+    pub mode: SampleMode,
+    /// Billing periods, `YYYY-MM`.
+    pub periods: Vec<String>,
+    /// Rows per period (all services) in the live execution.
+    pub rows_per_period: usize,
+    /// Fraction of rows that are Bedrock line items.
+    pub bedrock_share: f64,
+    pub files_per_period: usize,
+    pub row_group_rows: usize,
+    pub seed: u64,
+    /// Include `line_item_iam_principal` (the export's INCLUDE_IAM_PRINCIPAL_DATA).
+    pub principal_column: bool,
+    /// Include `line_item_net_unblended_cost`.
+    pub net_cost_column: bool,
+    /// Overwrite mode: also write a stale chunk the manifest does not list.
+    pub stale_chunk: bool,
+    /// Create-new mode: older executions written before the live one.
+    pub older_executions: usize,
+    /// Extra assumed-role sessions (`batch-N`) to raise cardinality.
+    pub extra_sessions: usize,
+}
+
+impl Default for ExportSpec {
+    fn default() -> Self {
+        ExportSpec {
+            export_name: "cur2".into(),
+            bucket: "example-billing-bucket".into(),
+            prefix: "cur".into(),
+            format: SampleFormat::Parquet,
+            mode: SampleMode::Overwrite,
+            periods: vec!["2026-10".into(), "2026-11".into()],
+            rows_per_period: 2_000,
+            bedrock_share: 0.5,
+            files_per_period: 2,
+            row_group_rows: 500,
+            seed: 42,
+            principal_column: true,
+            net_cost_column: true,
+            stale_chunk: true,
+            older_executions: 1,
+            extra_sessions: 0,
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, Default)]
+pub struct ExportSummary {
+    /// Manifest keys of the live executions, relative to the export root.
+    pub manifests: Vec<String>,
+    /// Data files the live manifests list.
+    pub live_files: Vec<String>,
+    /// Data files no live manifest lists (stale chunks, older executions).
+    pub dead_files: Vec<String>,
+    pub bytes: u64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic randomness.
+
+/// SplitMix64: small, fast, deterministic.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `[0, 1)`.
+    pub fn f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scenario: who calls what.
+
+const ACCOUNT: &str = "123456789012";
+const ACCOUNT_2: &str = "210987654321";
+const PAYER: &str = "999988887777";
+
+/// `(principal ARN or "", principal/session tags)` — the blog's four access patterns (§1.3).
+const PRINCIPALS: &[(&str, &[(&str, &str)])] = &[
+    // 1. IAM users and Bedrock API keys.
+    (
+        "arn:aws:iam::123456789012:user/alice",
+        &[
+            ("iamPrincipal/team", "BedrockDataScience"),
+            ("iamPrincipal/cost-center", "12345"),
+        ],
+    ),
+    (
+        "arn:aws:iam::123456789012:user/bob",
+        &[
+            ("iamPrincipal/team", "BedrockDataScience"),
+            ("iamPrincipal/cost-center", "12345"),
+        ],
+    ),
+    (
+        "arn:aws:iam::123456789012:user/BedrockAPIKey-d3qp",
+        &[("iamPrincipal/team", "platform")],
+    ),
+    // 2. Applications with IAM roles.
+    (
+        "arn:aws:sts::123456789012:assumed-role/Role-1/session-123",
+        &[
+            ("iamPrincipal/project", "DocFlow"),
+            ("iamPrincipal/cost-center", "12345"),
+        ],
+    ),
+    (
+        "arn:aws:sts::123456789012:assumed-role/Role-2/session-456",
+        &[("iamPrincipal/project", "ChatBackend")],
+    ),
+    (
+        "arn:aws:sts::210987654321:assumed-role/DocProcessor/batch-7",
+        &[("iamPrincipal/project", "DocFlow")],
+    ),
+    // 3. IdP federation: the session name is the person.
+    (
+        "arn:aws:sts::123456789012:assumed-role/BedrockRole/user-1@acme.org",
+        &[
+            ("iamPrincipal/team", "data-science"),
+            ("iamPrincipal/cost-center", "12345"),
+        ],
+    ),
+    (
+        "arn:aws:sts::123456789012:assumed-role/BedrockRole/user-2@acme.org",
+        &[
+            ("iamPrincipal/team", "engineering"),
+            ("iamPrincipal/cost-center", "67890"),
+        ],
+    ),
+    (
+        "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_DataScience_0123456789abcdef/jane@acme.org",
+        &[
+            ("iamPrincipal/Team Lead", "jane \"JJ\" doe, PhD"),
+            ("iamPrincipal/team", "data-science"),
+        ],
+    ),
+    // 4. LLM gateway: its one role, then per-user and per-tenant sessions.
+    (
+        "arn:aws:sts::123456789012:assumed-role/LiteLLMGateway/gateway",
+        &[],
+    ),
+    (
+        "arn:aws:sts::123456789012:assumed-role/BedrockRole/gw-user-1",
+        &[("iamPrincipal/team", "data-science")],
+    ),
+    (
+        "arn:aws:sts::123456789012:assumed-role/BedrockRole/gw-tenant-acme",
+        &[("iamPrincipal/tenant", "acme-corp")],
+    ),
+];
+
+/// A Bedrock SKU: usage type, product code, pricing unit, rate per unit, description.
+struct Sku {
+    usage_type: &'static str,
+    product_code: &'static str,
+    pricing_unit: &'static str,
+    rate: f64,
+    operation: &'static str,
+    region: &'static str,
+    /// Marketplace / foundation-model product name, if any.
+    product_name: Option<&'static str>,
+    marketplace: bool,
+}
+
+const fn sku(
+    usage_type: &'static str,
+    product_code: &'static str,
+    pricing_unit: &'static str,
+    rate: f64,
+    region: &'static str,
+) -> Sku {
+    Sku {
+        usage_type,
+        product_code,
+        pricing_unit,
+        rate,
+        operation: "InvokeModelInference",
+        region,
+        product_name: None,
+        marketplace: false,
+    }
+}
+
+const MP_CODE: &str = "prod-4d8c5xuyt0j3jnu1x7rm6a2mb";
+
+const SKUS: &[Sku] = &[
+    sku(
+        "USE1-Claude4.6Sonnet-input-tokens",
+        "AmazonBedrockService",
+        "1K tokens",
+        0.0033,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-Claude4.6Sonnet-output-tokens",
+        "AmazonBedrockService",
+        "1K tokens",
+        0.0165,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-Claude4.6Sonnet-cache-read-input-token-count",
+        "AmazonBedrockService",
+        "1K tokens",
+        0.00033,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-Claude4.6Sonnet-cache-write-input-token-count",
+        "AmazonBedrockService",
+        "1K tokens",
+        0.004125,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-Claude4.6Sonnet-output-tokens-cross-region-global",
+        "AmazonBedrockService",
+        "1K tokens",
+        0.015,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-Claude4.6Opus-input-tokens",
+        "AmazonBedrockService",
+        "1K tokens",
+        0.0055,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-Claude4.6Opus-output-tokens",
+        "AmazonBedrockService",
+        "1K tokens",
+        0.0275,
+        "us-east-1",
+    ),
+    sku(
+        "USW2-Claude4.5Haiku-cache-write-input-token-count-cross-region-global",
+        "AmazonBedrockService",
+        "1K tokens",
+        0.00125,
+        "us-west-2",
+    ),
+    sku(
+        "USE1-NovaLite-input-tokens",
+        "AmazonBedrock",
+        "1K tokens",
+        0.00006,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-NovaLite-output-tokens",
+        "AmazonBedrock",
+        "1K tokens",
+        0.00024,
+        "us-east-1",
+    ),
+    sku(
+        "EU-Nova2.0Lite-input-tokens",
+        "AmazonBedrock",
+        "1K tokens",
+        0.000066,
+        "eu-west-1",
+    ),
+    sku(
+        "APS4-NovaLite-input-tokens",
+        "AmazonBedrock",
+        "1K tokens",
+        0.000072,
+        "ap-southeast-3",
+    ),
+    sku(
+        "USE1-NovaMicro-input-tokens-batch",
+        "AmazonBedrock",
+        "1K tokens",
+        0.0000175,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-openai.gpt-oss-120b-mantle-input-tokens-standard",
+        "AmazonBedrock",
+        "1M tokens",
+        0.15,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-gpt-oss-120b-output-tokens-priority",
+        "AmazonBedrock",
+        "1M tokens",
+        1.05,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-Nova2.0Lite-input-tokens-flex",
+        "AmazonBedrock",
+        "1K tokens",
+        0.000165,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-TitanEmbeddingV2-Text-input-tokens",
+        "AmazonBedrock",
+        "1K tokens",
+        0.00002,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-Guardrail-ContentPolicyImageUnitsConsumed",
+        "AmazonBedrock",
+        "Units",
+        0.00075,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-Nova2.0Lite-ProvisionedThroughput-NoCommit-ModelUnits",
+        "AmazonBedrock",
+        "Hrs",
+        21.18,
+        "us-east-1",
+    ),
+    Sku {
+        usage_type: "USE2-MP:USE2_InputTokenCount_Global-Units",
+        product_code: "AmazonBedrockFoundationModels",
+        pricing_unit: "Units",
+        rate: 3.0,
+        operation: "InvokeModelStreamingInference",
+        region: "us-east-2",
+        product_name: Some("Claude Sonnet 4.6 (Amazon Bedrock Edition)"),
+        marketplace: false,
+    },
+    Sku {
+        usage_type: "USE2-MP:USE2_OutputTokenCount_Global-Units",
+        product_code: "AmazonBedrockFoundationModels",
+        pricing_unit: "Units",
+        rate: 15.0,
+        operation: "InvokeModelStreamingInference",
+        region: "us-east-2",
+        product_name: Some("Claude Sonnet 4.6 (Amazon Bedrock Edition)"),
+        marketplace: false,
+    },
+    Sku {
+        usage_type: "USE1-MP:USE1_InputTokenCount-Units",
+        product_code: MP_CODE,
+        pricing_unit: "Units",
+        rate: 0.8,
+        operation: "InvokeModelInference",
+        region: "us-east-1",
+        product_name: Some("Claude 3 Haiku (Amazon Bedrock Edition)"),
+        marketplace: true,
+    },
+    Sku {
+        usage_type: "USE1-MP:USE1_OutputTokenCount-Units",
+        product_code: MP_CODE,
+        pricing_unit: "Units",
+        rate: 4.0,
+        operation: "InvokeModelInference",
+        region: "us-east-1",
+        product_name: Some("Claude 3 Haiku (Amazon Bedrock Edition)"),
+        marketplace: true,
+    },
+    Sku {
+        usage_type: "USE1-MP:USE1_CacheWrite1hInputTokenCount_Global-Units",
+        product_code: MP_CODE,
+        pricing_unit: "Units",
+        rate: 1.6,
+        operation: "InvokeModelInference",
+        region: "us-east-1",
+        product_name: Some("Claude 3 Haiku (Amazon Bedrock Edition)"),
+        marketplace: true,
+    },
+];
+
+/// Bedrock features billed without a principal (reference §6: KB, standalone guardrails, …).
+const UNATTRIBUTED_SKU: Sku = sku(
+    "USE1-Knowledge-Base:Consumption-based:Retrieval",
+    "AmazonBedrock",
+    "Units",
+    0.002,
+    "us-east-1",
+);
+
+/// Non-Bedrock services, some with look-alike attributes.
+const OTHER_SERVICES: &[(&str, &str, &str, &str)] = &[
+    ("AmazonEC2", "USE1-BoxUsage:m7i.large", "Hrs", "AWS"),
+    ("AmazonS3", "USE1-TimedStorage-ByteHrs", "GB-Mo", "AWS"),
+    (
+        "AWSLambda",
+        "USE1-Lambda-GB-Second",
+        "Lambda-GB-Second",
+        "AWS",
+    ),
+    (
+        "AmazonBedrockAgentCore",
+        "USE1-Runtime:Consumption-based:vCPU",
+        "vCPU-Hours",
+        "AWS",
+    ),
+    (
+        "prod-saas7x2k9q",
+        "USE1-MP:SaaS-Subscription-Units",
+        "Units",
+        "AWS Marketplace",
+    ),
+];
+
+/// One generated line item (the columns that vary; the rest are derived or constant).
+struct GenRow {
+    product_code: &'static str,
+    billing_entity: &'static str,
+    line_item_type: &'static str,
+    usage_type: &'static str,
+    operation: &'static str,
+    region: &'static str,
+    principal: std::borrow::Cow<'static, str>,
+    account: &'static str,
+    pricing_unit: &'static str,
+    product_name: Option<&'static str>,
+    product_family: &'static str,
+    description: String,
+    usage_amount: f64,
+    unblended_cost: f64,
+    net_cost: Option<f64>,
+    rate: f64,
+    start_ms: i64,
+    end_ms: i64,
+    tags: Vec<(String, String)>,
+    line_item_id: String,
+}
+
+fn round_to(x: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
+fn period_start_ms(period: &str) -> i64 {
+    let y: i64 = period[..4].parse().expect("YYYY-MM");
+    let m: i64 = period[5..7].parse().expect("YYYY-MM");
+    days_from_civil(y, m, 1) * 86_400_000
+}
+
+fn next_period(period: &str) -> String {
+    let y: i64 = period[..4].parse().expect("YYYY-MM");
+    let m: i64 = period[5..7].parse().expect("YYYY-MM");
+    if m == 12 {
+        format!("{:04}-01", y + 1)
+    } else {
+        format!("{y:04}-{:02}", m + 1)
+    }
+}
+
+struct RowGen<'s> {
+    spec: &'s ExportSpec,
+    rng: Rng,
+    period_start: i64,
+    hours: i64,
+    session_arns: Vec<String>,
+}
+
+impl<'s> RowGen<'s> {
+    fn new(spec: &'s ExportSpec, period: &str, seed: u64, session_arns: Vec<String>) -> Self {
+        let start = period_start_ms(period);
+        let end = period_start_ms(&next_period(period));
+        RowGen {
+            spec,
+            rng: Rng::new(seed),
+            period_start: start,
+            hours: ((end - start) / 3_600_000).max(1),
+            session_arns,
+        }
+    }
+
+    fn row(&mut self) -> GenRow {
+        let r = &mut self.rng;
+        let hour = r.below(self.hours as usize) as i64;
+        let start_ms = self.period_start + hour * 3_600_000;
+        let end_ms = start_ms + 3_600_000;
+        let line_item_id = format!("{:016x}{:016x}", r.next_u64(), r.next_u64());
+        if r.f64() >= self.spec.bedrock_share {
+            let (pc, ut, unit, entity) = OTHER_SERVICES[r.below(OTHER_SERVICES.len())];
+            let amount = round_to(r.f64() * 100.0, 6);
+            let rate = 0.0961;
+            let cost = round_to(amount * rate, 10);
+            let mut tags = vec![("resourceTags/user:team".to_string(), "infra".to_string())];
+            if r.below(3) == 0 {
+                tags.push(("costCategory/department".into(), "platform".into()));
+            }
+            return GenRow {
+                product_code: pc,
+                billing_entity: entity,
+                line_item_type: "Usage",
+                usage_type: ut,
+                operation: "RunInstances",
+                region: "us-east-1",
+                principal: "".into(),
+                account: ACCOUNT,
+                pricing_unit: unit,
+                product_name: (entity == "AWS Marketplace").then_some("Acme Analytics SaaS"),
+                product_family: "Compute Instance",
+                description: format!("$0.0961 per On Demand Linux m7i.large Instance Hour, {pc}"),
+                usage_amount: amount,
+                unblended_cost: cost,
+                net_cost: Some(round_to(cost * 0.95, 10)),
+                rate,
+                start_ms,
+                end_ms,
+                tags,
+                line_item_id,
+            };
+        }
+        // Bedrock: mostly usage by a principal; some credits, refunds, tax and unattributed features.
+        let roll = r.f64();
+        let (sku, principal, principal_tags, line_item_type) = if roll < 0.03 {
+            (
+                &UNATTRIBUTED_SKU,
+                std::borrow::Cow::Borrowed(""),
+                &[][..],
+                "Usage",
+            )
+        } else {
+            let s = &SKUS[r.below(SKUS.len())];
+            let (p, t) = if !self.session_arns.is_empty() && r.below(4) == 0 {
+                let arn = self.session_arns[r.below(self.session_arns.len())].clone();
+                (
+                    std::borrow::Cow::Owned(arn),
+                    &[("iamPrincipal/project", "BatchJobs")][..],
+                )
+            } else {
+                let (arn, tags) = PRINCIPALS[r.below(PRINCIPALS.len())];
+                (std::borrow::Cow::Borrowed(arn), tags)
+            };
+            let li_type = if roll < 0.05 {
+                "Credit"
+            } else if roll < 0.06 {
+                "Refund"
+            } else if roll < 0.08 {
+                "Tax"
+            } else {
+                "Usage"
+            };
+            (s, p, t, li_type)
+        };
+        let amount = match sku.pricing_unit {
+            "1K tokens" => round_to(r.f64() * 2_000.0, 3),
+            "1M tokens" | "Units" => round_to(r.f64() * 2.0, 6),
+            _ => round_to(r.f64() * 3.0, 4),
+        };
+        let mut cost = round_to(amount * sku.rate, 10);
+        let account = if principal.contains("210987654321") {
+            ACCOUNT_2
+        } else {
+            ACCOUNT
+        };
+        let (usage_type, principal, tags_src, amount) = match line_item_type {
+            "Credit" | "Refund" => {
+                cost = -round_to(cost * 0.5, 10);
+                (sku.usage_type, principal, principal_tags, 0.0)
+            }
+            "Tax" => {
+                cost = round_to(cost * 0.08, 10);
+                ("", std::borrow::Cow::Borrowed(""), &[][..], 0.0)
+            }
+            _ => (sku.usage_type, principal, principal_tags, amount),
+        };
+        let mut tags: Vec<(String, String)> = tags_src
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if !principal.is_empty() && r.below(5) == 0 {
+            tags.push(("costCategory/department".into(), "research".into()));
+        }
+        let net_cost = match (line_item_type, r.below(10)) {
+            ("Usage", 0) => None, // NULL net cost: no discount applied to this row
+            ("Usage", _) => Some(round_to(cost * 0.93, 10)),
+            _ => Some(cost),
+        };
+        let description = format!(
+            "${} per {} for {} in {}, \"{}\"",
+            sku.rate,
+            sku.pricing_unit,
+            sku.product_name.unwrap_or(sku.usage_type),
+            sku.region,
+            if line_item_type == "Tax" {
+                "tax"
+            } else {
+                "standard"
+            }
+        );
+        GenRow {
+            product_code: sku.product_code,
+            billing_entity: if sku.marketplace {
+                "AWS Marketplace"
+            } else {
+                "AWS"
+            },
+            line_item_type,
+            usage_type,
+            operation: if line_item_type == "Tax" {
+                ""
+            } else {
+                sku.operation
+            },
+            region: sku.region,
+            principal,
+            account,
+            pricing_unit: if line_item_type == "Tax" {
+                ""
+            } else {
+                sku.pricing_unit
+            },
+            product_name: sku.product_name,
+            product_family: "Amazon Bedrock",
+            description,
+            usage_amount: amount,
+            unblended_cost: cost,
+            net_cost,
+            rate: sku.rate,
+            start_ms,
+            end_ms,
+            tags,
+            line_item_id,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The CUR 2.0 column set [CUR2 table dictionary, reference §2.2].
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Str,
+    F64,
+    Ts,
+    MapStr,
+    MapF64,
+}
+
+#[derive(Clone, Copy)]
+enum Src {
+    Null,
+    Const(&'static str),
+    ConstF64(f64),
+    Field(F),
+}
+
+#[derive(Clone, Copy)]
+enum F {
+    BillType,
+    Entity,
+    PeriodEnd,
+    PeriodStart,
+    Payer,
+    PayerName,
+    Product,
+    Discount,
+    LineItemId,
+    TimeInterval,
+    Az,
+    Blended,
+    Rate,
+    Currency,
+    Principal,
+    Description,
+    LineItemType,
+    Net,
+    NetRate,
+    NormalizedAmount,
+    Operation,
+    ProductCode,
+    ResourceId,
+    Unblended,
+    Account,
+    AccountName,
+    Amount,
+    End,
+    Start,
+    UsageType,
+    PublicCost,
+    PricingUnit,
+    ProductFamily,
+    Region,
+    ServiceCode,
+    Sku,
+    ResourceTags,
+    Tags,
+    Location,
+}
+
+struct Col {
+    name: &'static str,
+    kind: Kind,
+    src: Src,
+}
+
+const fn c(name: &'static str, kind: Kind, src: Src) -> Col {
+    Col { name, kind, src }
+}
+
+use Kind::{F64, MapF64, MapStr, Str, Ts};
+use Src::{Const, ConstF64, Field as Var, Null};
+
+const COLUMNS: &[Col] = &[
+    c("bill_bill_type", Str, Var(F::BillType)),
+    c("bill_billing_entity", Str, Var(F::Entity)),
+    c("bill_billing_period_end_date", Ts, Var(F::PeriodEnd)),
+    c("bill_billing_period_start_date", Ts, Var(F::PeriodStart)),
+    c("bill_invoice_id", Str, Null),
+    c(
+        "bill_invoicing_entity",
+        Str,
+        Const("Amazon Web Services, Inc."),
+    ),
+    c("bill_payer_account_id", Str, Var(F::Payer)),
+    c("bill_payer_account_name", Str, Var(F::PayerName)),
+    c("cost_category", MapStr, Null),
+    c("discount", MapF64, Var(F::Discount)),
+    c("discount_bundled_discount", F64, Null),
+    c("discount_total_discount", F64, Null),
+    c("identity_line_item_id", Str, Var(F::LineItemId)),
+    c("identity_time_interval", Str, Var(F::TimeInterval)),
+    c("line_item_availability_zone", Str, Var(F::Az)),
+    c("line_item_blended_cost", F64, Var(F::Blended)),
+    c("line_item_blended_rate", Str, Var(F::Rate)),
+    c("line_item_currency_code", Str, Var(F::Currency)),
+    c("line_item_iam_principal", Str, Var(F::Principal)),
+    c(
+        "line_item_legal_entity",
+        Str,
+        Const("Amazon Web Services, Inc."),
+    ),
+    c("line_item_line_item_description", Str, Var(F::Description)),
+    c("line_item_line_item_type", Str, Var(F::LineItemType)),
+    c("line_item_net_unblended_cost", F64, Var(F::Net)),
+    c("line_item_net_unblended_rate", Str, Var(F::NetRate)),
+    c("line_item_normalization_factor", F64, ConstF64(0.0)),
+    c(
+        "line_item_normalized_usage_amount",
+        F64,
+        Var(F::NormalizedAmount),
+    ),
+    c("line_item_operation", Str, Var(F::Operation)),
+    c("line_item_product_code", Str, Var(F::ProductCode)),
+    c("line_item_resource_id", Str, Var(F::ResourceId)),
+    c("line_item_tax_type", Str, Null),
+    c("line_item_unblended_cost", F64, Var(F::Unblended)),
+    c("line_item_unblended_rate", Str, Var(F::Rate)),
+    c("line_item_usage_account_id", Str, Var(F::Account)),
+    c("line_item_usage_account_name", Str, Var(F::AccountName)),
+    c("line_item_usage_amount", F64, Var(F::Amount)),
+    c("line_item_usage_end_date", Ts, Var(F::End)),
+    c("line_item_usage_start_date", Ts, Var(F::Start)),
+    c("line_item_usage_type", Str, Var(F::UsageType)),
+    c("line_item_user_identifier", Str, Null),
+    c("pricing_currency", Str, Var(F::Currency)),
+    c("pricing_lease_contract_length", Str, Null),
+    c("pricing_offering_class", Str, Null),
+    c("pricing_public_on_demand_cost", F64, Var(F::PublicCost)),
+    c("pricing_public_on_demand_rate", Str, Var(F::Rate)),
+    c("pricing_purchase_option", Str, Null),
+    c(
+        "pricing_rate_code",
+        Str,
+        Const("A7KJ3VQ9ZR.JRTCKXETXF.6YS6EN2CT7"),
+    ),
+    c("pricing_rate_id", Str, Const("216739048211")),
+    c("pricing_term", Str, Const("OnDemand")),
+    c("pricing_unit", Str, Var(F::PricingUnit)),
+    c("product", MapStr, Var(F::Product)),
+    c("product_comment", Str, Null),
+    c("product_fee_code", Str, Null),
+    c("product_fee_description", Str, Null),
+    c("product_from_location", Str, Null),
+    c("product_from_location_type", Str, Null),
+    c("product_from_region_code", Str, Null),
+    c("product_instance_family", Str, Null),
+    c("product_instance_type", Str, Null),
+    c("product_instanceSKU", Str, Null),
+    c("product_location", Str, Var(F::Location)),
+    c("product_location_type", Str, Const("AWS Region")),
+    c("product_operation", Str, Var(F::Operation)),
+    c("product_pricing_unit", Str, Var(F::PricingUnit)),
+    c("product_product_family", Str, Var(F::ProductFamily)),
+    c("product_region_code", Str, Var(F::Region)),
+    c("product_servicecode", Str, Var(F::ServiceCode)),
+    c("product_sku", Str, Var(F::Sku)),
+    c("product_to_location", Str, Null),
+    c("product_to_location_type", Str, Null),
+    c("product_to_region_code", Str, Null),
+    c("product_usagetype", Str, Var(F::UsageType)),
+    c(
+        "reservation_amortized_upfront_cost_for_usage",
+        F64,
+        ConstF64(0.0),
+    ),
+    c(
+        "reservation_amortized_upfront_fee_for_billing_period",
+        F64,
+        ConstF64(0.0),
+    ),
+    c("reservation_availability_zone", Str, Null),
+    c("reservation_effective_cost", F64, ConstF64(0.0)),
+    c("reservation_end_time", Str, Null),
+    c("reservation_modification_status", Str, Null),
+    c(
+        "reservation_net_amortized_upfront_cost_for_usage",
+        F64,
+        Null,
+    ),
+    c(
+        "reservation_net_amortized_upfront_fee_for_billing_period",
+        F64,
+        Null,
+    ),
+    c("reservation_net_effective_cost", F64, Null),
+    c("reservation_net_recurring_fee_for_usage", F64, Null),
+    c(
+        "reservation_net_unused_amortized_upfront_fee_for_billing_period",
+        F64,
+        Null,
+    ),
+    c("reservation_net_unused_recurring_fee", F64, Null),
+    c("reservation_net_upfront_value", F64, Null),
+    c("reservation_normalized_units_per_reservation", Str, Null),
+    c("reservation_number_of_reservations", Str, Null),
+    c("reservation_recurring_fee_for_usage", F64, ConstF64(0.0)),
+    c("reservation_reservation_a_r_n", Str, Null),
+    c("reservation_start_time", Str, Null),
+    c("reservation_subscription_id", Str, Const("8154962201")),
+    c("reservation_total_reserved_normalized_units", Str, Null),
+    c("reservation_total_reserved_units", Str, Null),
+    c("reservation_units_per_reservation", Str, Null),
+    c(
+        "reservation_unused_amortized_upfront_fee_for_billing_period",
+        F64,
+        ConstF64(0.0),
+    ),
+    c(
+        "reservation_unused_normalized_unit_quantity",
+        F64,
+        ConstF64(0.0),
+    ),
+    c("reservation_unused_quantity", F64, ConstF64(0.0)),
+    c("reservation_unused_recurring_fee", F64, ConstF64(0.0)),
+    c("reservation_upfront_value", F64, ConstF64(0.0)),
+    c("resource_tags", MapStr, Var(F::ResourceTags)),
+    c(
+        "savings_plan_amortized_upfront_commitment_for_billing_period",
+        F64,
+        ConstF64(0.0),
+    ),
+    c("savings_plan_end_time", Str, Null),
+    c("savings_plan_instance_type_family", Str, Null),
+    c(
+        "savings_plan_net_amortized_upfront_commitment_for_billing_period",
+        F64,
+        Null,
+    ),
+    c(
+        "savings_plan_net_recurring_commitment_for_billing_period",
+        F64,
+        Null,
+    ),
+    c("savings_plan_net_savings_plan_effective_cost", F64, Null),
+    c("savings_plan_offering_type", Str, Null),
+    c("savings_plan_payment_option", Str, Null),
+    c("savings_plan_purchase_term", Str, Null),
+    c(
+        "savings_plan_recurring_commitment_for_billing_period",
+        F64,
+        ConstF64(0.0),
+    ),
+    c("savings_plan_region", Str, Null),
+    c("savings_plan_savings_plan_a_r_n", Str, Null),
+    c(
+        "savings_plan_savings_plan_effective_cost",
+        F64,
+        ConstF64(0.0),
+    ),
+    c("savings_plan_savings_plan_rate", F64, ConstF64(0.0)),
+    c("savings_plan_start_time", Str, Null),
+    c("savings_plan_total_commitment_to_date", F64, ConstF64(0.0)),
+    c("savings_plan_used_commitment", F64, ConstF64(0.0)),
+    c("split_line_item_actual_usage", F64, Null),
+    c("split_line_item_net_split_cost", F64, Null),
+    c("split_line_item_net_unused_cost", F64, Null),
+    c("split_line_item_parent_resource_id", Str, Null),
+    c("split_line_item_public_on_demand_split_cost", F64, Null),
+    c("split_line_item_public_on_demand_unused_cost", F64, Null),
+    c("split_line_item_reserved_usage", F64, Null),
+    c("split_line_item_split_cost", F64, Null),
+    c("split_line_item_split_usage", F64, Null),
+    c("split_line_item_split_usage_ratio", F64, Null),
+    c("split_line_item_unused_cost", F64, Null),
+    c("tags", MapStr, Var(F::Tags)),
+];
+
+/// The CUR 2.0 column names the generator writes, in order.
+pub fn column_names() -> Vec<&'static str> {
+    COLUMNS.iter().map(|c| c.name).collect()
+}
+
+/// A cell value.
+enum Cell<'a> {
+    Null,
+    Str(std::borrow::Cow<'a, str>),
+    F64(f64),
+    Ts(i64),
+    Map(Vec<(&'a str, &'a str)>),
+    MapF64(Vec<(&'a str, f64)>),
+}
+
+struct Ctx<'a> {
+    period_start: i64,
+    period_end: i64,
+    spec: &'a ExportSpec,
+}
+
+fn cell<'a>(col: &Col, row: &'a GenRow, ctx: &Ctx<'_>) -> Cell<'a> {
+    use std::borrow::Cow::{Borrowed, Owned};
+    let f = match col.src {
+        Null => return Cell::Null,
+        Const(s) => return Cell::Str(Borrowed(s)),
+        ConstF64(x) => return Cell::F64(x),
+        Var(f) => f,
+    };
+    let bedrock = row.product_family == "Amazon Bedrock";
+    match f {
+        F::BillType => Cell::Str(Borrowed("Anniversary")),
+        F::Entity => Cell::Str(Borrowed(row.billing_entity)),
+        F::PeriodEnd => Cell::Ts(ctx.period_end),
+        F::PeriodStart => Cell::Ts(ctx.period_start),
+        F::Payer => Cell::Str(Borrowed(PAYER)),
+        F::PayerName => Cell::Str(Borrowed("Acme Org Payer")),
+        F::Product => {
+            let mut m = vec![(
+                "product_name",
+                row.product_name.unwrap_or(if bedrock {
+                    "Amazon Bedrock"
+                } else {
+                    "Amazon Elastic Compute Cloud"
+                }),
+            )];
+            if bedrock {
+                m.push((
+                    "provider",
+                    if row.usage_type.contains("Claude")
+                        || row.product_name.is_some_and(|n| n.contains("Claude"))
+                    {
+                        "Anthropic"
+                    } else {
+                        "Amazon"
+                    },
+                ));
+                m.push((
+                    "feature",
+                    if row.usage_type.contains("batch") {
+                        "Batch"
+                    } else {
+                        "On-Demand"
+                    },
+                ));
+            }
+            Cell::Map(m)
+        }
+        F::Discount => {
+            if row.net_cost.is_some_and(|n| n != row.unblended_cost) {
+                Cell::MapF64(vec![(
+                    "EdpDiscount",
+                    row.net_cost.unwrap_or(0.0) - row.unblended_cost,
+                )])
+            } else {
+                Cell::Null
+            }
+        }
+        F::LineItemId => Cell::Str(Borrowed(&row.line_item_id)),
+        F::TimeInterval => Cell::Str(Owned(format!(
+            "{}/{}",
+            &format_iso8601_ms(row.start_ms)[..19],
+            &format_iso8601_ms(row.end_ms)[..19]
+        ))),
+        F::Az => Cell::Str(Borrowed("")),
+        F::Blended | F::Unblended => Cell::F64(row.unblended_cost),
+        F::Rate | F::NetRate => Cell::Str(Owned(format!("{}", row.rate))),
+        F::Currency => Cell::Str(Borrowed("USD")),
+        F::Principal => {
+            if !ctx.spec.principal_column {
+                Cell::Null
+            } else if row.principal.is_empty() && !bedrock {
+                Cell::Null // non-Bedrock rows: NULL (reference §8.2 leaves NULL vs '' open)
+            } else {
+                Cell::Str(Borrowed(&row.principal))
+            }
+        }
+        F::Description => Cell::Str(Borrowed(&row.description)),
+        F::LineItemType => Cell::Str(Borrowed(row.line_item_type)),
+        F::Net => match row.net_cost {
+            Some(n) => Cell::F64(n),
+            None => Cell::Null,
+        },
+        F::NormalizedAmount => Cell::F64(0.0),
+        F::Operation => Cell::Str(Borrowed(row.operation)),
+        F::ProductCode => Cell::Str(Borrowed(row.product_code)),
+        F::ResourceId => {
+            if bedrock {
+                Cell::Str(Borrowed(""))
+            } else {
+                Cell::Str(Owned(format!("i-{}", &row.line_item_id[..17])))
+            }
+        }
+        F::Account => Cell::Str(Borrowed(row.account)),
+        F::AccountName => Cell::Str(Borrowed(if row.account == ACCOUNT {
+            "ml-prod"
+        } else {
+            "ml-batch"
+        })),
+        F::Amount => Cell::F64(row.usage_amount),
+        F::End => Cell::Ts(row.end_ms),
+        F::Start => Cell::Ts(row.start_ms),
+        F::UsageType => Cell::Str(Borrowed(row.usage_type)),
+        F::PublicCost => Cell::F64(row.unblended_cost.max(0.0)),
+        F::PricingUnit => Cell::Str(Borrowed(row.pricing_unit)),
+        F::ProductFamily => Cell::Str(Borrowed(row.product_family)),
+        F::Region => Cell::Str(Borrowed(row.region)),
+        F::ServiceCode => Cell::Str(Borrowed(row.product_code)),
+        F::Sku => Cell::Str(Borrowed("7KXF3PRUBQZ5D9NC")),
+        F::Location => Cell::Str(Borrowed("US East (N. Virginia)")),
+        F::ResourceTags => {
+            let m: Vec<(&str, &str)> = row
+                .tags
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix("resourceTags/").map(|k| (k, v.as_str())))
+                .collect();
+            if m.is_empty() {
+                Cell::Null
+            } else {
+                Cell::Map(m)
+            }
+        }
+        F::Tags => {
+            let visible = |k: &str| ctx.spec.principal_column || !k.starts_with("iamPrincipal/");
+            let m: Vec<(&str, &str)> = row
+                .tags
+                .iter()
+                .filter(|(k, _)| visible(k))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            if m.is_empty() {
+                Cell::Null
+            } else {
+                Cell::Map(m)
+            }
+        }
+    }
+}
+
+fn columns_for(spec: &ExportSpec) -> Vec<&'static Col> {
+    COLUMNS
+        .iter()
+        .filter(|c| spec.principal_column || c.name != "line_item_iam_principal")
+        .filter(|c| spec.net_cost_column || c.name != "line_item_net_unblended_cost")
+        .collect()
+}
+
+fn arrow_type(kind: Kind) -> DataType {
+    let map = |value: DataType| {
+        DataType::Map(
+            Arc::new(Field::new(
+                "entries",
+                DataType::Struct(
+                    vec![
+                        Field::new("key", DataType::Utf8, false),
+                        Field::new("value", value, true),
+                    ]
+                    .into(),
+                ),
+                false,
+            )),
+            false,
+        )
+    };
+    match kind {
+        Str => DataType::Utf8,
+        F64 => DataType::Float64,
+        Ts => DataType::Timestamp(TimeUnit::Millisecond, None),
+        MapStr => map(DataType::Utf8),
+        MapF64 => map(DataType::Float64),
+    }
+}
+
+fn athena_type(kind: Kind) -> &'static str {
+    match kind {
+        Str => "string",
+        F64 => "double",
+        Ts => "timestamp",
+        MapStr => "map<string,string>",
+        MapF64 => "map<string,double>",
+    }
+}
+
+enum Builder {
+    Str(StringBuilder),
+    F64(Float64Builder),
+    Ts(TimestampMillisecondBuilder),
+    Map(MapBuilder<StringBuilder, StringBuilder>),
+    MapF64(MapBuilder<StringBuilder, Float64Builder>),
+}
+
+impl Builder {
+    fn new(kind: Kind) -> Self {
+        match kind {
+            Str => Builder::Str(StringBuilder::new()),
+            F64 => Builder::F64(Float64Builder::new()),
+            Ts => Builder::Ts(TimestampMillisecondBuilder::new()),
+            MapStr => Builder::Map(MapBuilder::new(
+                None,
+                StringBuilder::new(),
+                StringBuilder::new(),
+            )),
+            MapF64 => Builder::MapF64(MapBuilder::new(
+                None,
+                StringBuilder::new(),
+                Float64Builder::new(),
+            )),
+        }
+    }
+
+    fn push(&mut self, cell: Cell<'_>) {
+        match (self, cell) {
+            (Builder::Str(b), Cell::Str(s)) => b.append_value(s),
+            (Builder::Str(b), _) => b.append_null(),
+            (Builder::F64(b), Cell::F64(x)) => b.append_value(x),
+            (Builder::F64(b), _) => b.append_null(),
+            (Builder::Ts(b), Cell::Ts(x)) => b.append_value(x),
+            (Builder::Ts(b), _) => b.append_null(),
+            (Builder::Map(b), Cell::Map(m)) => {
+                for (k, v) in m {
+                    b.keys().append_value(k);
+                    b.values().append_value(v);
+                }
+                b.append(true).expect("map entries match");
+            }
+            (Builder::Map(b), _) => b.append(false).expect("null map"),
+            (Builder::MapF64(b), Cell::MapF64(m)) => {
+                for (k, v) in m {
+                    b.keys().append_value(k);
+                    b.values().append_value(v);
+                }
+                b.append(true).expect("map entries match");
+            }
+            (Builder::MapF64(b), _) => b.append(false).expect("null map"),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Str(b) => Arc::new(b.finish()),
+            Builder::F64(b) => Arc::new(b.finish()),
+            Builder::Ts(b) => Arc::new(b.finish()),
+            Builder::Map(b) => Arc::new(b.finish()),
+            Builder::MapF64(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+fn csv_text(cell: Cell<'_>) -> String {
+    match cell {
+        Cell::Null => String::new(),
+        Cell::Str(s) => s.into_owned(),
+        Cell::F64(x) => format!("{x}"),
+        Cell::Ts(ms) => format_iso8601_ms(ms),
+        Cell::Map(m) => {
+            let obj: serde_json::Map<String, serde_json::Value> = m
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+                .collect();
+            serde_json::Value::Object(obj).to_string()
+        }
+        Cell::MapF64(m) => {
+            let obj: serde_json::Map<String, serde_json::Value> = m
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+                .collect();
+            serde_json::Value::Object(obj).to_string()
+        }
+    }
+}
+
+/// Writes `rows` generated rows into one data file.
+fn write_data_file(
+    path: &Path,
+    spec: &ExportSpec,
+    gen_: &mut RowGen<'_>,
+    rows: usize,
+    ctx: &Ctx<'_>,
+) -> std::io::Result<u64> {
+    std::fs::create_dir_all(path.parent().expect("file has a folder"))?;
+    let cols = columns_for(spec);
+    match spec.format {
+        SampleFormat::Parquet => {
+            let schema = Arc::new(Schema::new(
+                cols.iter()
+                    .map(|c| Field::new(c.name, arrow_type(c.kind), true))
+                    .collect::<Vec<_>>(),
+            ));
+            let props = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .set_max_row_group_row_count(Some(spec.row_group_rows.max(1)))
+                .build();
+            let file = File::create(path)?;
+            let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+                .map_err(std::io::Error::other)?;
+            let mut left = rows;
+            while left > 0 {
+                let n = left.min(spec.row_group_rows.max(1)).min(65_536);
+                let mut builders: Vec<Builder> =
+                    cols.iter().map(|c| Builder::new(c.kind)).collect();
+                for _ in 0..n {
+                    let row = gen_.row();
+                    for (b, c) in builders.iter_mut().zip(&cols) {
+                        b.push(cell(c, &row, ctx));
+                    }
+                }
+                let arrays: Vec<ArrayRef> = builders.iter_mut().map(Builder::finish).collect();
+                let batch =
+                    RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?;
+                writer.write(&batch).map_err(std::io::Error::other)?;
+                left -= n;
+            }
+            writer.close().map_err(std::io::Error::other)?;
+        }
+        SampleFormat::CsvGz => {
+            let file = BufWriter::new(File::create(path)?);
+            let gz = flate2::write::GzEncoder::new(file, flate2::Compression::new(6));
+            let mut w = ::csv::Writer::from_writer(gz);
+            w.write_record(cols.iter().map(|c| c.name))?;
+            let mut record: Vec<String> = Vec::with_capacity(cols.len());
+            for _ in 0..rows {
+                let row = gen_.row();
+                record.clear();
+                record.extend(cols.iter().map(|c| csv_text(cell(c, &row, ctx))));
+                w.write_record(&record)?;
+            }
+            let gz = w
+                .into_inner()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            gz.finish()?.flush()?;
+        }
+    }
+    Ok(std::fs::metadata(path)?.len())
+}
+
+fn data_file_name(spec: &ExportSpec, n: usize) -> String {
+    let ext = match spec.format {
+        SampleFormat::Parquet => "snappy.parquet",
+        SampleFormat::CsvGz => "csv.gz",
+    };
+    format!("{}-{:05}.{ext}", spec.export_name, n)
+}
+
+fn manifest_json(spec: &ExportSpec, execution_id: &str, files: &[String]) -> String {
+    let base = if spec.prefix.is_empty() {
+        format!("s3://{}/{}", spec.bucket, spec.export_name)
+    } else {
+        format!("s3://{}/{}/{}", spec.bucket, spec.prefix, spec.export_name)
+    };
+    let columns: Vec<serde_json::Value> = columns_for(spec)
+        .iter()
+        .map(|c| serde_json::json!({"name": c.name, "type": athena_type(c.kind)}))
+        .collect();
+    let data_files: Vec<String> = files.iter().map(|f| format!("{base}/{f}")).collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "executionId": execution_id,
+        "exportArn": format!("arn:aws:bcm-data-exports:us-east-1:{PAYER}:export/{}-4b1c5e2a-3f0d-4a8e-9c7b-2d6e1f0a9b8c", spec.export_name),
+        "columns": columns,
+        "dataFiles": data_files,
+        "additionalOutputFiles": [],
+        "reportVersion": "2.0",
+    }))
+    .expect("JSON")
+}
+
+/// Writes an export under `root` (the export root: `root/data`, `root/metadata`).
+pub fn write_export(root: &Path, spec: &ExportSpec) -> std::io::Result<ExportSummary> {
+    let mut summary = ExportSummary::default();
+    let sessions: Vec<String> = (0..spec.extra_sessions)
+        .map(|i| format!("arn:aws:sts::123456789012:assumed-role/DocProcessor/batch-{i}"))
+        .collect();
+    for (pi, period) in spec.periods.iter().enumerate() {
+        let ctx = Ctx {
+            period_start: period_start_ms(period),
+            period_end: period_start_ms(&next_period(period)),
+            spec,
+        };
+        let period_dir = format!("data/BILLING_PERIOD={period}");
+        let meta_dir = format!("metadata/BILLING_PERIOD={period}");
+        let executions: Vec<usize> = match spec.mode {
+            SampleMode::Overwrite => vec![0],
+            SampleMode::CreateNew => (0..=spec.older_executions).collect(),
+        };
+        let live = *executions.last().expect("one execution");
+        for &ex in &executions {
+            let is_live = ex == live;
+            let seed = spec.seed ^ ((pi as u64) << 32) ^ ((ex as u64) << 48);
+            let mut gen_ = RowGen::new(spec, period, seed, sessions.clone());
+            // Older executions are smaller and differ, as a restated bill would.
+            let rows = if is_live {
+                spec.rows_per_period
+            } else {
+                spec.rows_per_period / 2 + 7
+            };
+            let nfiles = spec.files_per_period.max(1);
+            let (folder, execution_id) = match spec.mode {
+                SampleMode::Overwrite => (
+                    String::new(),
+                    format!("{:08x}-1c2d-4e5f-8a9b-0c1d2e3f4a5b", seed as u32),
+                ),
+                SampleMode::CreateNew => {
+                    let id = format!("{:08x}-7e6d-4c5b-9a8f-1e2d3c4b5a69", seed as u32);
+                    let day = 2 + ex;
+                    (
+                        format!("2026{:02}{:02}T0600{:02}Z-{id}", (pi % 12) + 1, day, ex),
+                        id,
+                    )
+                }
+            };
+            let mut files = Vec::new();
+            for f in 0..nfiles {
+                let n = rows / nfiles + usize::from(f < rows % nfiles);
+                let rel = if folder.is_empty() {
+                    format!("{period_dir}/{}", data_file_name(spec, f + 1))
+                } else {
+                    format!("{period_dir}/{folder}/{}", data_file_name(spec, f + 1))
+                };
+                summary.bytes += write_data_file(&root.join(&rel), spec, &mut gen_, n, &ctx)?;
+                files.push(rel);
+            }
+            let manifest_rel = if folder.is_empty() {
+                format!("{meta_dir}/{}-Manifest.json", spec.export_name)
+            } else {
+                format!("{meta_dir}/{folder}/{}-Manifest.json", spec.export_name)
+            };
+            let mpath: PathBuf = root.join(&manifest_rel);
+            std::fs::create_dir_all(mpath.parent().expect("folder"))?;
+            std::fs::write(&mpath, manifest_json(spec, &execution_id, &files))?;
+            if is_live {
+                summary.manifests.push(manifest_rel);
+                summary.live_files.extend(files);
+            } else {
+                summary.dead_files.extend(files);
+            }
+            // Overwrite mode: a chunk left over from an earlier, larger run.
+            if spec.mode == SampleMode::Overwrite && spec.stale_chunk {
+                let rel = format!("{period_dir}/{}", data_file_name(spec, nfiles + 1));
+                let mut stale = RowGen::new(spec, period, seed ^ 0xdead_beef, sessions.clone());
+                summary.bytes +=
+                    write_data_file(&root.join(&rel), spec, &mut stale, rows / 3 + 11, &ctx)?;
+                summary.dead_files.push(rel);
+            }
+        }
+    }
+    // Data Exports writes a test object at the bucket root (reference §3.1); a mirror may carry it.
+    std::fs::write(root.join("aws-programmatic-access-test-object"), b"test")?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_full_column_set_with_unique_names() {
+        let names = column_names();
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len());
+        assert!(names.len() >= 120, "{}", names.len());
+        for c in crate::cur::columns::ALL {
+            if *c != crate::cur::columns::PRODUCT_PRODUCT_NAME {
+                assert!(names.contains(c), "{c}");
+            }
+        }
+    }
+
+    #[test]
+    fn deterministic() {
+        let spec = ExportSpec::default();
+        let a: Vec<f64> = {
+            let mut g = RowGen::new(&spec, "2026-11", 7, vec![]);
+            (0..100).map(|_| g.row().unblended_cost).collect()
+        };
+        let b: Vec<f64> = {
+            let mut g = RowGen::new(&spec, "2026-11", 7, vec![]);
+            (0..100).map(|_| g.row().unblended_cost).collect()
+        };
+        assert_eq!(a, b);
+    }
+}

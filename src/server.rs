@@ -1,0 +1,132 @@
+//! The HTTP server: `/metrics` (OpenMetrics when the scraper asks for it, else text 0.0.4),
+//! `/healthz`, `/readyz` and a small index page. A scrape reads the published exposition through a
+//! `watch` channel: it never waits for a refresh.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::metrics::Rendered;
+use crate::metrics::exposition::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+
+/// What the server serves; replaced as a whole after each refresh.
+#[derive(Debug, Clone, Default)]
+pub struct Published {
+    pub rendered: Rendered,
+    /// A refresh has succeeded at least once.
+    pub ready: bool,
+}
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// Whether the request's `Accept` asks for OpenMetrics.
+fn wants_openmetrics(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"))
+}
+
+fn handle(req: &Request<Incoming>, published: &Published) -> Response<Full<Bytes>> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return respond(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain; charset=utf-8",
+            Bytes::from_static(b"only GET and HEAD\n"),
+        );
+    }
+    match req.uri().path() {
+        "/metrics" => {
+            if wants_openmetrics(req) {
+                respond(StatusCode::OK, OPENMETRICS_CONTENT_TYPE, published.rendered.openmetrics.clone())
+            } else {
+                respond(StatusCode::OK, TEXT_CONTENT_TYPE, published.rendered.text.clone())
+            }
+        }
+        "/healthz" => respond(StatusCode::OK, "text/plain; charset=utf-8", Bytes::from_static(b"ok\n")),
+        "/readyz" => {
+            if published.ready {
+                respond(StatusCode::OK, "text/plain; charset=utf-8", Bytes::from_static(b"ready\n"))
+            } else {
+                respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", Bytes::from_static(b"not ready: no refresh has succeeded yet\n"))
+            }
+        }
+        "/" => respond(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            Bytes::from_static(b"<html><head><title>bedrock-cost-exporter</title></head><body><h1>bedrock-cost-exporter</h1><p>Amazon Bedrock cost from the CUR 2.0 bill.</p><ul><li><a href=\"/metrics\">/metrics</a></li><li><a href=\"/healthz\">/healthz</a></li><li><a href=\"/readyz\">/readyz</a></li></ul></body></html>\n"),
+        ),
+        _ => respond(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", Bytes::from_static(b"not found; try /metrics\n")),
+    }
+}
+
+/// Binds `addr`; the returned listener's `local_addr` tells the port when `addr` has port 0.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish (up to [`SHUTDOWN_GRACE`]).
+pub async fn serve(
+    listener: TcpListener,
+    published: watch::Receiver<Arc<Published>>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let http = hyper::server::conn::http1::Builder::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let rx = published.clone();
+                let service = service_fn(move |req: Request<Incoming>| {
+                    let current = rx.borrow().clone();
+                    async move { Ok::<_, Infallible>(handle(&req, &current)) }
+                });
+                let conn = http.serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => tracing::info!("all connections closed"),
+        _ = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("connections still open after {:?}; closing", SHUTDOWN_GRACE),
+    }
+}

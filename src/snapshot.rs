@@ -1,0 +1,291 @@
+//! The immutable snapshot the exporters read: every period's series merged, with the series cap
+//! applied. Pure; no clock, no I/O.
+//!
+//! Cardinality cap: when there are more series than `max_series`, the series with the smallest
+//! absolute cost fold into overflow buckets whose principal labels are `__other__` and which carry
+//! no tag labels (every other label is kept, so totals by model, region, direction, … stay exact).
+//! If even the buckets exceed the cap, everything but billing period and currency folds.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::aggregate::{Labels, PeriodAggregate, Series};
+use crate::names::{OVERFLOW, label};
+use crate::sum::Sum;
+
+/// Series folded into overflow buckets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Folded {
+    /// Original series that were folded.
+    pub series: u64,
+    /// Their cost, per currency.
+    pub cost: Vec<(Arc<str>, f64)>,
+}
+
+/// Every Bedrock series to export.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// Sorted by labels.
+    pub series: Vec<Series>,
+    pub folded: Folded,
+    pub max_series: usize,
+}
+
+impl Snapshot {
+    /// Merges the periods' series and applies the cap.
+    pub fn build<'a>(
+        periods: impl IntoIterator<Item = &'a PeriodAggregate>,
+        max_series: usize,
+    ) -> Snapshot {
+        let mut series: Vec<Series> = periods
+            .into_iter()
+            .flat_map(|p| p.series.iter().cloned())
+            .collect();
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let max_series = max_series.max(1);
+        if series.len() <= max_series {
+            return Snapshot {
+                series,
+                folded: Folded::default(),
+                max_series,
+            };
+        }
+        // Largest first; ties broken by labels so the result does not depend on input order.
+        series.sort_by(|a, b| {
+            b.cost
+                .value()
+                .abs()
+                .total_cmp(&a.cost.value().abs())
+                .then_with(|| a.labels.cmp(&b.labels))
+        });
+        let mut result = fold(&series, max_series, principal_bucket);
+        if result.series.len() > max_series {
+            result = fold(&series, max_series, period_bucket);
+        }
+        result
+    }
+
+    /// Total cost per currency (exact: folding moves cost, never drops it).
+    pub fn total_cost(&self) -> Vec<(Arc<str>, f64)> {
+        let mut by: Vec<(Arc<str>, Sum)> = Vec::new();
+        for s in &self.series {
+            match by.iter_mut().find(|(c, _)| *c == s.currency) {
+                Some((_, sum)) => sum.merge(&s.cost),
+                None => by.push((s.currency.clone(), s.cost)),
+            }
+        }
+        by.sort_by(|a, b| a.0.cmp(&b.0));
+        by.into_iter().map(|(c, s)| (c, s.value())).collect()
+    }
+}
+
+/// The overflow bucket keeping everything but the principal and tags.
+fn principal_bucket(l: &Labels) -> Labels {
+    let mut fixed = l.fixed.clone();
+    let other: Arc<str> = Arc::from(OVERFLOW);
+    for i in [
+        label::PRINCIPAL,
+        label::PRINCIPAL_TYPE,
+        label::PRINCIPAL_NAME,
+        label::SESSION,
+    ] {
+        fixed[i] = other.clone();
+    }
+    Labels {
+        fixed,
+        tags: Vec::new(),
+    }
+}
+
+/// The overflow bucket keeping only the billing period.
+fn period_bucket(l: &Labels) -> Labels {
+    let other: Arc<str> = Arc::from(OVERFLOW);
+    let mut fixed: [Arc<str>; crate::names::SERIES_LABELS.len()] =
+        std::array::from_fn(|_| other.clone());
+    fixed[label::BILLING_PERIOD] = l.fixed[label::BILLING_PERIOD].clone();
+    Labels {
+        fixed,
+        tags: Vec::new(),
+    }
+}
+
+/// Keeps the largest series and folds the rest into buckets, so that kept + buckets ≤ `max`
+/// whenever the buckets alone fit.
+fn fold(ranked: &[Series], max: usize, bucket_of: fn(&Labels) -> Labels) -> Snapshot {
+    // Start by assuming every bucket is needed; shrink `keep` until kept + buckets fit.
+    let mut keep = max;
+    loop {
+        let mut buckets: HashMap<(Labels, Arc<str>), Series> = HashMap::new();
+        for s in &ranked[keep.min(ranked.len())..] {
+            let labels = bucket_of(&s.labels);
+            let b = buckets
+                .entry((labels.clone(), s.currency.clone()))
+                .or_insert_with(|| Series {
+                    labels,
+                    currency: s.currency.clone(),
+                    cost: Sum::default(),
+                    net_cost: Sum::default(),
+                    tokens: None,
+                    usage: Vec::new(),
+                });
+            merge_into(b, s);
+        }
+        if keep == 0 || keep + buckets.len() <= max {
+            let folded_n = ranked.len().saturating_sub(keep) as u64;
+            let mut folded_cost: Vec<(Arc<str>, Sum)> = Vec::new();
+            for s in &ranked[keep.min(ranked.len())..] {
+                match folded_cost.iter_mut().find(|(c, _)| *c == s.currency) {
+                    Some((_, sum)) => sum.merge(&s.cost),
+                    None => folded_cost.push((s.currency.clone(), s.cost)),
+                }
+            }
+            folded_cost.sort_by(|a, b| a.0.cmp(&b.0));
+            // A kept series may share labels with a bucket only if it is itself an overflow
+            // series from an earlier fold; merge such pairs.
+            let mut out: HashMap<(Labels, Arc<str>), Series> = HashMap::new();
+            for s in ranked[..keep.min(ranked.len())]
+                .iter()
+                .cloned()
+                .chain(buckets.into_values())
+            {
+                match out.entry((s.labels.clone(), s.currency.clone())) {
+                    std::collections::hash_map::Entry::Occupied(mut e) => {
+                        merge_into(e.get_mut(), &s)
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(s);
+                    }
+                }
+            }
+            let mut series: Vec<Series> = out.into_values().collect();
+            series.sort_by(|a, b| a.labels.cmp(&b.labels));
+            return Snapshot {
+                series,
+                folded: Folded {
+                    series: folded_n,
+                    cost: folded_cost
+                        .into_iter()
+                        .map(|(c, s)| (c, s.value()))
+                        .collect(),
+                },
+                max_series: max,
+            };
+        }
+        let over = keep + buckets.len() - max;
+        keep = keep.saturating_sub(over.max(1));
+    }
+}
+
+fn merge_into(into: &mut Series, s: &Series) {
+    into.cost.merge(&s.cost);
+    into.net_cost.merge(&s.net_cost);
+    if let Some(t) = &s.tokens {
+        into.tokens.get_or_insert_with(Sum::default).merge(t);
+    }
+    for (unit, sum) in &s.usage {
+        match into.usage.iter_mut().find(|(u, _)| u == unit) {
+            Some((_, acc)) => acc.merge(sum),
+            None => into.usage.push((unit.clone(), *sum)),
+        }
+    }
+    into.usage.sort_by(|a, b| a.0.cmp(&b.0));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::{AggregateOptions, PeriodAggregator};
+    use crate::cur::{CurRow, RowSink};
+
+    fn period(n: usize, name: &str) -> PeriodAggregate {
+        let opts = AggregateOptions::default();
+        let mut agg = PeriodAggregator::new(name, &opts);
+        for i in 0..n {
+            let arn = format!("arn:aws:iam::123456789012:user/u{i}");
+            let ut = if i % 2 == 0 {
+                "USE1-NovaLite-input-tokens"
+            } else {
+                "USE1-NovaLite-output-tokens"
+            };
+            agg.row(&CurRow {
+                product_code: "AmazonBedrock",
+                billing_entity: "AWS",
+                line_item_type: "Usage",
+                usage_type: ut,
+                iam_principal: Some(&arn),
+                currency: "USD",
+                unblended_cost: 0.001 * (i as f64 + 1.0),
+                usage_amount: 1.0,
+                pricing_unit: "1K tokens",
+                ..CurRow::default()
+            });
+        }
+        agg.finish()
+    }
+
+    #[test]
+    fn under_the_cap_nothing_folds() {
+        let p = period(10, "2026-11");
+        let s = Snapshot::build([&p], 10);
+        assert_eq!(s.series.len(), 10);
+        assert_eq!(s.folded, Folded::default());
+    }
+
+    #[test]
+    fn the_cap_holds_and_totals_stay_exact() {
+        let a = period(500, "2026-10");
+        let b = period(300, "2026-11");
+        let uncapped = Snapshot::build([&a, &b], usize::MAX);
+        for max in [1, 2, 3, 5, 50, 799] {
+            let s = Snapshot::build([&a, &b], max);
+            assert!(
+                s.series.len() <= max.max(4),
+                "max {max}: {} series",
+                s.series.len()
+            );
+            assert_eq!(s.total_cost(), uncapped.total_cost(), "max {max}");
+            let folded = s
+                .series
+                .iter()
+                .filter(|x| &*x.labels.fixed[label::PRINCIPAL] == OVERFLOW)
+                .count();
+            assert!(folded >= 1, "max {max}");
+            assert_eq!(
+                s.folded.series as usize + s.series.len() - folded,
+                800,
+                "max {max}"
+            );
+            // The largest series survive.
+            if max >= 50 {
+                assert!(
+                    s.series
+                        .iter()
+                        .any(|x| x.labels.fixed[label::PRINCIPAL].ends_with("user/u499"))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn overflow_keeps_model_and_direction_totals() {
+        let a = period(100, "2026-11");
+        let s = Snapshot::build([&a], 20);
+        assert!(s.series.len() <= 20);
+        let by_dir = |snap: &Snapshot, d: &str| -> f64 {
+            snap.series
+                .iter()
+                .filter(|x| &*x.labels.fixed[label::DIRECTION] == d)
+                .map(|x| x.cost)
+                .collect::<Vec<_>>()
+                .iter()
+                .fold(Sum::default(), |mut acc, x| {
+                    acc.merge(x);
+                    acc
+                })
+                .value()
+        };
+        let full = Snapshot::build([&a], usize::MAX);
+        assert_eq!(by_dir(&s, "input"), by_dir(&full, "input"));
+        assert_eq!(by_dir(&s, "output"), by_dir(&full, "output"));
+    }
+}

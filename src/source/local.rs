@@ -1,0 +1,97 @@
+//! A local directory holding a copy of an export prefix (what `aws s3 sync s3://bucket/prefix/<export>`
+//! gives): `<root>/data/BILLING_PERIOD=…/…` and `<root>/metadata/BILLING_PERIOD=…/…`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use super::{ObjectMeta, SourceError};
+
+#[derive(Debug, Clone)]
+pub struct LocalSource {
+    root: PathBuf,
+}
+
+impl LocalSource {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalSource { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The full path of a key, for messages.
+    pub fn location(&self, key: &str) -> String {
+        self.root.join(key).display().to_string()
+    }
+
+    /// Every object under `prefix` (a key prefix ending in `/`), recursively, sorted by key.
+    pub fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, SourceError> {
+        if !self.root.is_dir() {
+            return Err(SourceError::NoRoot {
+                location: self.root.display().to_string(),
+            });
+        }
+        let dir = self.root.join(prefix);
+        let mut out = Vec::new();
+        if dir.is_dir() {
+            self.walk(&dir, &mut out)?;
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    fn walk(&self, dir: &Path, out: &mut Vec<ObjectMeta>) -> Result<(), SourceError> {
+        let io = |source| SourceError::Io {
+            location: dir.display().to_string(),
+            source,
+        };
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let path = entry.path();
+            let meta = std::fs::metadata(&path).map_err(|source| SourceError::Io {
+                location: path.display().to_string(),
+                source,
+            })?;
+            if meta.is_dir() {
+                self.walk(&path, out)?;
+            } else if meta.is_file() {
+                let rel = path.strip_prefix(&self.root).unwrap_or(&path);
+                let key = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let last_modified_ms = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map(|d| d.as_millis() as i64);
+                out.push(ObjectMeta {
+                    key,
+                    size: meta.len(),
+                    last_modified_ms,
+                    etag: None,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole object (manifests are small).
+    pub fn get(&self, key: &str) -> Result<Vec<u8>, SourceError> {
+        std::fs::read(self.root.join(key)).map_err(|source| SourceError::Io {
+            location: self.location(key),
+            source,
+        })
+    }
+
+    /// An open file for streaming reads.
+    pub fn open(&self, key: &str) -> Result<File, SourceError> {
+        File::open(self.root.join(key)).map_err(|source| SourceError::Io {
+            location: self.location(key),
+            source,
+        })
+    }
+}
