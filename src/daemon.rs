@@ -119,11 +119,9 @@ impl BarProgress {
 
     fn draw(&self) {
         let width = 30;
-        let filled = if self.files_total == 0 {
-            width
-        } else {
-            self.files_done * width / self.files_total
-        };
+        let filled = (self.files_done * width)
+            .checked_div(self.files_total)
+            .unwrap_or(width);
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,

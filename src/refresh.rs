@@ -185,11 +185,9 @@ impl Refresher {
         self.cache.retain(|p, _| selected.contains(p));
         for period in &selected {
             let meta = &latest[period];
-            if let Some(c) = self.cache.get(period) {
-                if c.manifest == *meta {
-                    tracing::debug!(period, manifest = %meta.key, "manifest unchanged; reusing the period's aggregate");
-                    continue;
-                }
+            if self.cache.get(period).is_some_and(|c| c.manifest == *meta) {
+                tracing::debug!(period, manifest = %meta.key, "manifest unchanged; reusing the period's aggregate");
+                continue;
             }
             report.periods_read.push(period.clone());
             match self.read_period(period, meta, progress, &mut report) {

@@ -1044,10 +1044,9 @@ fn cell<'a>(col: &Col, row: &'a GenRow, ctx: &Ctx<'_>) -> Cell<'a> {
         F::Rate | F::NetRate => Cell::Str(Owned(format!("{}", row.rate))),
         F::Currency => Cell::Str(Borrowed("USD")),
         F::Principal => {
-            if !ctx.spec.principal_column {
+            // Non-Bedrock rows: NULL (reference §8.2 leaves NULL vs '' open).
+            if !ctx.spec.principal_column || (row.principal.is_empty() && !bedrock) {
                 Cell::Null
-            } else if row.principal.is_empty() && !bedrock {
-                Cell::Null // non-Bedrock rows: NULL (reference §8.2 leaves NULL vs '' open)
             } else {
                 Cell::Str(Borrowed(&row.principal))
             }

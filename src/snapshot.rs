@@ -2,9 +2,12 @@
 //! applied. Pure; no clock, no I/O.
 //!
 //! Cardinality cap: when there are more series than `max_series`, the series with the smallest
-//! absolute cost fold into overflow buckets whose principal labels are `__other__` and which carry
-//! no tag labels (every other label is kept, so totals by model, region, direction, … stay exact).
-//! If even the buckets exceed the cap, everything but billing period and currency folds.
+//! absolute cost fold into overflow buckets, coarsest last:
+//! 1. principal labels `__other__`, no tag labels; every other label kept;
+//! 2. if those buckets alone exceed the cap: only billing period, model, region and direction kept;
+//! 3. if still too many: only the billing period kept.
+//!
+//! Folding moves cost, never drops it: totals by every label a level keeps stay exact.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,6 +63,9 @@ impl Snapshot {
         });
         let mut result = fold(&series, max_series, principal_bucket);
         if result.series.len() > max_series {
+            result = fold(&series, max_series, model_bucket);
+        }
+        if result.series.len() > max_series {
             result = fold(&series, max_series, period_bucket);
         }
         result
@@ -95,6 +101,15 @@ fn principal_bucket(l: &Labels) -> Labels {
         fixed,
         tags: Vec::new(),
     }
+}
+
+/// The overflow bucket keeping billing period, model, region and direction.
+fn model_bucket(l: &Labels) -> Labels {
+    let mut b = period_bucket(l);
+    for i in [label::MODEL, label::REGION, label::DIRECTION] {
+        b.fixed[i] = l.fixed[i].clone();
+    }
+    b
 }
 
 /// The overflow bucket keeping only the billing period.

@@ -26,7 +26,8 @@ pub struct Classified {
 ///   `product_region_code`; else `unknown`. (CUDOS prefers `product_region_code`; the two agree on
 ///   every documented row, and the prefix is present on rows whose product region is empty.)
 /// - `model`: from the usage type for first-party SKUs; Marketplace SKUs (and rows whose usage type
-///   names no model) take the product name without " (Amazon Bedrock Edition)"; else `unknown`.
+///   names no model) take a model product's name without " (Amazon Bedrock Edition)"; else
+///   `unknown` (tax lines, for instance).
 pub fn classify(
     raw_usage_type: &str,
     product_name: Option<&str>,
@@ -38,9 +39,13 @@ pub fn classify(
         None if is_region_code(product_region_code) => product_region_code.to_string(),
         None => UNKNOWN.to_string(),
     };
+    // Only a model product's name ("Claude 3 Haiku (Amazon Bedrock Edition)") names a model;
+    // "Amazon Bedrock" on a tax line does not.
     let from_product = || {
         product_name
-            .map(|n| n.trim().trim_end_matches(MARKETPLACE_EDITION_SUFFIX).trim())
+            .map(str::trim)
+            .and_then(|n| n.strip_suffix(MARKETPLACE_EDITION_SUFFIX))
+            .map(str::trim)
             .filter(|n| !n.is_empty())
             .map(str::to_string)
     };
@@ -117,6 +122,10 @@ mod tests {
         assert_eq!(c.model, "Claude4.6Sonnet");
         let c = classify("", Some("Claude 3 Haiku (Amazon Bedrock Edition)"), "");
         assert_eq!(c.model, "Claude 3 Haiku");
+        assert_eq!(
+            classify("", Some("Amazon Bedrock"), "us-east-1").model,
+            UNKNOWN
+        );
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub fn read<R: Read>(
         } else {
             Box::new(std::io::BufReader::with_capacity(1 << 16, &mut counting))
         };
-        read_records(reader, object, sink)?
+        read_records(reader, gzip, object, sink)?
     };
     Ok(FileStats {
         bytes: counting.count,
@@ -63,6 +63,7 @@ fn csv_err(object: &str, line: u64, message: impl Into<String>) -> CurError {
 
 fn read_records(
     reader: impl Read,
+    gzip: bool,
     object: &str,
     sink: &mut dyn RowSink,
 ) -> Result<FileStats, CurError> {
@@ -72,9 +73,14 @@ fn read_records(
         .buffer_capacity(1 << 16)
         .from_reader(reader);
     let from_csv = |e: ::csv::Error| {
-        let line = e.position().map(|p| p.line()).unwrap_or(0);
+        let line = e.position().map(|p| p.line()).unwrap_or(1).max(1);
         let message = match e.kind() {
-            ::csv::ErrorKind::Io(io) => format!("cannot read (truncated or not gzip?): {io}"),
+            ::csv::ErrorKind::Io(io) if gzip => {
+                format!(
+                    "cannot decompress: {io} (is it a complete gzip file? re-sync it from the bucket)"
+                )
+            }
+            ::csv::ErrorKind::Io(io) => format!("cannot read: {io}"),
             _ => e.to_string(),
         };
         csv_err(object, line, message)

@@ -238,9 +238,9 @@ impl StrMap {
         };
         let keys = self.keys.as_string::<i32>();
         let values = self.values.as_string::<i32>();
-        range.filter_map(move |i| {
-            (keys.is_valid(i) && values.is_valid(i)).then(|| (keys.value(i), values.value(i)))
-        })
+        range
+            .filter(move |&i| keys.is_valid(i) && values.is_valid(i))
+            .map(move |i| (keys.value(i), values.value(i)))
     }
 }
 

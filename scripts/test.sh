@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test of bedrock-cost-exporter — unit tests, DuckDB reconciliation, real Prometheus and
+# promtool on loopback — after installing what is missing on a Debian machine:
+#   - Debian's `prometheus` package (prometheus + promtool), with apt-get;
+#   - a Python venv in .venv with DuckDB (the independent reference for every figure).
+# Also checks formatting and clippy. Usage: ./scripts/test.sh [extra cargo test args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]} (apt-get)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! .venv/bin/python -c 'import duckdb' >/dev/null 2>&1; then
+  echo "== creating .venv with duckdb"
+  python3 -m venv .venv
+  .venv/bin/pip install -q 'duckdb>=1.1,<3'
+fi
+export REFERENCE_PYTHON="$PWD/.venv/bin/python"
+
+# A target dir outside the clone, so CI and later runs reuse builds.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/target}"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo test (all tests, including real prometheus/promtool and DuckDB)"
+cargo test --all-targets "$@"

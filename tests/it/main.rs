@@ -1,0 +1,9 @@
+//! Integration tests, all in one binary (as ripgrep does): real exports written by the in-repo
+//! generator, the real `bedrock-cost-exporter` binary, DuckDB as the independent reference,
+//! and real `prometheus`/`promtool` binaries on loopback.
+
+mod bad_input;
+mod cli;
+mod prometheus_e2e;
+mod reconcile;
+mod util;

@@ -1,0 +1,240 @@
+//! Every figure of `once` equals an independent DuckDB computation over the same manifest-listed
+//! files, to 1e-9 relative, for both formats and both export modes; stale chunks and older
+//! executions never count.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use bedrock_cost_exporter::sample::{ExportSpec, SampleFormat, SampleMode, write_export};
+use serde_json::Value;
+
+use crate::util::*;
+
+const REL: f64 = 1e-9;
+
+fn sums_by(samples: &[Sample], metric: &str, label: &str) -> BTreeMap<String, f64> {
+    let mut groups: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for s in samples.iter().filter(|s| s.name == metric) {
+        if let Some(v) = s.labels.get(label) {
+            groups.entry(v.clone()).or_default().push(s.value);
+        }
+    }
+    groups.into_iter().map(|(k, v)| (k, ksum(v))).collect()
+}
+
+fn json_map(v: &Value) -> BTreeMap<String, f64> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("object expected: {v}"))
+        .iter()
+        .map(|(k, x)| (k.clone(), x.as_f64().unwrap_or(0.0)))
+        .collect()
+}
+
+fn assert_same(what: &str, ours: &BTreeMap<String, f64>, reference: &BTreeMap<String, f64>) {
+    let ok: Vec<&String> = ours.keys().collect();
+    let rk: Vec<&String> = reference.keys().collect();
+    assert_eq!(ok, rk, "{what}: different groups");
+    for (k, a) in ours {
+        let b = reference[k];
+        assert!(close(*a, b, REL), "{what} {k}: exporter {a} vs DuckDB {b}");
+    }
+}
+
+/// Checks one export: every label's sums, net cost by period, tokens by model, totals.
+fn reconcile(root: &Path, once_args: &[&str], duck_args: &[&str]) -> Vec<Sample> {
+    let text = once(root, once_args);
+    let samples = parse_exposition(&text);
+    let reference = duckdb_sums(root, duck_args);
+    let cost = "bedrock_cost_usd";
+    assert!(
+        !samples_named(&samples, cost).is_empty(),
+        "no {cost} series"
+    );
+    let cost_by = reference["cost_by"].as_object().unwrap();
+    for (label, groups) in cost_by {
+        assert_same(
+            &format!("cost by {label}"),
+            &sums_by(&samples, cost, label),
+            &json_map(groups),
+        );
+    }
+    // Every tag label the exporter emits is one the reference knows.
+    let tag_labels: std::collections::BTreeSet<&String> = samples
+        .iter()
+        .filter(|s| s.name == cost)
+        .flat_map(|s| s.labels.keys())
+        .filter(|k| k.starts_with("tag_"))
+        .collect();
+    for t in tag_labels {
+        assert!(
+            cost_by.contains_key(t.as_str()),
+            "tag label {t} not in the reference"
+        );
+    }
+    assert_same(
+        "net cost by period",
+        &sums_by(&samples, "bedrock_net_cost_usd", "billing_period"),
+        &json_map(&reference["net_by_period"]),
+    );
+    assert_same(
+        "tokens by model",
+        &sums_by(&samples, "bedrock_usage_tokens", "model"),
+        &json_map(&reference["tokens_by_model"]),
+    );
+    let total = ksum(samples_named(&samples, cost).iter().map(|s| s.value));
+    let ref_total = reference["total"]["cost"].as_f64().unwrap();
+    assert!(close(total, ref_total, REL), "total {total} vs {ref_total}");
+    let rows = value(&samples, "bedrock_exporter_period_bedrock_rows", &[]).is_some();
+    assert!(rows);
+    let bedrock_rows = ksum(
+        samples_named(&samples, "bedrock_exporter_period_bedrock_rows")
+            .iter()
+            .map(|s| s.value),
+    );
+    assert_eq!(
+        bedrock_rows as u64,
+        reference["rows"].as_u64().unwrap(),
+        "Bedrock row count"
+    );
+    samples
+}
+
+fn samples_named<'a>(all: &'a [Sample], name: &str) -> Vec<&'a Sample> {
+    samples(all, name)
+}
+
+fn check_export(format: SampleFormat, mode: SampleMode, seed: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ExportSpec {
+        format,
+        mode,
+        seed,
+        rows_per_period: 3_000,
+        files_per_period: 3,
+        row_group_rows: 700,
+        extra_sessions: 6,
+        older_executions: 2,
+        periods: vec!["2026-09".into(), "2026-10".into(), "2026-11".into()],
+        ..ExportSpec::default()
+    };
+    let summary = write_export(dir.path(), &spec).unwrap();
+    assert!(
+        !summary.dead_files.is_empty(),
+        "the export must contain files that must not count"
+    );
+    let samples = reconcile(dir.path(), &[], &[]);
+    // Only the two newest periods by default, only the live files.
+    let periods: Vec<String> = sums_by(&samples, "bedrock_cost_usd", "billing_period")
+        .into_keys()
+        .collect();
+    assert_eq!(periods, ["2026-10", "2026-11"]);
+    let files_read = value(&samples, "bedrock_exporter_files_read_total", &[]).unwrap();
+    assert_eq!(files_read as usize, 2 * spec.files_per_period);
+    for m in samples_named(&samples, "bedrock_exporter_manifest_info") {
+        assert!(
+            summary.manifests.contains(&m.label("manifest").to_string()),
+            "{m:?} is not a live manifest"
+        );
+    }
+    // All periods, session folding: still equal.
+    reconcile(
+        dir.path(),
+        &[
+            "--config",
+            write_config(dir.path(), "periods = \"all\"\nfold_sessions = true\n")
+                .to_str()
+                .unwrap(),
+        ],
+        &["--periods", "all", "--fold-sessions"],
+    );
+}
+
+fn write_config(dir: &Path, body: &str) -> std::path::PathBuf {
+    let p = dir.join("test-config.toml");
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+#[test]
+fn parquet_overwrite_mode_equals_duckdb() {
+    check_export(SampleFormat::Parquet, SampleMode::Overwrite, 11);
+}
+
+#[test]
+fn csv_gz_create_new_mode_equals_duckdb() {
+    check_export(SampleFormat::CsvGz, SampleMode::CreateNew, 12);
+}
+
+#[test]
+fn parquet_create_new_mode_equals_duckdb() {
+    check_export(SampleFormat::Parquet, SampleMode::CreateNew, 13);
+}
+
+#[test]
+fn csv_gz_overwrite_mode_equals_duckdb() {
+    check_export(SampleFormat::CsvGz, SampleMode::Overwrite, 14);
+}
+
+#[test]
+fn export_without_the_principal_column_is_unattributed_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ExportSpec {
+        principal_column: false,
+        net_cost_column: false,
+        ..ExportSpec::default()
+    };
+    write_export(dir.path(), &spec).unwrap();
+    let out = run(&["once", "--source", dir.path().to_str().unwrap()]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("INCLUDE_IAM_PRINCIPAL_DATA"), "{stderr}");
+    let samples = parse_exposition(&String::from_utf8(out.stdout).unwrap());
+    let principals: Vec<String> = sums_by(&samples, "bedrock_cost_usd", "principal")
+        .into_keys()
+        .collect();
+    assert_eq!(principals, ["unattributed"]);
+    for s in samples_named(&samples, "bedrock_exporter_principal_column_present") {
+        assert_eq!(s.value, 0.0);
+    }
+    for s in samples_named(&samples, "bedrock_exporter_net_cost_column_present") {
+        assert_eq!(s.value, 0.0);
+    }
+    // Net cost falls back to unblended cost.
+    let cost = sums_by(&samples, "bedrock_cost_usd", "billing_period");
+    let net = sums_by(&samples, "bedrock_net_cost_usd", "billing_period");
+    assert_eq!(cost, net);
+    reconcile(dir.path(), &[], &[]);
+}
+
+#[test]
+fn series_cap_folds_into_other_and_keeps_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ExportSpec {
+        extra_sessions: 400,
+        rows_per_period: 6_000,
+        ..ExportSpec::default()
+    };
+    write_export(dir.path(), &spec).unwrap();
+    let uncapped = parse_exposition(&once(dir.path(), &[]));
+    let n = samples_named(&uncapped, "bedrock_cost_usd").len();
+    assert!(n > 300, "{n}");
+    let cfg = write_config(dir.path(), "max_series = 100\n");
+    let capped = parse_exposition(&once(dir.path(), &["--config", cfg.to_str().unwrap()]));
+    let m = samples_named(&capped, "bedrock_cost_usd").len();
+    assert!(m <= 100, "{m} series above the cap");
+    assert!(
+        samples_named(&capped, "bedrock_cost_usd")
+            .iter()
+            .any(|s| s.label("principal") == "__other__")
+    );
+    for label in ["billing_period", "model", "region", "direction"] {
+        assert_same(
+            label,
+            &sums_by(&capped, "bedrock_cost_usd", label),
+            &sums_by(&uncapped, "bedrock_cost_usd", label),
+        );
+    }
+    let folded = value(&capped, "bedrock_exporter_folded_series", &[]).unwrap();
+    assert!(folded > 0.0);
+    assert!(value(&capped, "bedrock_exporter_folded_cost_usd", &[]).unwrap() != 0.0);
+}

@@ -1,0 +1,352 @@
+//! Helpers: run the binary, parse expositions, talk HTTP/1.1 to loopback servers, find tools.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_bedrock-cost-exporter");
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One sample of an exposition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+}
+
+impl Sample {
+    pub fn label(&self, k: &str) -> &str {
+        self.labels.get(k).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// Parses Prometheus text format (0.0.4 or OpenMetrics) samples, unescaping label values.
+pub fn parse_exposition(text: &str) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name, rest) = match line.find(['{', ' ']) {
+            Some(i) => line.split_at(i),
+            None => panic!("bad line {line:?}"),
+        };
+        let mut labels = BTreeMap::new();
+        let mut rest = rest;
+        if let Some(r) = rest.strip_prefix('{') {
+            let mut chars = r.char_indices().peekable();
+            let mut key = String::new();
+            let mut end = 0;
+            loop {
+                let (i, c) = chars.next().expect("unterminated labels");
+                match c {
+                    '}' => {
+                        end = i + 1;
+                        break;
+                    }
+                    ',' => {}
+                    '=' => {
+                        assert_eq!(chars.next().map(|x| x.1), Some('"'));
+                        let mut val = String::new();
+                        loop {
+                            let (_, c) = chars.next().expect("unterminated value");
+                            match c {
+                                '\\' => match chars.next().expect("escape").1 {
+                                    'n' => val.push('\n'),
+                                    other => val.push(other),
+                                },
+                                '"' => break,
+                                other => val.push(other),
+                            }
+                        }
+                        labels.insert(std::mem::take(&mut key), val);
+                    }
+                    other => key.push(other),
+                }
+                let _ = end;
+            }
+            rest = &r[end..];
+        }
+        let value: f64 = rest
+            .split_whitespace()
+            .next()
+            .expect("value")
+            .parse()
+            .expect("number");
+        out.push(Sample {
+            name: name.to_string(),
+            labels,
+            value,
+        });
+    }
+    out
+}
+
+/// Runs the binary with arguments.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env_remove("BCE_SOURCE")
+        .output()
+        .expect("run bedrock-cost-exporter")
+}
+
+/// `once --source root` → stdout as text; panics with stderr on failure.
+pub fn once(root: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["once", "--source", root.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "once failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The Python with DuckDB that the test script sets up (`REFERENCE_PYTHON`, else `.venv/bin/python`).
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("REFERENCE_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = repo().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python with DuckDB: run ./scripts/test.sh (it creates .venv with duckdb) or set REFERENCE_PYTHON"
+    );
+    venv
+}
+
+/// The DuckDB reference sums for an export.
+pub fn duckdb_sums(root: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = Command::new(python())
+        .arg(repo().join("tests/reference/duckdb_sums.py"))
+        .arg(root)
+        .args(extra)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "duckdb_sums.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON from duckdb_sums.py")
+}
+
+/// A tool on PATH, or a clear failure naming how to get it.
+pub fn tool(name: &str) -> PathBuf {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        let p = Path::new(dir).join(name);
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!(
+        "`{name}` not found on PATH: run ./scripts/test.sh (it installs Debian's prometheus package)"
+    );
+}
+
+/// A minimal HTTP/1.1 GET; returns (status, headers, body).
+pub fn http_get(
+    addr: SocketAddr,
+    path: &str,
+    accept: Option<&str>,
+) -> std::io::Result<(u16, String, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let accept = accept
+        .map(|a| format!("Accept: {a}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{accept}Connection: close\r\n\r\n"
+    )?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Ok((status, head.to_string(), body))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest.get(n + 2..).unwrap_or("");
+    }
+    out
+}
+
+/// Polls `f` until it returns `Some`, or panics after `timeout` with `what`.
+pub fn wait_for<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(x) = f() {
+            return x;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A running daemon; killed on drop.
+pub struct Daemon {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub log: mpsc::Receiver<String>,
+    pub lines: Vec<String>,
+}
+
+impl Daemon {
+    /// Starts `serve --listen 127.0.0.1:0` with extra args and env; waits for the bound address.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(args);
+        cmd.env("RUST_LOG", "info").env_remove("BCE_SOURCE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn daemon");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut lines = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+                panic!(
+                    "the daemon did not log its address; log so far:\n{}",
+                    lines.join("\n")
+                )
+            });
+            lines.push(line.clone());
+            if let Some(i) = line.find("addr=") {
+                let a = line[i + 5..].split_whitespace().next().unwrap();
+                break a.parse().expect("address");
+            }
+        };
+        Daemon {
+            child,
+            addr,
+            log: rx,
+            lines,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        let (s, _, b) = http_get(self.addr, path, None).expect("GET");
+        (s, b)
+    }
+
+    pub fn metrics(&self) -> Vec<Sample> {
+        let (s, body) = self.get("/metrics");
+        assert_eq!(s, 200);
+        parse_exposition(&body)
+    }
+
+    pub fn wait_ready(&self) {
+        wait_for(Duration::from_secs(60), "/readyz", || {
+            (self.get("/readyz").0 == 200).then_some(())
+        });
+    }
+
+    /// Log lines so far.
+    pub fn drain_log(&mut self) -> &[String] {
+        while let Ok(l) = self.log.try_recv() {
+            self.lines.push(l);
+        }
+        &self.lines
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port (bound and released; a tiny race the tests accept).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Values of `name` samples.
+pub fn samples<'a>(all: &'a [Sample], name: &str) -> Vec<&'a Sample> {
+    all.iter().filter(|s| s.name == name).collect()
+}
+
+pub fn value(all: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    all.iter()
+        .find(|s| s.name == name && labels.iter().all(|(k, v)| s.label(k) == *v))
+        .map(|s| s.value)
+}
+
+/// Compensated sum.
+pub fn ksum(xs: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut s, mut c) = (0.0f64, 0.0f64);
+    for x in xs {
+        let t = s + x;
+        if s.abs() >= x.abs() {
+            c += (s - t) + x;
+        } else {
+            c += (x - t) + s;
+        }
+        s = t;
+    }
+    s + c
+}
+
+/// Relative closeness for money sums.
+pub fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-6)
+}
