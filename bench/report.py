@@ -98,9 +98,9 @@ if 32 in load and load_setup:
 # ---------------------------------------------------------------------------------------------
 md = []
 md.append("# bedrock-cost-exporter benchmark\n")
-md.append(f"- Date: {meta.get('date')}; exporter commit `{meta.get('commit')}`")
+md.append(f"- Date: {meta.get('date')}; exporter commit `{meta.get('commit')}`, {meta.get('build')}")
 md.append(f"- Machine: `nproc` = {meta.get('nproc')}, {meta.get('cpu')}, {meta.get('ram_gb')} GB RAM, "
-          f"Linux {meta.get('kernel')}")
+          f"Linux {meta.get('kernel')}; load average before the run {meta.get('loadavg_start')}")
 md.append(f"- {meta.get('rustc')}; DuckDB {meta.get('duckdb')} (Python {meta.get('python')}, default "
           f"threads = {next(iter(datasets.values()))['duckdb'].get('threads') if datasets else '?'}, "
           f"i.e. all cores); wrk {meta.get('wrk')}")

@@ -39,6 +39,7 @@ ROWS_PER_FILE=1000000
 
 log() { printf '== %s\n' "$*" >&2; }
 START_TS=$(date +%s)
+LOADAVG_START=$(cut -d" " -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------------------------------------
 # Prerequisites.
@@ -59,10 +60,24 @@ if ! "$PY" -c 'import duckdb' >/dev/null 2>&1; then
 fi
 
 log "cargo build --release (CARGO_TARGET_DIR=$TARGET_DIR)"
-CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet
+BUILD_NOTE="built from the working tree"
+if ! CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet; then
+  # The tree may be mid-edit; an earlier build of both binaries is still worth measuring.
+  if [ -x "$EXPORTER" ] && [ -x "$SAMPLE" ]; then
+    BUILD_NOTE="BUILD FAILED: binaries of an earlier build ($(date -u -r "$EXPORTER" +%Y-%m-%dT%H:%M:%SZ))"
+    log "WARNING: cargo build failed; using the existing binaries ($BUILD_NOTE)"
+  else
+    exit 1
+  fi
+fi
 
 mkdir -p "$DATA" "$RESULTS"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/bce-bench.XXXXXX")"
+# Snapshot the binaries: a concurrent build into the shared target dir must not swap them mid-run.
+mkdir -p "$WORK/bin"
+cp "$EXPORTER" "$SAMPLE" "$WORK/bin/"
+EXPORTER="$WORK/bin/bedrock-cost-exporter"
+SAMPLE="$WORK/bin/cur-sample"
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -263,4 +278,4 @@ dirty=$(git -C "$REPO" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/nu
   python="$("$PY" -c 'import platform; print(platform.python_version())')" \
   wrk="$( (wrk -v 2>&1 || true) | head -1 | awk '{print $2}')" commit="$commit" \
   sizes="$SIZES" runs="$RUNS" warmup="$WARMUP" load_secs="$LOAD_SECS" \
-  elapsed_s="$(( $(date +%s) - START_TS ))"
+  loadavg_start="$LOADAVG_START" build="$BUILD_NOTE" elapsed_s="$(( $(date +%s) - START_TS ))"

@@ -2,7 +2,8 @@
 # Runs every test of bedrock-cost-exporter — unit tests, DuckDB reconciliation, real Prometheus and
 # promtool on loopback — after installing what is missing on a Debian machine:
 #   - Debian's `prometheus` package (prometheus + promtool), with apt-get;
-#   - a Python venv in .venv with DuckDB (the independent reference for every figure).
+#   - a Python venv in .venv with DuckDB (the independent reference for every figure) and moto's
+#     S3-compatible server (the S3 tests run it on loopback with SigV4 checking on).
 # Also checks formatting and clippy. Usage: ./scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +20,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! .venv/bin/python -c 'import duckdb' >/dev/null 2>&1; then
-  echo "== creating .venv with duckdb"
-  python3 -m venv .venv
-  .venv/bin/pip install -q 'duckdb>=1.1,<3'
+if ! .venv/bin/python -c 'import duckdb, moto, flask' >/dev/null 2>&1 || [ ! -x .venv/bin/moto_server ]; then
+  echo "== creating .venv with duckdb and moto[server]"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q 'duckdb>=1.1,<3' 'moto[server]>=5,<6'
 fi
 export REFERENCE_PYTHON="$PWD/.venv/bin/python"
 

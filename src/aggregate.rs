@@ -52,7 +52,6 @@ pub struct PeriodStats {
     pub unattributed_rows: u64,
     /// Rows whose `line_item_net_unblended_cost` was NULL or absent (net = unblended for them).
     pub net_cost_fallback_rows: u64,
-    pub newest_usage_end_ms: Option<i64>,
     /// Rows carrying two tag keys that map to one label name (the first key, sorted, wins).
     pub tag_label_collisions: u64,
 }
@@ -256,10 +255,6 @@ impl RowSink for PeriodAggregator<'_> {
             return;
         }
         self.stats.bedrock_rows += 1;
-        if let Some(end) = row.usage_end_ms {
-            self.stats.newest_usage_end_ms =
-                Some(self.stats.newest_usage_end_ms.map_or(end, |n| n.max(end)));
-        }
         let principal_raw = row.iam_principal.map(str::trim).unwrap_or("");
         if principal_raw.is_empty() {
             self.stats.unattributed_rows += 1;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::AggregateOptions;
 use crate::bedrock::tags::{TagRules, is_label_name};
 use crate::names::SERIES_LABELS;
+use crate::source::S3Settings;
 
 /// Prefix of configuration environment variables (`BCE_SOURCE`, `BCE_TAGS__SOURCES`, …).
 pub const ENV_PREFIX: &str = "BCE_";
@@ -54,13 +55,31 @@ impl Default for RawTags {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawS3 {
     /// Endpoint URL of an S3-compatible server (`AWS_ENDPOINT_URL` is honoured as the SDK does).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     pub path_style: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    pub concurrency: usize,
+    pub request_timeout: String,
+    pub max_attempts: u32,
+}
+
+impl Default for RawS3 {
+    fn default() -> Self {
+        RawS3 {
+            endpoint: None,
+            path_style: false,
+            region: None,
+            concurrency: 8,
+            request_timeout: "30s".to_string(),
+            max_attempts: 5,
+        }
+    }
 }
 
 /// Configuration as written, before checks.
@@ -177,7 +196,7 @@ pub struct Config {
     pub max_series: usize,
     pub aggregate: AggregateOptions,
     pub log_format: LogFormat,
-    pub s3: RawS3,
+    pub s3: S3Settings,
 }
 
 /// A configuration error naming the key and where it came from.
@@ -202,6 +221,23 @@ pub struct Overrides {
     pub source: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    #[serde(skip_serializing_if = "S3Overrides::is_empty")]
+    pub s3: S3Overrides,
+}
+
+/// `--s3-endpoint`, `--s3-path-style`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct S3Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_style: Option<bool>,
+}
+
+impl S3Overrides {
+    fn is_empty(&self) -> bool {
+        self.endpoint.is_none() && self.path_style.is_none()
+    }
 }
 
 /// Reads defaults, then the TOML file (if given), then `BCE_*` variables, then `overrides`.
@@ -330,6 +366,45 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
             ));
         }
     }
+    if raw.s3.concurrency == 0 || raw.s3.concurrency > 256 {
+        return Err(invalid(
+            "s3.concurrency",
+            format!("{} is outside 1..=256", raw.s3.concurrency),
+        ));
+    }
+    if raw.s3.max_attempts == 0 || raw.s3.max_attempts > 20 {
+        return Err(invalid(
+            "s3.max_attempts",
+            format!("{} is outside 1..=20", raw.s3.max_attempts),
+        ));
+    }
+    let request_timeout = parse_duration(&raw.s3.request_timeout)
+        .filter(|d| *d >= Duration::from_millis(100))
+        .ok_or_else(|| {
+            invalid(
+                "s3.request_timeout",
+                format!(
+                    "{:?} is not a duration of at least 100ms (examples: 30s, 2m)",
+                    raw.s3.request_timeout
+                ),
+            )
+        })?;
+    if let Some(e) = &raw.s3.endpoint {
+        if !(e.starts_with("http://") || e.starts_with("https://")) {
+            return Err(invalid(
+                "s3.endpoint",
+                format!("{e:?} is not an http:// or https:// URL"),
+            ));
+        }
+    }
+    let s3 = S3Settings {
+        endpoint: raw.s3.endpoint.clone().filter(|e| !e.is_empty()),
+        path_style: raw.s3.path_style,
+        region: raw.s3.region.clone().filter(|r| !r.is_empty()),
+        concurrency: raw.s3.concurrency,
+        request_timeout,
+        max_attempts: raw.s3.max_attempts,
+    };
     let log_format = match raw.log_format.as_str() {
         "text" => LogFormat::Text,
         "json" => LogFormat::Json,
@@ -355,7 +430,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
             fold_sessions: raw.fold_sessions,
         },
         log_format,
-        s3: raw.s3,
+        s3,
     })
 }
 

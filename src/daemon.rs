@@ -178,11 +178,15 @@ pub async fn refresh_and_publish(
     let r = refresher.clone();
     let report = tokio::task::spawn_blocking(move || {
         let mut refresher = r.lock().unwrap_or_else(|p| p.into_inner());
-        refresher.refresh(&mut LogProgress::new())
+        let report = refresher.refresh(&mut LogProgress::new());
+        (report, refresher.source().s3_stats())
     })
     .await;
     let report = match report {
-        Ok(r) => r,
+        Ok((r, s3)) => {
+            status.s3 = s3;
+            r
+        }
         Err(e) => {
             tracing::error!(error = %e, "refresh task panicked; keeping the last good snapshot");
             RefreshReport::default()

@@ -8,13 +8,13 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
-use bedrock_cost_exporter::config::{self, Config, LogFormat, Overrides, SourceSpec};
+use bedrock_cost_exporter::config::{self, Config, LogFormat, Overrides, S3Overrides, SourceSpec};
 use bedrock_cost_exporter::daemon::{self, BarProgress};
 use bedrock_cost_exporter::metrics::exposition::render;
 use bedrock_cost_exporter::refresh::{NoProgress, Progress, Refresher, Source};
 use bedrock_cost_exporter::server::{self, Published};
 use bedrock_cost_exporter::snapshot::Snapshot;
-use bedrock_cost_exporter::source::LocalSource;
+use bedrock_cost_exporter::source::{LocalSource, S3Source};
 use bedrock_cost_exporter::status::Status;
 use clap::{Parser, Subcommand, ValueEnum};
 use tokio::sync::watch;
@@ -35,6 +35,12 @@ struct Cli {
     /// s3://bucket/prefix/<export-name>. Overrides `source` in the configuration.
     #[arg(long, global = true, value_name = "PATH")]
     source: Option<String>,
+    /// Endpoint URL of an S3-compatible server (e.g. http://127.0.0.1:9000). Overrides `s3.endpoint`.
+    #[arg(long, global = true, value_name = "URL")]
+    s3_endpoint: Option<String>,
+    /// Path-style S3 addressing (for S3-compatible servers). Overrides `s3.path_style`.
+    #[arg(long, global = true)]
+    s3_path_style: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -88,13 +94,23 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-fn make_source(config: &Config) -> anyhow::Result<Source> {
+/// The source of the configuration; S3 clients are built on `rt`.
+fn make_source(config: &Config, rt: &tokio::runtime::Handle) -> Source {
     match &config.source {
-        SourceSpec::Local(path) => Ok(Source::Local(LocalSource::new(path))),
-        SourceSpec::S3 { .. } => bail!(
-            "S3 sources are not supported by this build yet; mirror the export with `aws s3 sync` and pass the local folder"
-        ),
+        SourceSpec::Local(path) => Source::Local(LocalSource::new(path)),
+        SourceSpec::S3 { bucket, prefix } => Source::S3 {
+            s3: rt.block_on(S3Source::connect(bucket, prefix, &config.s3)),
+            rt: rt.clone(),
+        },
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 fn main() -> ExitCode {
@@ -116,6 +132,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let overrides = Overrides {
         source: cli.source.clone(),
         listen,
+        s3: S3Overrides {
+            endpoint: cli.s3_endpoint.clone(),
+            path_style: cli.s3_path_style.then_some(true),
+        },
     };
     let config =
         config::load(cli.config.as_deref(), &overrides).context("invalid configuration")?;
@@ -131,28 +151,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("tags.sources     = {:?}", config.aggregate.tags.sources);
             println!("tags.allow       = {:?}", config.aggregate.tags.allow);
             println!("tags.rename      = {:?}", config.aggregate.tags.rename);
+            println!("s3               = {:?}", config.s3);
             Ok(ExitCode::SUCCESS)
         }
         Command::Once { format, progress } => {
             init_logging(config.log_format);
-            once(&config, format, progress)
+            let rt = runtime()?;
+            let source = make_source(&config, rt.handle());
+            let result = once(&config, source, format, progress);
+            rt.shutdown_timeout(std::time::Duration::from_secs(2));
+            result
         }
         Command::Serve { .. } => {
             init_logging(config.log_format);
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
-            let result = rt.block_on(serve(config));
+            let rt = runtime()?;
+            let source = make_source(&config, rt.handle());
+            let result = rt.block_on(serve(config, source));
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
             result.map(|()| ExitCode::SUCCESS)
         }
     }
 }
 
-fn once(config: &Config, format: OutputFormat, progress: When) -> anyhow::Result<ExitCode> {
-    let source = make_source(config)?;
+fn once(
+    config: &Config,
+    source: Source,
+    format: OutputFormat,
+    progress: When,
+) -> anyhow::Result<ExitCode> {
     let mut refresher = Refresher::new(
         source,
         config.aggregate.clone(),
@@ -174,7 +200,10 @@ fn once(config: &Config, format: OutputFormat, progress: When) -> anyhow::Result
     } else {
         refresher.refresh(&mut NoProgress)
     };
-    let mut status = Status::default();
+    let mut status = Status {
+        s3: refresher.source().s3_stats(),
+        ..Status::default()
+    };
     let snapshot = daemon::apply_report(&mut status, &report, started_unix, started.elapsed());
     if !report.errors.is_empty() {
         for e in &report.errors {
@@ -219,8 +248,7 @@ async fn shutdown_signal() {
     tracing::info!("shutdown signal received; stopping");
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
-    let source = make_source(&config)?;
+async fn serve(config: Config, source: Source) -> anyhow::Result<()> {
     let listener = server::bind(config.listen).await.with_context(|| {
         format!(
             "cannot listen on {} (in use? set --listen or `listen`)",

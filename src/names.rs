@@ -73,6 +73,8 @@ pub const SERIES: &str = "bedrock_exporter_series";
 pub const SERIES_LIMIT: &str = "bedrock_exporter_series_limit";
 pub const FOLDED_SERIES: &str = "bedrock_exporter_folded_series";
 pub const FOLDED_COST_PREFIX: &str = "bedrock_exporter_folded_cost";
+pub const S3_REQUESTS: &str = "bedrock_exporter_s3_requests";
+pub const S3_BYTES: &str = "bedrock_exporter_s3_bytes_fetched";
 
 /// Closed values of the `stage` label of [`ERRORS`].
 pub mod stage {

@@ -15,25 +15,32 @@ use crate::config::PeriodSelection;
 use crate::cur::{self, CurError, FileStats, Format, manifest};
 use crate::names::stage;
 use crate::snapshot::Snapshot;
-use crate::source::{LocalSource, ObjectMeta, SourceError};
+use crate::source::{LocalSource, ObjectMeta, S3Source, S3Stats, SourceError};
 use crate::status::PeriodStatus;
 
-/// The export's location.
+/// The export's location. S3 calls are async; a refresh runs on a blocking thread (or outside the
+/// runtime, for `once`) and drives them with the runtime's handle.
 #[derive(Debug, Clone)]
 pub enum Source {
     Local(LocalSource),
+    S3 {
+        s3: S3Source,
+        rt: tokio::runtime::Handle,
+    },
 }
 
 impl Source {
     fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, SourceError> {
         match self {
             Source::Local(l) => l.list(prefix),
+            Source::S3 { s3, rt } => rt.block_on(s3.list(prefix)),
         }
     }
 
     fn get(&self, key: &str) -> Result<Vec<u8>, SourceError> {
         match self {
             Source::Local(l) => l.get(key),
+            Source::S3 { s3, rt } => rt.block_on(s3.get(key)).map(|b| b.to_vec()),
         }
     }
 
@@ -41,6 +48,15 @@ impl Source {
     pub fn location(&self, key: &str) -> String {
         match self {
             Source::Local(l) => l.location(key),
+            Source::S3 { s3, .. } => s3.location(key),
+        }
+    }
+
+    /// S3 self-metrics, for an S3 source.
+    pub fn s3_stats(&self) -> Option<S3Stats> {
+        match self {
+            Source::Local(_) => None,
+            Source::S3 { s3, .. } => Some(s3.stats()),
         }
     }
 
@@ -66,6 +82,24 @@ impl Source {
                 }
                 .map_err(RefreshError::Decode)
             }
+            Source::S3 { s3, rt } => match format {
+                Format::Parquet => {
+                    let reader = s3.parquet_reader(key);
+                    let mut stats = rt
+                        .block_on(cur::parquet::read_async(reader.clone(), &object, sink))
+                        .map_err(RefreshError::Decode)?;
+                    stats.bytes = reader.fetched();
+                    Ok(stats)
+                }
+                Format::CsvGz | Format::Csv => {
+                    let body = rt.block_on(s3.stream(key)).map_err(RefreshError::Read)?;
+                    let reader = tokio_util::io::SyncIoBridge::new_with_handle(body, rt.clone());
+                    let stats = cur::csv::read(reader, format == Format::CsvGz, &object, sink)
+                        .map_err(RefreshError::Decode)?;
+                    s3.add_bytes(stats.bytes);
+                    Ok(stats)
+                }
+            },
         }
     }
 }
@@ -264,6 +298,10 @@ impl Refresher {
             report.bytes_read += stats.bytes;
             if stats.missing_columns.contains(&cur::columns::IAM_PRINCIPAL) {
                 status.principal_column = false;
+            }
+            if let Some(end) = stats.newest_usage_end_ms {
+                status.newest_usage_end_ms =
+                    Some(status.newest_usage_end_ms.map_or(end, |n| n.max(end)));
             }
             if stats
                 .missing_columns

@@ -487,6 +487,10 @@ struct GenRow {
     end_ms: i64,
     tags: Vec<(String, String)>,
     line_item_id: String,
+    /// Non-Bedrock rows: availability zone, Savings Plan effective cost, split-cost ratio (EKS).
+    az: &'static str,
+    sp_effective: Option<f64>,
+    split_ratio: Option<f64>,
 }
 
 fn round_to(x: f64, digits: i32) -> f64 {
@@ -536,20 +540,60 @@ impl<'s> RowGen<'s> {
         let hour = r.below(self.hours as usize) as i64;
         let start_ms = self.period_start + hour * 3_600_000;
         let end_ms = start_ms + 3_600_000;
-        let line_item_id = format!("{:016x}{:016x}", r.next_u64(), r.next_u64());
+        // CUR line item ids are 52-character base32 strings ("jzpghmsdpdbm3ne5fzpaqbgayb4t…").
+        let line_item_id: String = {
+            const B32: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+            let (mut a, mut b, mut c) = (r.next_u64(), r.next_u64(), r.next_u64());
+            (0..52)
+                .map(|i| {
+                    let x = match i / 13 {
+                        0 | 1 => &mut a,
+                        2 => &mut b,
+                        _ => &mut c,
+                    };
+                    let ch = B32[(*x & 31) as usize] as char;
+                    *x >>= 5;
+                    ch
+                })
+                .collect()
+        };
         if r.f64() >= self.spec.bedrock_share {
             let (pc, ut, unit, entity) = OTHER_SERVICES[r.below(OTHER_SERVICES.len())];
             let amount = round_to(r.f64() * 100.0, 6);
             let rate = 0.0961;
             let cost = round_to(amount * rate, 10);
-            let mut tags = vec![("resourceTags/user:team".to_string(), "infra".to_string())];
+            // Resource tags as a large organisation has them: team, environment, application.
+            let mut tags = vec![
+                (
+                    "resourceTags/user:team".to_string(),
+                    ["infra", "data", "web", "ml"][r.below(4)].to_string(),
+                ),
+                (
+                    "resourceTags/user:env".to_string(),
+                    ["prod", "staging", "dev"][r.below(3)].to_string(),
+                ),
+                (
+                    "resourceTags/user:app".to_string(),
+                    format!("app-{}", r.below(200)),
+                ),
+            ];
             if r.below(3) == 0 {
                 tags.push(("costCategory/department".into(), "platform".into()));
             }
+            let ec2 = pc == "AmazonEC2";
+            let sp_effective = (ec2 && r.below(5) < 2).then(|| round_to(cost * 0.72, 10));
+            let split_ratio = (ec2 && r.below(4) == 0).then(|| round_to(r.f64(), 6));
             return GenRow {
+                az: ["us-east-1a", "us-east-1b", "us-east-1c"][r.below(3)],
+                sp_effective,
+                split_ratio,
                 product_code: pc,
                 billing_entity: entity,
-                line_item_type: "Usage",
+                line_item_type: if sp_effective.is_some() {
+                    "SavingsPlanCoveredUsage"
+                } else {
+                    "Usage"
+                },
                 usage_type: ut,
                 operation: "RunInstances",
                 region: "us-east-1",
@@ -648,6 +692,9 @@ impl<'s> RowGen<'s> {
             }
         );
         GenRow {
+            az: "",
+            sp_effective: None,
+            split_ratio: None,
             product_code: sku.product_code,
             billing_entity: if sku.marketplace {
                 "AWS Marketplace"
@@ -745,6 +792,20 @@ enum F {
     ResourceTags,
     Tags,
     Location,
+    CostCategory,
+    NormFactor,
+    InstanceType,
+    InstanceFamily,
+    SpArn,
+    SpEffective,
+    SpRate,
+    SpText(&'static str),
+    SpTime(i64),
+    SplitUsage,
+    SplitCost,
+    SplitRatio,
+    SplitParent,
+    TotalDiscount,
 }
 
 struct Col {
@@ -773,10 +834,10 @@ const COLUMNS: &[Col] = &[
     ),
     c("bill_payer_account_id", Str, Var(F::Payer)),
     c("bill_payer_account_name", Str, Var(F::PayerName)),
-    c("cost_category", MapStr, Null),
+    c("cost_category", MapStr, Var(F::CostCategory)),
     c("discount", MapF64, Var(F::Discount)),
     c("discount_bundled_discount", F64, Null),
-    c("discount_total_discount", F64, Null),
+    c("discount_total_discount", F64, Var(F::TotalDiscount)),
     c("identity_line_item_id", Str, Var(F::LineItemId)),
     c("identity_time_interval", Str, Var(F::TimeInterval)),
     c("line_item_availability_zone", Str, Var(F::Az)),
@@ -793,7 +854,7 @@ const COLUMNS: &[Col] = &[
     c("line_item_line_item_type", Str, Var(F::LineItemType)),
     c("line_item_net_unblended_cost", F64, Var(F::Net)),
     c("line_item_net_unblended_rate", Str, Var(F::NetRate)),
-    c("line_item_normalization_factor", F64, ConstF64(0.0)),
+    c("line_item_normalization_factor", F64, Var(F::NormFactor)),
     c(
         "line_item_normalized_usage_amount",
         F64,
@@ -833,8 +894,8 @@ const COLUMNS: &[Col] = &[
     c("product_from_location", Str, Null),
     c("product_from_location_type", Str, Null),
     c("product_from_region_code", Str, Null),
-    c("product_instance_family", Str, Null),
-    c("product_instance_type", Str, Null),
+    c("product_instance_family", Str, Var(F::InstanceFamily)),
+    c("product_instance_type", Str, Var(F::InstanceType)),
     c("product_instanceSKU", Str, Null),
     c("product_location", Str, Var(F::Location)),
     c("product_location_type", Str, Const("AWS Region")),
@@ -909,48 +970,84 @@ const COLUMNS: &[Col] = &[
         F64,
         ConstF64(0.0),
     ),
-    c("savings_plan_end_time", Str, Null),
-    c("savings_plan_instance_type_family", Str, Null),
+    c(
+        "savings_plan_end_time",
+        Str,
+        Var(F::SpTime(1_830_297_600_000)),
+    ),
+    c(
+        "savings_plan_instance_type_family",
+        Str,
+        Var(F::SpText("m7i")),
+    ),
     c(
         "savings_plan_net_amortized_upfront_commitment_for_billing_period",
         F64,
-        Null,
+        Var(F::SpRate),
     ),
     c(
         "savings_plan_net_recurring_commitment_for_billing_period",
         F64,
-        Null,
+        Var(F::SpEffective),
     ),
-    c("savings_plan_net_savings_plan_effective_cost", F64, Null),
-    c("savings_plan_offering_type", Str, Null),
-    c("savings_plan_payment_option", Str, Null),
-    c("savings_plan_purchase_term", Str, Null),
+    c(
+        "savings_plan_net_savings_plan_effective_cost",
+        F64,
+        Var(F::SpEffective),
+    ),
+    c(
+        "savings_plan_offering_type",
+        Str,
+        Var(F::SpText("ComputeSavingsPlans")),
+    ),
+    c(
+        "savings_plan_payment_option",
+        Str,
+        Var(F::SpText("No Upfront")),
+    ),
+    c("savings_plan_purchase_term", Str, Var(F::SpText("1yr"))),
     c(
         "savings_plan_recurring_commitment_for_billing_period",
         F64,
         ConstF64(0.0),
     ),
-    c("savings_plan_region", Str, Null),
-    c("savings_plan_savings_plan_a_r_n", Str, Null),
+    c(
+        "savings_plan_region",
+        Str,
+        Var(F::SpText("US East (N. Virginia)")),
+    ),
+    c("savings_plan_savings_plan_a_r_n", Str, Var(F::SpArn)),
     c(
         "savings_plan_savings_plan_effective_cost",
         F64,
-        ConstF64(0.0),
+        Var(F::SpEffective),
     ),
-    c("savings_plan_savings_plan_rate", F64, ConstF64(0.0)),
-    c("savings_plan_start_time", Str, Null),
+    c("savings_plan_savings_plan_rate", F64, Var(F::SpRate)),
+    c(
+        "savings_plan_start_time",
+        Str,
+        Var(F::SpTime(1_767_225_600_000)),
+    ),
     c("savings_plan_total_commitment_to_date", F64, ConstF64(0.0)),
-    c("savings_plan_used_commitment", F64, ConstF64(0.0)),
-    c("split_line_item_actual_usage", F64, Null),
-    c("split_line_item_net_split_cost", F64, Null),
+    c("savings_plan_used_commitment", F64, Var(F::SpEffective)),
+    c("split_line_item_actual_usage", F64, Var(F::SplitUsage)),
+    c("split_line_item_net_split_cost", F64, Var(F::SplitCost)),
     c("split_line_item_net_unused_cost", F64, Null),
-    c("split_line_item_parent_resource_id", Str, Null),
-    c("split_line_item_public_on_demand_split_cost", F64, Null),
+    c(
+        "split_line_item_parent_resource_id",
+        Str,
+        Var(F::SplitParent),
+    ),
+    c(
+        "split_line_item_public_on_demand_split_cost",
+        F64,
+        Var(F::SplitCost),
+    ),
     c("split_line_item_public_on_demand_unused_cost", F64, Null),
     c("split_line_item_reserved_usage", F64, Null),
-    c("split_line_item_split_cost", F64, Null),
-    c("split_line_item_split_usage", F64, Null),
-    c("split_line_item_split_usage_ratio", F64, Null),
+    c("split_line_item_split_cost", F64, Var(F::SplitCost)),
+    c("split_line_item_split_usage", F64, Var(F::SplitUsage)),
+    c("split_line_item_split_usage_ratio", F64, Var(F::SplitRatio)),
     c("split_line_item_unused_cost", F64, Null),
     c("tags", MapStr, Var(F::Tags)),
 ];
@@ -1039,7 +1136,72 @@ fn cell<'a>(col: &Col, row: &'a GenRow, ctx: &Ctx<'_>) -> Cell<'a> {
             &format_iso8601_ms(row.start_ms)[..19],
             &format_iso8601_ms(row.end_ms)[..19]
         ))),
-        F::Az => Cell::Str(Borrowed("")),
+        F::Az => Cell::Str(Borrowed(row.az)),
+        F::TotalDiscount => match row.net_cost {
+            Some(n) if n != row.unblended_cost => Cell::F64(n - row.unblended_cost),
+            _ => Cell::Null,
+        },
+        F::CostCategory => {
+            let m: Vec<(&str, &str)> = row
+                .tags
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix("costCategory/").map(|k| (k, v.as_str())))
+                .collect();
+            if m.is_empty() {
+                Cell::Null
+            } else {
+                Cell::Map(m)
+            }
+        }
+        F::NormFactor => Cell::F64(if row.product_code == "AmazonEC2" {
+            4.0
+        } else {
+            0.0
+        }),
+        F::InstanceType if row.product_code == "AmazonEC2" => Cell::Str(Borrowed("m7i.large")),
+        F::InstanceFamily if row.product_code == "AmazonEC2" => {
+            Cell::Str(Borrowed("General purpose"))
+        }
+        F::InstanceType | F::InstanceFamily => Cell::Null,
+        F::SpArn => match row.sp_effective {
+            Some(_) => Cell::Str(Borrowed(
+                "arn:aws:savingsplans::999988887777:savingsplan/8c1d7e2f-4b3a-4e6d-9f0a-1b2c3d4e5f60",
+            )),
+            None => Cell::Null,
+        },
+        F::SpEffective => row.sp_effective.map_or(Cell::Null, Cell::F64),
+        F::SpRate => row.sp_effective.map_or(Cell::Null, |e| {
+            Cell::F64(if row.usage_amount > 0.0 {
+                e / row.usage_amount
+            } else {
+                0.0
+            })
+        }),
+        F::SpText(t) => {
+            if row.sp_effective.is_some() {
+                Cell::Str(Borrowed(t))
+            } else {
+                Cell::Null
+            }
+        }
+        F::SpTime(ms) => {
+            if row.sp_effective.is_some() {
+                Cell::Str(Owned(format_iso8601_ms(ms)))
+            } else {
+                Cell::Null
+            }
+        }
+        F::SplitUsage => row
+            .split_ratio
+            .map_or(Cell::Null, |q| Cell::F64(row.usage_amount * q)),
+        F::SplitCost => row
+            .split_ratio
+            .map_or(Cell::Null, |q| Cell::F64(row.unblended_cost * q)),
+        F::SplitRatio => row.split_ratio.map_or(Cell::Null, Cell::F64),
+        F::SplitParent => match row.split_ratio {
+            Some(_) => Cell::Str(Owned(format!("i-{}", &row.line_item_id[..17]))),
+            None => Cell::Null,
+        },
         F::Blended | F::Unblended => Cell::F64(row.unblended_cost),
         F::Rate | F::NetRate => Cell::Str(Owned(format!("{}", row.rate))),
         F::Currency => Cell::Str(Borrowed("USD")),
@@ -1057,14 +1219,30 @@ fn cell<'a>(col: &Col, row: &'a GenRow, ctx: &Ctx<'_>) -> Cell<'a> {
             Some(n) => Cell::F64(n),
             None => Cell::Null,
         },
-        F::NormalizedAmount => Cell::F64(0.0),
+        F::NormalizedAmount => Cell::F64(if row.product_code == "AmazonEC2" {
+            row.usage_amount * 4.0
+        } else {
+            0.0
+        }),
         F::Operation => Cell::Str(Borrowed(row.operation)),
         F::ProductCode => Cell::Str(Borrowed(row.product_code)),
+        // Resource ids (INCLUDE_RESOURCES) as each service writes them; Bedrock rows carry none here.
         F::ResourceId => {
-            if bedrock {
-                Cell::Str(Borrowed(""))
-            } else {
-                Cell::Str(Owned(format!("i-{}", &row.line_item_id[..17])))
+            let id = &row.line_item_id;
+            match row.product_code {
+                "AmazonEC2" => Cell::Str(Owned(format!("i-0{}", &id[..16]))),
+                "AmazonS3" => Cell::Str(Owned(format!("acme-data-{}-{}", &id[..6], &id[40..46]))),
+                "AWSLambda" => Cell::Str(Owned(format!(
+                    "arn:aws:lambda:us-east-1:{}:function:svc-{}-handler",
+                    row.account,
+                    &id[..10]
+                ))),
+                "AmazonBedrockAgentCore" => Cell::Str(Owned(format!(
+                    "arn:aws:bedrock-agentcore:us-east-1:{}:runtime/agent-{}",
+                    row.account,
+                    &id[..12]
+                ))),
+                _ => Cell::Str(Borrowed("")),
             }
         }
         F::Account => Cell::Str(Borrowed(row.account)),

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::aggregate::PeriodStats;
+use crate::source::S3Stats;
 
 /// Where a billing period's numbers came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,6 +17,8 @@ pub struct PeriodStatus {
     pub rows: u64,
     pub bytes: u64,
     pub stats: PeriodStats,
+    /// Newest `line_item_usage_end_date` of the period's files (ms since the epoch).
+    pub newest_usage_end_ms: Option<i64>,
     /// Whether every data file had `line_item_iam_principal`.
     pub principal_column: bool,
     /// Whether every data file had `line_item_net_unblended_cost`.
@@ -41,4 +44,6 @@ pub struct Status {
     pub files_read: u64,
     /// The periods in the published snapshot.
     pub periods: Vec<PeriodStatus>,
+    /// S3 requests and bytes, for an S3 source.
+    pub s3: Option<S3Stats>,
 }

@@ -136,6 +136,8 @@ fn read_records(
         ..FileStats::default()
     };
     let mut record = ::csv::StringRecord::new();
+    // ISO-8601 text of one writer sorts like the times it names: keep the greatest, parse once.
+    let mut newest_end = String::new();
     loop {
         match rdr.read_record(&mut record) {
             Ok(true) => {}
@@ -146,6 +148,21 @@ fn read_records(
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         let cell = |c: Option<usize>| c.and_then(|i| record.get(i));
         let text = |c: Option<usize>| cell(c).unwrap_or("");
+        let end = text(c_end).trim();
+        if end > newest_end.as_str() {
+            if parse_iso8601_ms(end).is_none() {
+                return Err(csv_err(
+                    object,
+                    line,
+                    format!(
+                        "column {}: {end:?} is not an ISO-8601 timestamp",
+                        col::USAGE_END_DATE
+                    ),
+                ));
+            }
+            newest_end.clear();
+            newest_end.push_str(end);
+        }
         let pc = text(c_product_code);
         let be = text(c_entity);
         if !sink.wants(pc, be) {
@@ -179,19 +196,7 @@ fn read_records(
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let end = match cell(c_end).map(str::trim) {
-            None | Some("") => None,
-            Some(s) => Some(parse_iso8601_ms(s).ok_or_else(|| {
-                csv_err(
-                    object,
-                    line,
-                    format!(
-                        "column {}: {s:?} is not an ISO-8601 timestamp",
-                        col::USAGE_END_DATE
-                    ),
-                )
-            })?),
-        };
+
         sink.row(&CurRow {
             product_code: pc,
             billing_entity: be,
@@ -206,10 +211,10 @@ fn read_records(
             unblended_cost: float(c_unblended, col::UNBLENDED_COST)?.unwrap_or(0.0),
             net_unblended_cost: float(c_net, col::NET_UNBLENDED_COST)?,
             usage_amount: float(c_amount, col::USAGE_AMOUNT)?.unwrap_or(0.0),
-            usage_end_ms: end,
             tags: &tags,
         });
     }
+    stats.newest_usage_end_ms = parse_iso8601_ms(&newest_end);
     Ok(stats)
 }
 

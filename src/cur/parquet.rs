@@ -11,11 +11,15 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, MapArray, RecordBatch, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, TimeUnit};
+use futures::StreamExt;
+use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
+use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::file::reader::ChunkReader;
+use parquet::file::statistics::Statistics;
 
 use super::CurError;
 use super::columns as col;
@@ -56,12 +60,19 @@ pub fn read<R: ParquetInput>(
         }
     })?;
     let schema = meta.schema().clone();
-    let (roots, missing) = projection(&schema, object)?;
+    let from_stats = newest_end_from_stats(&meta);
+    let skip: &[&str] = if from_stats.is_some() {
+        &[col::USAGE_END_DATE]
+    } else {
+        &[]
+    };
+    let (roots, missing) = projection(&schema, object, skip)?;
     let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
     let mut stats = FileStats {
         rows: 0,
         bytes,
         missing_columns: missing,
+        newest_usage_end_ms: from_stats.flatten(),
     };
     for rg in 0..meta.metadata().num_row_groups() {
         let rg_err = |message: String| CurError::ParquetRowGroup {
@@ -81,26 +92,95 @@ pub fn read<R: ParquetInput>(
         for batch in reader {
             let batch = batch.map_err(|e| rg_err(e.to_string()))?;
             stats.rows += batch.num_rows() as u64;
-            decode_batch(&batch, sink).map_err(|e| match e {
-                BatchError::Type {
-                    column,
-                    found,
-                    expected,
-                } => CurError::ColumnType {
-                    object: object.to_string(),
-                    column,
-                    found,
-                    expected,
-                },
-                BatchError::Arrow(m) => rg_err(m),
-            })?;
+            let newest = decode_batch(&batch, sink).map_err(|e| batch_error(e, object, rg))?;
+            if let Some(n) = newest {
+                stats.newest_usage_end_ms = Some(stats.newest_usage_end_ms.map_or(n, |o| o.max(n)));
+            }
         }
     }
     Ok(stats)
 }
 
+/// Reads a Parquet data file through an async reader (ranged GETs): footer first, then per row
+/// group only the projected columns' chunks. `FileStats::bytes` is left 0: the reader counts what
+/// it fetched.
+pub async fn read_async<R: AsyncFileReader + Clone + Unpin + 'static>(
+    mut input: R,
+    object: &str,
+    sink: &mut dyn RowSink,
+) -> Result<FileStats, CurError> {
+    let meta = ArrowReaderMetadata::load_async(&mut input, ArrowReaderOptions::new())
+        .await
+        .map_err(|source| CurError::ParquetFile {
+            object: object.to_string(),
+            source,
+        })?;
+    let schema = meta.schema().clone();
+    let from_stats = newest_end_from_stats(&meta);
+    let skip: &[&str] = if from_stats.is_some() {
+        &[col::USAGE_END_DATE]
+    } else {
+        &[]
+    };
+    let (roots, missing) = projection(&schema, object, skip)?;
+    let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+    let mut stats = FileStats {
+        rows: 0,
+        bytes: 0,
+        missing_columns: missing,
+        newest_usage_end_ms: from_stats.flatten(),
+    };
+    for rg in 0..meta.metadata().num_row_groups() {
+        let rg_err = |message: String| CurError::ParquetRowGroup {
+            object: object.to_string(),
+            row_group: rg,
+            message,
+        };
+        let mut stream =
+            ParquetRecordBatchStreamBuilder::new_with_metadata(input.clone(), meta.clone())
+                .with_projection(mask.clone())
+                .with_row_groups(vec![rg])
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(|e| rg_err(e.to_string()))?;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| rg_err(e.to_string()))?;
+            stats.rows += batch.num_rows() as u64;
+            let newest = decode_batch(&batch, sink).map_err(|e| batch_error(e, object, rg))?;
+            if let Some(n) = newest {
+                stats.newest_usage_end_ms = Some(stats.newest_usage_end_ms.map_or(n, |o| o.max(n)));
+            }
+        }
+    }
+    Ok(stats)
+}
+
+fn batch_error(e: BatchError, object: &str, row_group: usize) -> CurError {
+    match e {
+        BatchError::Type {
+            column,
+            found,
+            expected,
+        } => CurError::ColumnType {
+            object: object.to_string(),
+            column,
+            found,
+            expected,
+        },
+        BatchError::Arrow(message) => CurError::ParquetRowGroup {
+            object: object.to_string(),
+            row_group,
+            message,
+        },
+    }
+}
+
 /// Top-level column indices to read, and the optional columns that are absent.
-fn projection(schema: &Schema, object: &str) -> Result<(Vec<usize>, Vec<&'static str>), CurError> {
+fn projection(
+    schema: &Schema,
+    object: &str,
+    skip: &[&str],
+) -> Result<(Vec<usize>, Vec<&'static str>), CurError> {
     for &column in col::REQUIRED {
         if schema.index_of(column).is_err() {
             return Err(CurError::MissingColumn {
@@ -111,7 +191,7 @@ fn projection(schema: &Schema, object: &str) -> Result<(Vec<usize>, Vec<&'static
     }
     let mut roots = Vec::new();
     let mut missing = Vec::new();
-    for &name in col::ALL {
+    for &name in col::ALL.iter().filter(|n| !skip.contains(n)) {
         match schema.index_of(name) {
             Ok(i) => roots.push(i),
             Err(_) if name == col::PRODUCT_PRODUCT_NAME || name == col::PRODUCT => {}
@@ -119,6 +199,44 @@ fn projection(schema: &Schema, object: &str) -> Result<(Vec<usize>, Vec<&'static
         }
     }
     Ok((roots, missing))
+}
+
+/// The newest `line_item_usage_end_date` of the whole file from row-group statistics, when every
+/// row group has them (then the column need not be read at all).
+fn newest_end_from_stats(meta: &ArrowReaderMetadata) -> Option<Option<i64>> {
+    let field = meta.schema().field_with_name(col::USAGE_END_DATE).ok()?;
+    let to_ms = |v: i64| -> Option<i64> {
+        match field.data_type() {
+            DataType::Timestamp(TimeUnit::Second, _) => v.checked_mul(1000),
+            DataType::Timestamp(TimeUnit::Millisecond, _) => Some(v),
+            DataType::Timestamp(TimeUnit::Microsecond, _) => Some(v.div_euclid(1000)),
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => Some(v.div_euclid(1_000_000)),
+            _ => None,
+        }
+    };
+    let descr = meta.parquet_schema();
+    let leaf = (0..descr.num_columns())
+        .find(|&i| descr.column(i).path().string() == col::USAGE_END_DATE)?;
+    let mut newest: Option<i64> = None;
+    for rg in meta.metadata().row_groups() {
+        let c = rg.column(leaf);
+        if c.num_values() == 0 {
+            continue;
+        }
+        let Statistics::Int64(s) = c.statistics()? else {
+            return None;
+        };
+        match s.max_opt() {
+            Some(&max) => {
+                let ms = to_ms(max)?;
+                newest = Some(newest.map_or(ms, |n| n.max(ms)));
+            }
+            // All NULL is fine; missing statistics are not.
+            None if s.null_count_opt()? == c.num_values() as u64 => {}
+            None => return None,
+        }
+    }
+    Some(newest)
 }
 
 enum BatchError {
@@ -249,7 +367,9 @@ fn opt_str(a: &Option<ArrayRef>, i: usize) -> Option<&str> {
     s.is_valid(i).then(|| s.value(i))
 }
 
-fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<(), BatchError> {
+/// Decodes one batch into rows for the sink; returns the newest usage end date of all its rows
+/// (when that column was read).
+fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<Option<i64>, BatchError> {
     let product_code = strings(batch, col::PRODUCT_CODE)?;
     let billing_entity = strings(batch, col::BILLING_ENTITY)?;
     let line_item_type = strings(batch, col::LINE_ITEM_TYPE)?;
@@ -266,13 +386,12 @@ fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<(), Batch
     let net = floats(batch, col::NET_UNBLENDED_COST)?;
     let amount = floats(batch, col::USAGE_AMOUNT)?;
     let end = millis(batch, col::USAGE_END_DATE)?;
+    let newest_end = end
+        .as_ref()
+        .and_then(|e| arrow::compute::max(e.as_primitive::<Int64Type>()));
 
     let f64_at = |a: &Option<ArrayRef>, i: usize| -> Option<f64> {
         let p = a.as_ref()?.as_primitive::<Float64Type>();
-        p.is_valid(i).then(|| p.value(i))
-    };
-    let i64_at = |a: &Option<ArrayRef>, i: usize| -> Option<i64> {
-        let p = a.as_ref()?.as_primitive::<Int64Type>();
         p.is_valid(i).then(|| p.value(i))
     };
 
@@ -308,9 +427,8 @@ fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<(), Batch
             unblended_cost: f64_at(&unblended, i).unwrap_or(0.0),
             net_unblended_cost: f64_at(&net, i),
             usage_amount: f64_at(&amount, i).unwrap_or(0.0),
-            usage_end_ms: i64_at(&end, i),
             tags: &tag_buf,
         });
     }
-    Ok(())
+    Ok(newest_end)
 }

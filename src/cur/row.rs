@@ -19,8 +19,6 @@ pub struct CurRow<'a> {
     /// `None` when NULL or the column is absent.
     pub net_unblended_cost: Option<f64>,
     pub usage_amount: f64,
-    /// `line_item_usage_end_date` in milliseconds since the Unix epoch.
-    pub usage_end_ms: Option<i64>,
     /// The `tags` map's entries.
     pub tags: &'a [(&'a str, &'a str)],
 }
@@ -42,4 +40,7 @@ pub struct FileStats {
     pub bytes: u64,
     /// Optional columns the file lacks (e.g. `line_item_iam_principal`).
     pub missing_columns: Vec<&'static str>,
+    /// Newest `line_item_usage_end_date` of all the file's rows (ms since the epoch): how current
+    /// the export is. From Parquet column statistics where the file has them.
+    pub newest_usage_end_ms: Option<i64>,
 }

@@ -269,9 +269,9 @@ impl Collector for StatusCollector {
         per_period(
             &mut enc,
             names::DATA_NEWEST,
-            "Newest line_item_usage_end_date among the billing period's Bedrock line items (Unix time): how current the bill is.",
+            "Newest line_item_usage_end_date among the billing period's line items (all services; Unix time): how current the bill is.",
             st,
-            |p| p.stats.newest_usage_end_ms.map(|ms| ms as f64 / 1000.0),
+            |p| p.newest_usage_end_ms.map(|ms| ms as f64 / 1000.0),
         )?;
         per_period(
             &mut enc,
@@ -302,6 +302,30 @@ impl Collector for StatusCollector {
                 ])?
                 .encode_gauge(&1i64)?;
             }
+        }
+        if let Some(s3) = &st.s3 {
+            let series: Vec<(Vec<(&str, &str)>, u64)> = s3
+                .requests
+                .iter()
+                .map(|((op, code), n)| {
+                    (
+                        vec![("operation", op.as_str()), ("code", code.as_str())],
+                        *n,
+                    )
+                })
+                .collect();
+            counter(
+                &mut enc,
+                names::S3_REQUESTS,
+                "S3 HTTP attempts (retries included) by operation and status code (transport_error: no response).",
+                &series,
+            )?;
+            counter(
+                &mut enc,
+                names::S3_BYTES,
+                "Bytes fetched from S3 (manifests, Parquet footers and column chunks, CSV bodies).",
+                &[(vec![], s3.bytes_fetched)],
+            )?;
         }
         let snap = &*self.snapshot;
         gauge(

@@ -1,9 +1,11 @@
-//! Where export objects come from: a local directory laid out like the export's S3 prefix.
-//! Lists, gets and opens objects by key; knows nothing of CUR.
+//! Where export objects come from: a local directory laid out like the export's S3 prefix, or the
+//! S3 prefix itself. Lists, gets and opens objects by key; knows nothing of CUR.
 
 pub mod local;
+pub mod s3;
 
 pub use local::LocalSource;
+pub use s3::{S3Settings, S3Source, S3Stats};
 
 /// One object of the export, by key relative to the export root (`/`-separated).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub enum SourceError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{location}: {message}")]
+    S3 { location: String, message: String },
     #[error(
         "{location}: no such export root (expected `data/` and `metadata/` folders as AWS Data Exports writes them)"
     )]

@@ -6,4 +6,5 @@ mod bad_input;
 mod cli;
 mod prometheus_e2e;
 mod reconcile;
+mod s3;
 mod util;

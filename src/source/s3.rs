@@ -1,0 +1,511 @@
+//! S3: list, get, ranged and streamed reads of export objects through `aws-sdk-s3`, with the
+//! standard credential chain of `aws-config` (environment, profile, web identity/IRSA, ECS, IMDS).
+//! Knows nothing of CUR; the Parquet reader speaks only `parquet`'s `AsyncFileReader` interface.
+//!
+//! Resilience: the SDK's standard retry mode retries throttling (`SlowDown`, 503), 5xx, timeouts and
+//! connection errors with exponential backoff and jitter, up to `max_attempts`; each attempt has a
+//! timeout; GETs are bounded by a semaphore. Every HTTP attempt is counted by operation and status
+//! code, and every byte fetched is counted.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{Intercept, Region};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use bytes::Bytes;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::async_reader::AsyncFileReader;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+use tokio::sync::Semaphore;
+
+use super::{ObjectMeta, SourceError};
+
+/// Where the IAM policy the README documents lives.
+const POLICY_HINT: &str = "check the credentials the AWS SDK found (AWS_PROFILE, AWS_ACCESS_KEY_ID, web identity/IRSA, instance role) and that they allow s3:ListBucket on the export prefix and s3:GetObject on its objects (deploy/iam-policy.json)";
+
+/// Ranges closer than this are fetched with one GET: a GET costs a round trip (tens of ms), so
+/// reading up to this many unneeded bytes is cheaper than another request.
+pub const COALESCE_GAP: u64 = 64 << 10;
+/// Largest coalesced GET.
+pub const COALESCE_MAX: u64 = 64 << 20;
+/// Bytes read from the end of a Parquet object to get its footer in one GET (most footers fit).
+pub const FOOTER_GUESS: u64 = 64 << 10;
+
+/// Connection settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Settings {
+    pub endpoint: Option<String>,
+    pub path_style: bool,
+    pub region: Option<String>,
+    /// Concurrent GETs at most.
+    pub concurrency: usize,
+    /// Timeout of one attempt of one request.
+    pub request_timeout: Duration,
+    /// Attempts per request, retries included.
+    pub max_attempts: u32,
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        S3Settings {
+            endpoint: None,
+            path_style: false,
+            region: None,
+            concurrency: 8,
+            request_timeout: Duration::from_secs(30),
+            max_attempts: 5,
+        }
+    }
+}
+
+/// S3 self-metrics as plain data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct S3Stats {
+    /// `(operation, HTTP status code or "transport_error") → attempts`, retries included.
+    pub requests: BTreeMap<(String, String), u64>,
+    pub bytes_fetched: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: Mutex<BTreeMap<(String, String), u64>>,
+    bytes: AtomicU64,
+}
+
+/// Counts every HTTP attempt by operation and outcome.
+#[derive(Debug)]
+struct CountingInterceptor(Arc<Counters>);
+
+impl Intercept for CountingInterceptor {
+    fn name(&self) -> &'static str {
+        "bedrock-cost-exporter-counter"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let op = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let outcome = match context.response() {
+            Some(r) => r.status().as_u16().to_string(),
+            None => "transport_error".to_string(),
+        };
+        let mut map = self.0.requests.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry((op, outcome)).or_insert(0) += 1;
+        Ok(())
+    }
+}
+
+/// An export under `s3://bucket/prefix/`.
+#[derive(Debug, Clone)]
+pub struct S3Source {
+    client: Client,
+    bucket: String,
+    prefix: String,
+    counters: Arc<Counters>,
+    gets: Arc<Semaphore>,
+}
+
+impl S3Source {
+    /// Builds a client from the standard configuration chain plus `settings`.
+    pub async fn connect(bucket: &str, prefix: &str, settings: &S3Settings) -> S3Source {
+        let counters = Arc::new(Counters::default());
+        let retry = RetryConfig::standard()
+            .with_max_attempts(settings.max_attempts.max(1))
+            .with_initial_backoff(Duration::from_millis(100))
+            .with_max_backoff(Duration::from_secs(5));
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(settings.request_timeout)
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(retry)
+            .timeout_config(timeouts);
+        if let Some(region) = &settings.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &settings.endpoint {
+            loader = loader.endpoint_url(endpoint.clone());
+        }
+        let shared = loader.load().await;
+        let mut builder = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(settings.path_style)
+            .interceptor(CountingInterceptor(counters.clone()));
+        if shared.region().is_none() {
+            // S3 needs a region to sign; us-east-1 answers for every bucket with a redirect hint.
+            builder = builder.region(Region::new("us-east-1"));
+        }
+        S3Source {
+            client: Client::from_conf(builder.build()),
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+            counters,
+            gets: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+        }
+    }
+
+    fn full_key(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{key}", self.prefix)
+        }
+    }
+
+    /// `s3://bucket/prefix/key`, for messages.
+    pub fn location(&self, key: &str) -> String {
+        format!("s3://{}/{}", self.bucket, self.full_key(key))
+    }
+
+    pub fn stats(&self) -> S3Stats {
+        S3Stats {
+            requests: self
+                .counters
+                .requests
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            bytes_fetched: self.counters.bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts bytes read through a stream returned by [`S3Source::stream`].
+    pub fn add_bytes(&self, n: u64) {
+        self.counters.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn error<E, R>(&self, location: String, err: SdkError<E, R>) -> SourceError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let message = match &err {
+            SdkError::ServiceError(se) => {
+                let e = se.err();
+                let code = e.code().unwrap_or("");
+                let detail = e.message().unwrap_or("");
+                let hint = match code {
+                    "AccessDenied"
+                    | "InvalidAccessKeyId"
+                    | "SignatureDoesNotMatch"
+                    | "ExpiredToken"
+                    | "InvalidToken"
+                    | "AllAccessDisabled" => POLICY_HINT.to_string(),
+                    "NoSuchBucket" => format!(
+                        "bucket {:?} does not exist (or is not in this partition)",
+                        self.bucket
+                    ),
+                    "NoSuchKey" => {
+                        "no such object; was the export re-synced while reading?".to_string()
+                    }
+                    "PermanentRedirect" | "AuthorizationHeaderMalformed" => {
+                        "the bucket is in another region: set s3.region or AWS_REGION".to_string()
+                    }
+                    "" if e.to_string().contains("403") => POLICY_HINT.to_string(),
+                    _ => String::new(),
+                };
+                let code = if code.is_empty() {
+                    "error".to_string()
+                } else {
+                    code.to_string()
+                };
+                let mut m = format!("S3 {code}");
+                if !detail.is_empty() {
+                    m.push_str(&format!(": {detail}"));
+                }
+                if !hint.is_empty() {
+                    m.push_str(&format!(" — {hint}"));
+                }
+                m
+            }
+            SdkError::TimeoutError(_) => "S3 request timed out (after retries)".to_string(),
+            SdkError::DispatchFailure(_) => format!(
+                "cannot reach S3 (after retries): {}",
+                DisplayErrorContext(&err)
+            ),
+            _ => format!("S3 request failed: {}", DisplayErrorContext(&err)),
+        };
+        SourceError::S3 { location, message }
+    }
+
+    /// Every object under `prefix` (relative to the export root), with size, time and ETag.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, SourceError> {
+        let full = self.full_key(prefix);
+        let strip = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&full)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.error(self.location(prefix), e))?;
+            for o in page.contents() {
+                let Some(key) = o.key() else { continue };
+                let rel = key.strip_prefix(&strip).unwrap_or(key).to_string();
+                let last_modified_ms = o
+                    .last_modified()
+                    .map(|t| t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000));
+                out.push(ObjectMeta {
+                    key: rel,
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    last_modified_ms,
+                    etag: o.e_tag().map(str::to_string),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    async fn get_object(
+        &self,
+        key: &str,
+        range: Option<String>,
+    ) -> Result<(Bytes, Option<String>), SourceError> {
+        let _permit = self.gets.acquire().await.expect("semaphore never closed");
+        let resp = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .set_range(range)
+            .send()
+            .await
+            .map_err(|e| self.error(self.location(key), e))?;
+        let content_range = resp.content_range().map(str::to_string);
+        let body = resp.body.collect().await.map_err(|e| SourceError::S3 {
+            location: self.location(key),
+            message: format!("reading the body failed: {e}"),
+        })?;
+        let bytes = body.into_bytes();
+        self.add_bytes(bytes.len() as u64);
+        Ok((bytes, content_range))
+    }
+
+    /// The whole object (manifests are small).
+    pub async fn get(&self, key: &str) -> Result<Bytes, SourceError> {
+        self.get_object(key, None).await.map(|(b, _)| b)
+    }
+
+    /// Bytes `range` of an object.
+    pub async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, SourceError> {
+        if range.is_empty() {
+            return Ok(Bytes::new());
+        }
+        let (b, _) = self
+            .get_object(
+                key,
+                Some(format!("bytes={}-{}", range.start, range.end - 1)),
+            )
+            .await?;
+        if b.len() as u64 != range.end - range.start {
+            return Err(SourceError::S3 {
+                location: self.location(key),
+                message: format!(
+                    "asked for bytes {range:?}, got {} bytes; the object changed or is shorter",
+                    b.len()
+                ),
+            });
+        }
+        Ok(b)
+    }
+
+    /// The last `n` bytes of an object and the object's size.
+    pub async fn get_suffix(&self, key: &str, n: u64) -> Result<(Bytes, u64), SourceError> {
+        let (b, content_range) = self.get_object(key, Some(format!("bytes=-{n}"))).await?;
+        // `Content-Range: bytes 100-199/200`; absent when the whole object came back.
+        let total = content_range
+            .as_deref()
+            .and_then(|r| r.rsplit_once('/'))
+            .and_then(|(_, t)| t.parse().ok())
+            .unwrap_or(b.len() as u64);
+        Ok((b, total))
+    }
+
+    /// A streaming body (CSV.gz is decompressed on the fly, never buffered whole). Count its bytes
+    /// with [`S3Source::add_bytes`].
+    pub async fn stream(
+        &self,
+        key: &str,
+    ) -> Result<impl tokio::io::AsyncRead + Send + Unpin + 'static, SourceError> {
+        let resp = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await
+            .map_err(|e| self.error(self.location(key), e))?;
+        Ok(resp.body.into_async_read())
+    }
+
+    /// A Parquet reader over ranged GETs of one object.
+    pub fn parquet_reader(&self, key: &str) -> S3ParquetReader {
+        S3ParquetReader {
+            source: self.clone(),
+            key: key.to_string(),
+            fetched: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+/// `AsyncFileReader` over ranged GETs: footer first, then only the requested column chunks,
+/// nearby ranges coalesced into one GET, GETs in parallel up to the source's concurrency.
+#[derive(Debug, Clone)]
+pub struct S3ParquetReader {
+    source: S3Source,
+    key: String,
+    fetched: Arc<AtomicU64>,
+}
+
+impl S3ParquetReader {
+    /// Bytes fetched through this reader (and its clones).
+    pub fn fetched(&self) -> u64 {
+        self.fetched.load(Ordering::Relaxed)
+    }
+
+    async fn range(&self, range: Range<u64>) -> parquet::errors::Result<Bytes> {
+        let b = self
+            .source
+            .get_range(&self.key, range)
+            .await
+            .map_err(|e| ParquetError::External(Box::new(e)))?;
+        self.fetched.fetch_add(b.len() as u64, Ordering::Relaxed);
+        Ok(b)
+    }
+}
+
+/// Merges sorted ranges closer than `gap` (and not larger than `max` together).
+pub fn coalesce(ranges: &[Range<u64>], gap: u64, max: u64) -> Vec<Range<u64>> {
+    let mut sorted: Vec<Range<u64>> = ranges.iter().filter(|r| !r.is_empty()).cloned().collect();
+    sorted.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<u64>> = Vec::new();
+    for r in sorted {
+        match out.last_mut() {
+            Some(last)
+                if r.start <= last.end.saturating_add(gap)
+                    && r.end.max(last.end) - last.start <= max =>
+            {
+                last.end = last.end.max(r.end);
+            }
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+impl AsyncFileReader for S3ParquetReader {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        let this = self.clone();
+        async move { this.range(range).await }.boxed()
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        let this = self.clone();
+        async move {
+            let merged = coalesce(&ranges, COALESCE_GAP, COALESCE_MAX);
+            let fetched =
+                futures::future::try_join_all(merged.iter().map(|r| this.range(r.clone()))).await?;
+            ranges
+                .iter()
+                .map(|r| {
+                    if r.is_empty() {
+                        return Ok(Bytes::new());
+                    }
+                    let i = merged
+                        .iter()
+                        .position(|m| m.start <= r.start && r.end <= m.end)
+                        .expect("every range is inside a merged range");
+                    let m = &merged[i];
+                    Ok(fetched[i].slice((r.start - m.start) as usize..(r.end - m.start) as usize))
+                })
+                .collect()
+        }
+        .boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        _options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        let this = self.clone();
+        async move {
+            let (tail, size) = this
+                .source
+                .get_suffix(&this.key, FOOTER_GUESS)
+                .await
+                .map_err(|e| ParquetError::External(Box::new(e)))?;
+            this.fetched.fetch_add(tail.len() as u64, Ordering::Relaxed);
+            let n = tail.len();
+            if n < 8 || &tail[n - 4..] != b"PAR1" {
+                return Err(ParquetError::General(
+                    "not a Parquet file (no PAR1 footer)".into(),
+                ));
+            }
+            let meta_len =
+                u32::from_le_bytes(tail[n - 8..n - 4].try_into().expect("4 bytes")) as u64;
+            let need = meta_len + 8;
+            if need > size {
+                return Err(ParquetError::General(format!(
+                    "footer claims {meta_len} bytes of metadata in a {size}-byte file"
+                )));
+            }
+            let meta = if need as usize <= n {
+                ParquetMetaDataReader::decode_metadata(&tail[n - need as usize..n - 8])?
+            } else {
+                let buf = this.range(size - need..size - 8).await?;
+                ParquetMetaDataReader::decode_metadata(&buf)?
+            };
+            Ok(Arc::new(meta))
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coalescing_merges_near_ranges_only() {
+        let r = coalesce(&[10..20, 0..5, 25..30, 5_000..6_000, 30..30], 10, 1_000);
+        assert_eq!(r, vec![0..30, 5_000..6_000]);
+        let r = coalesce(&[0..600, 601..1_200], 10, 1_000);
+        assert_eq!(
+            r,
+            vec![0..600, 601..1_200],
+            "the merged range would exceed max"
+        );
+        assert!(coalesce(&[], 10, 10).is_empty());
+    }
+}
