@@ -20,10 +20,12 @@ for name, ds in datasets.items():
     for tool in ("exporter", "duckdb"):
         runs = [r for r in records if r["kind"] == "batch" and r["dataset"] == name and r["tool"] == tool]
         per_tool[tool] = {
-            "runs": [{k: r[k] for k in ("wall_s", "cpu_s", "rss_kb")} for r in runs],
+            "runs": [{k: r.get(k) for k in ("wall_s", "cpu_s", "rss_kb", "other_cpu_s")} for r in runs],
             "median_wall_s": statistics.median(r["wall_s"] for r in runs),
             "median_cpu_s": statistics.median(r["cpu_s"] for r in runs),
             "median_rss_mb": statistics.median(r["rss_kb"] for r in runs) / 1024,
+            "median_other_cpu_s": (statistics.median(r["other_cpu_s"] for r in runs)
+                                   if all("other_cpu_s" in r for r in runs) else None),
             "min_wall_s": min(r["wall_s"] for r in runs),
             "max_wall_s": max(r["wall_s"] for r in runs),
         }
@@ -49,6 +51,16 @@ load = {r["connections"]: r for r in records if r["kind"] == "load"}
 
 def fmt_rows(n):
     return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
+def other_load(b):
+    """CPU (in cores) that other processes used during the timed runs; ⚠ above a quarter core."""
+    vals = [r["other_cpu_s"] / r["wall_s"] for t in ("exporter", "duckdb") for r in b[t]["runs"]
+            if r.get("other_cpu_s") is not None and r["wall_s"]]
+    if not vals:
+        return "—"
+    x = statistics.median(vals)
+    return f"{x:.2f}" + (" ⚠" if x > 0.25 else "")
 
 
 def f2(x, nd=2):
@@ -114,8 +126,9 @@ md.append(f"- Total time of this run: {int(meta.get('elapsed_s', 0)) // 60} min 
 
 md.append("## Batch: one refresh of the 2 newest billing periods\n")
 md.append("| Dataset | Rows | Bedrock | Files, MB | Exporter wall s | DuckDB wall s | **Wall ratio** "
-          "| Exporter CPU s | DuckDB CPU s | Exporter RSS MB | DuckDB RSS MB | **RSS ratio** | Series / groups | Sums agree |")
-md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
+          "| Exporter CPU s | DuckDB CPU s | Exporter RSS MB | DuckDB RSS MB | **RSS ratio** | Series / groups | Sums agree "
+          "| Other load |")
+md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|")
 for name, b in batch.items():
     e, d = b["exporter"], b["duckdb"]
     fmt = "Parquet" if b["format"] == "parquet" else "CSV.gz"
@@ -124,12 +137,14 @@ for name, b in batch.items():
         f"| {f2(e['median_wall_s'])} | {f2(d['median_wall_s'])} | **{f2(b['wall_ratio'])}** "
         f"| {f2(e['median_cpu_s'])} | {f2(d['median_cpu_s'])} "
         f"| {e['median_rss_mb']:.0f} | {d['median_rss_mb']:.0f} | **{f2(b['rss_ratio'])}** "
-        f"| {b['exporter_series']} / {b['duckdb_groups']} | {'yes' if b['costs_agree'] else 'NO'} |")
+        f"| {b['exporter_series']} / {b['duckdb_groups']} | {'yes' if b['costs_agree'] else 'NO'} "
+        f"| {other_load(b)} |")
 md.append("")
 md.append("Series = `bedrock_exporter_series` (label sets the exporter publishes); groups = rows of DuckDB's "
           "GROUP BY (period, principal, usage type, region, line item type, iamPrincipal tags, Marketplace "
           "product). Sums agree: the exporter's total `bedrock_cost` equals DuckDB's total unblended cost "
-          "(relative 1e-6)."
+          "(relative 1e-6). Other load: median CPU cores used by other processes during the timed runs "
+          "(⚠ above 0.25: the numbers are disturbed; rerun on a quiet machine)."
           + (f" DuckDB's RSS includes the Python interpreter: `import duckdb` plus a trivial query peaks at "
              f"{baseline['rss_kb'] / 1024:.0f} MB." if baseline else "") + "\n")
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::bedrock::principal::{self, UNATTRIBUTED};
 use crate::bedrock::tags::TagRules;
 use crate::bedrock::{self, Classified};
-use crate::cur::{CurRow, RowSink};
+use crate::cur::{CurRow, Prefilter, RowSink};
 use crate::names::SERIES_LABELS;
 use crate::sum::Sum;
 
@@ -45,6 +45,24 @@ pub struct Series {
     pub usage: Vec<(Arc<str>, Sum)>,
 }
 
+impl Series {
+    /// Adds another series' sums to this one's (same labels and currency).
+    pub fn absorb(&mut self, s: &Series) {
+        self.cost.merge(&s.cost);
+        self.net_cost.merge(&s.net_cost);
+        if let Some(t) = &s.tokens {
+            self.tokens.get_or_insert_with(Sum::default).merge(t);
+        }
+        for (unit, sum) in &s.usage {
+            match self.usage.iter_mut().find(|(u, _)| u == unit) {
+                Some((_, acc)) => acc.merge(sum),
+                None => self.usage.push((unit.clone(), *sum)),
+            }
+        }
+        self.usage.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+}
+
 /// What aggregating one period saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PeriodStats {
@@ -62,6 +80,36 @@ pub struct PeriodAggregate {
     pub period: String,
     pub series: Vec<Series>,
     pub stats: PeriodStats,
+}
+
+impl PeriodAggregate {
+    /// Combines aggregates of disjoint parts of one period (files read in parallel), in the given
+    /// order, so the result does not depend on which part finished first.
+    pub fn merge(period: &str, parts: Vec<PeriodAggregate>) -> PeriodAggregate {
+        let mut by: HashMap<(Labels, Arc<str>), Series> = HashMap::new();
+        let mut stats = PeriodStats::default();
+        for part in parts {
+            stats.bedrock_rows += part.stats.bedrock_rows;
+            stats.unattributed_rows += part.stats.unattributed_rows;
+            stats.net_cost_fallback_rows += part.stats.net_cost_fallback_rows;
+            stats.tag_label_collisions += part.stats.tag_label_collisions;
+            for s in part.series {
+                match by.entry((s.labels.clone(), s.currency.clone())) {
+                    std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().absorb(&s),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(s);
+                    }
+                }
+            }
+        }
+        let mut series: Vec<Series> = by.into_values().collect();
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        PeriodAggregate {
+            period: period.to_string(),
+            series,
+            stats,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -246,6 +294,13 @@ impl<'o> PeriodAggregator<'o> {
 }
 
 impl RowSink for PeriodAggregator<'_> {
+    fn prefilter(&self) -> Option<Prefilter> {
+        Some(Prefilter {
+            product_codes: bedrock::BEDROCK_PRODUCT_CODES,
+            billing_entities: &[bedrock::MARKETPLACE_ENTITY],
+        })
+    }
+
     fn wants(&mut self, product_code: &str, billing_entity: &str) -> bool {
         bedrock::may_be_bedrock(product_code, billing_entity)
     }

@@ -169,6 +169,8 @@ pub struct Refresher {
     periods: PeriodSelection,
     max_series: usize,
     cache: BTreeMap<String, Cached>,
+    /// Data files decoded in parallel at most.
+    workers: usize,
 }
 
 impl Refresher {
@@ -184,7 +186,16 @@ impl Refresher {
             periods,
             max_series,
             cache: BTreeMap::new(),
+            workers: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(8),
         }
+    }
+
+    /// Decodes at most `n` data files at once (default: the machine's cores, at most 8).
+    pub fn with_workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
     }
 
     pub fn source(&self) -> &Source {
@@ -279,7 +290,6 @@ impl Refresher {
             }
         }
         progress.period_started(period, data_files.len(), 0);
-        let mut agg = PeriodAggregator::new(period, &self.opts);
         let mut status = PeriodStatus {
             period: period.to_string(),
             manifest_key: meta.key.clone(),
@@ -288,8 +298,55 @@ impl Refresher {
             net_cost_column: true,
             ..PeriodStatus::default()
         };
-        for key in data_files {
-            let stats = self.source.read_data_file(key, &mut agg)?;
+        // Files are dealt to workers round-robin; each aggregates its share, and the shares merge in
+        // worker order, so the sums do not depend on timing.
+        let workers = self.workers.min(data_files.len()).max(1);
+        let (tx, rx) = std::sync::mpsc::channel::<(&String, FileStats)>();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let (parts, done) = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let tx = tx.clone();
+                    let files: Vec<&String> = data_files
+                        .iter()
+                        .copied()
+                        .skip(w)
+                        .step_by(workers)
+                        .collect();
+                    let (opts, source, stop) = (&self.opts, &self.source, &stop);
+                    scope.spawn(move || -> Result<PeriodAggregate, RefreshError> {
+                        let mut agg = PeriodAggregator::new(period, opts);
+                        for key in files {
+                            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                                break;
+                            }
+                            match source.read_data_file(key, &mut agg) {
+                                Ok(stats) => {
+                                    let _ = tx.send((key, stats));
+                                }
+                                Err(e) => {
+                                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                                    return Err(e);
+                                }
+                            }
+                        }
+                        Ok(agg.finish())
+                    })
+                })
+                .collect();
+            drop(tx);
+            let done: Vec<(&String, FileStats)> = rx
+                .iter()
+                .inspect(|(key, stats)| progress.file_done(period, key, stats))
+                .collect();
+            let parts: Vec<Result<PeriodAggregate, RefreshError>> = handles
+                .into_iter()
+                .map(|h| h.join().expect("a decoding worker panicked"))
+                .collect();
+            (parts, done)
+        });
+        let parts = parts.into_iter().collect::<Result<Vec<_>, _>>()?;
+        for (_key, stats) in done {
             status.files += 1;
             status.rows += stats.rows;
             status.bytes += stats.bytes;
@@ -309,9 +366,8 @@ impl Refresher {
             {
                 status.net_cost_column = false;
             }
-            progress.file_done(period, key, &stats);
         }
-        let aggregate = agg.finish();
+        let aggregate = PeriodAggregate::merge(period, parts);
         status.stats = aggregate.stats.clone();
         if !status.principal_column {
             tracing::warn!(

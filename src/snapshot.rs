@@ -143,7 +143,7 @@ fn fold(ranked: &[Series], max: usize, bucket_of: fn(&Labels) -> Labels) -> Snap
                     tokens: None,
                     usage: Vec::new(),
                 });
-            merge_into(b, s);
+            b.absorb(s);
         }
         if keep == 0 || keep + buckets.len() <= max {
             let folded_n = ranked.len().saturating_sub(keep) as u64;
@@ -164,9 +164,7 @@ fn fold(ranked: &[Series], max: usize, bucket_of: fn(&Labels) -> Labels) -> Snap
                 .chain(buckets.into_values())
             {
                 match out.entry((s.labels.clone(), s.currency.clone())) {
-                    std::collections::hash_map::Entry::Occupied(mut e) => {
-                        merge_into(e.get_mut(), &s)
-                    }
+                    std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().absorb(&s),
                     std::collections::hash_map::Entry::Vacant(e) => {
                         e.insert(s);
                     }
@@ -189,21 +187,6 @@ fn fold(ranked: &[Series], max: usize, bucket_of: fn(&Labels) -> Labels) -> Snap
         let over = keep + buckets.len() - max;
         keep = keep.saturating_sub(over.max(1));
     }
-}
-
-fn merge_into(into: &mut Series, s: &Series) {
-    into.cost.merge(&s.cost);
-    into.net_cost.merge(&s.net_cost);
-    if let Some(t) = &s.tokens {
-        into.tokens.get_or_insert_with(Sum::default).merge(t);
-    }
-    for (unit, sum) in &s.usage {
-        match into.usage.iter_mut().find(|(u, _)| u == unit) {
-            Some((_, acc)) => acc.merge(sum),
-            None => into.usage.push((unit.clone(), *sum)),
-        }
-    }
-    into.usage.sort_by(|a, b| a.0.cmp(&b.0));
 }
 
 #[cfg(test)]

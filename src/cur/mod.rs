@@ -16,7 +16,7 @@ pub mod row;
 pub mod time;
 
 pub use error::CurError;
-pub use row::{CurRow, FileStats, RowSink};
+pub use row::{CurRow, FileStats, Prefilter, RowSink};
 
 /// The data-file formats AWS Data Exports writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

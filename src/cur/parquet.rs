@@ -15,7 +15,8 @@ use futures::StreamExt;
 use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    RowFilter,
 };
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::file::reader::ChunkReader;
@@ -23,7 +24,7 @@ use parquet::file::statistics::Statistics;
 
 use super::CurError;
 use super::columns as col;
-use super::row::{CurRow, FileStats, RowSink};
+use super::row::{CurRow, FileStats, Prefilter, RowSink};
 use super::time::parse_iso8601_ms;
 
 /// Rows per decoded batch.
@@ -80,18 +81,20 @@ pub fn read<R: ParquetInput>(
             row_group: rg,
             message,
         };
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
             input.dup().map_err(|e| rg_err(e.to_string()))?,
             meta.clone(),
         )
         .with_projection(mask.clone())
         .with_row_groups(vec![rg])
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|e| rg_err(e.to_string()))?;
+        .with_batch_size(BATCH_ROWS);
+        if let Some(filter) = row_filter(&meta, sink.prefilter()) {
+            builder = builder.with_row_filter(filter);
+        }
+        stats.rows += meta.metadata().row_group(rg).num_rows() as u64;
+        let reader = builder.build().map_err(|e| rg_err(e.to_string()))?;
         for batch in reader {
             let batch = batch.map_err(|e| rg_err(e.to_string()))?;
-            stats.rows += batch.num_rows() as u64;
             let newest = decode_batch(&batch, sink).map_err(|e| batch_error(e, object, rg))?;
             if let Some(n) = newest {
                 stats.newest_usage_end_ms = Some(stats.newest_usage_end_ms.map_or(n, |o| o.max(n)));
@@ -136,16 +139,18 @@ pub async fn read_async<R: AsyncFileReader + Clone + Unpin + 'static>(
             row_group: rg,
             message,
         };
-        let mut stream =
+        let mut builder =
             ParquetRecordBatchStreamBuilder::new_with_metadata(input.clone(), meta.clone())
                 .with_projection(mask.clone())
                 .with_row_groups(vec![rg])
-                .with_batch_size(BATCH_ROWS)
-                .build()
-                .map_err(|e| rg_err(e.to_string()))?;
+                .with_batch_size(BATCH_ROWS);
+        if let Some(filter) = row_filter(&meta, sink.prefilter()) {
+            builder = builder.with_row_filter(filter);
+        }
+        stats.rows += meta.metadata().row_group(rg).num_rows() as u64;
+        let mut stream = builder.build().map_err(|e| rg_err(e.to_string()))?;
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(|e| rg_err(e.to_string()))?;
-            stats.rows += batch.num_rows() as u64;
             let newest = decode_batch(&batch, sink).map_err(|e| batch_error(e, object, rg))?;
             if let Some(n) = newest {
                 stats.newest_usage_end_ms = Some(stats.newest_usage_end_ms.map_or(n, |o| o.max(n)));
@@ -173,6 +178,44 @@ fn batch_error(e: BatchError, object: &str, row_group: usize) -> CurError {
             message,
         },
     }
+}
+
+/// Late materialisation: decode product code and billing entity first, and the other projected
+/// columns only for the rows the prefilter wants (a 1 % Bedrock bill skips 99 % of the work).
+fn row_filter(meta: &ArrowReaderMetadata, prefilter: Option<Prefilter>) -> Option<RowFilter> {
+    let pf = prefilter?;
+    let schema = meta.schema();
+    let pc = schema.index_of(col::PRODUCT_CODE).ok()?;
+    let be = schema.index_of(col::BILLING_ENTITY).ok();
+    let mask = ProjectionMask::roots(meta.parquet_schema(), std::iter::once(pc).chain(be));
+    let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
+        let as_utf8 = |name: &str| -> Result<Option<ArrayRef>, arrow::error::ArrowError> {
+            match batch.column_by_name(name) {
+                None => Ok(None),
+                Some(a) if a.data_type() == &DataType::Utf8 => Ok(Some(a.clone())),
+                Some(a) => cast(a, &DataType::Utf8).map(Some),
+            }
+        };
+        let pcs = as_utf8(col::PRODUCT_CODE)?;
+        let bes = as_utf8(col::BILLING_ENTITY)?;
+        let pcs = pcs.as_ref().map(|a| a.as_string::<i32>());
+        let bes = bes.as_ref().map(|a| a.as_string::<i32>());
+        let keep: arrow::array::BooleanArray = (0..batch.num_rows())
+            .map(|i| {
+                let p = pcs
+                    .filter(|a| a.is_valid(i))
+                    .map(|a| a.value(i))
+                    .unwrap_or("");
+                let b = bes
+                    .filter(|a| a.is_valid(i))
+                    .map(|a| a.value(i))
+                    .unwrap_or("");
+                Some(pf.wants(p, b))
+            })
+            .collect();
+        Ok(keep)
+    });
+    Some(RowFilter::new(vec![Box::new(predicate)]))
 }
 
 /// Top-level column indices to read, and the optional columns that are absent.

@@ -23,8 +23,27 @@ pub struct CurRow<'a> {
     pub tags: &'a [(&'a str, &'a str)],
 }
 
+/// A filter a decoder can apply before decoding a row's other columns (Parquet late
+/// materialisation): a row is wanted when its product code or its billing entity is listed.
+#[derive(Debug, Clone, Copy)]
+pub struct Prefilter {
+    pub product_codes: &'static [&'static str],
+    pub billing_entities: &'static [&'static str],
+}
+
+impl Prefilter {
+    pub fn wants(&self, product_code: &str, billing_entity: &str) -> bool {
+        self.product_codes.contains(&product_code)
+            || self.billing_entities.contains(&billing_entity)
+    }
+}
+
 /// Receives rows from a decoder.
 pub trait RowSink {
+    /// A filter the decoder may apply before [`RowSink::wants`], as plain data.
+    fn prefilter(&self) -> Option<Prefilter> {
+        None
+    }
     /// A cheap first filter on two columns: rows it rejects are never fully decoded.
     fn wants(&mut self, product_code: &str, billing_entity: &str) -> bool;
     /// A row that passed [`RowSink::wants`].
