@@ -389,13 +389,16 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
                 ),
             )
         })?;
-    if let Some(e) = &raw.s3.endpoint {
-        if !(e.starts_with("http://") || e.starts_with("https://")) {
-            return Err(invalid(
-                "s3.endpoint",
-                format!("{e:?} is not an http:// or https:// URL"),
-            ));
-        }
+    if let Some(e) = raw
+        .s3
+        .endpoint
+        .as_ref()
+        .filter(|e| !(e.starts_with("http://") || e.starts_with("https://")))
+    {
+        return Err(invalid(
+            "s3.endpoint",
+            format!("{e:?} is not an http:// or https:// URL"),
+        ));
     }
     let s3 = S3Settings {
         endpoint: raw.s3.endpoint.clone().filter(|e| !e.is_empty()),
