@@ -60,6 +60,7 @@ pub fn read<R: ParquetInput>(
             source,
         }
     })?;
+    let meta = with_dictionaries(meta, object)?;
     let schema = meta.schema().clone();
     let from_stats = newest_end_from_stats(&meta);
     let skip: &[&str] = if from_stats.is_some() {
@@ -118,6 +119,7 @@ pub async fn read_async<R: AsyncFileReader + Clone + Unpin + 'static>(
             object: object.to_string(),
             source,
         })?;
+    let meta = with_dictionaries(meta, object)?;
     let schema = meta.schema().clone();
     let from_stats = newest_end_from_stats(&meta);
     let skip: &[&str] = if from_stats.is_some() {
@@ -180,6 +182,97 @@ fn batch_error(e: BatchError, object: &str, row_group: usize) -> CurError {
     }
 }
 
+fn dict_utf8() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// The same metadata, with top-level string columns read as dictionary arrays: CUR strings repeat
+/// (a few product codes, usage types, principals), so rows carry keys into a small dictionary
+/// instead of copies of the strings.
+fn with_dictionaries(
+    meta: ArrowReaderMetadata,
+    object: &str,
+) -> Result<ArrowReaderMetadata, CurError> {
+    let fields: Vec<arrow::datatypes::FieldRef> = meta
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 => {
+                Arc::new(f.as_ref().clone().with_data_type(dict_utf8()))
+            }
+            DataType::Map(entries, sorted) => match entries.data_type() {
+                DataType::Struct(kv) if kv.len() == 2 => {
+                    let kv: Vec<arrow::datatypes::FieldRef> = kv
+                        .iter()
+                        .map(|c| match c.data_type() {
+                            DataType::Utf8 | DataType::LargeUtf8 => {
+                                Arc::new(c.as_ref().clone().with_data_type(dict_utf8()))
+                            }
+                            _ => c.clone(),
+                        })
+                        .collect();
+                    let entries = Arc::new(
+                        entries
+                            .as_ref()
+                            .clone()
+                            .with_data_type(DataType::Struct(kv.into())),
+                    );
+                    Arc::new(
+                        f.as_ref()
+                            .clone()
+                            .with_data_type(DataType::Map(entries, *sorted)),
+                    )
+                }
+                _ => f.clone(),
+            },
+            _ => f.clone(),
+        })
+        .collect();
+    let hint = Arc::new(Schema::new_with_metadata(
+        fields,
+        meta.schema().metadata().clone(),
+    ));
+    ArrowReaderMetadata::try_new(
+        meta.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(hint),
+    )
+    .map_err(|source| CurError::ParquetFile {
+        object: object.to_string(),
+        source,
+    })
+}
+
+/// Whether each row's value is one of `wanted`, evaluated once per dictionary value when the
+/// column is dictionary-encoded.
+fn matches_any(
+    a: Option<&ArrayRef>,
+    wanted: &[&str],
+    n: usize,
+) -> Result<Vec<bool>, arrow::error::ArrowError> {
+    let Some(a) = a else {
+        return Ok(vec![false; n]);
+    };
+    if let DataType::Dictionary(_, _) = a.data_type() {
+        if let Some(dict) = a.as_any_dictionary_opt() {
+            let values = cast(dict.values(), &DataType::Utf8)?;
+            let values = values.as_string::<i32>();
+            let hit: Vec<bool> = (0..values.len())
+                .map(|i| values.is_valid(i) && wanted.contains(&values.value(i)))
+                .collect();
+            let keys = dict.normalized_keys();
+            return Ok((0..n)
+                .map(|i| a.is_valid(i) && hit.get(keys[i]).copied().unwrap_or(false))
+                .collect());
+        }
+    }
+    let s = cast(a, &DataType::Utf8)?;
+    let s = s.as_string::<i32>();
+    Ok((0..n)
+        .map(|i| s.is_valid(i) && wanted.contains(&s.value(i)))
+        .collect())
+}
+
 /// Late materialisation: decode product code and billing entity first, and the other projected
 /// columns only for the rows the prefilter wants (a 1 % Bedrock bill skips 99 % of the work).
 fn row_filter(meta: &ArrowReaderMetadata, prefilter: Option<Prefilter>) -> Option<RowFilter> {
@@ -189,29 +282,17 @@ fn row_filter(meta: &ArrowReaderMetadata, prefilter: Option<Prefilter>) -> Optio
     let be = schema.index_of(col::BILLING_ENTITY).ok();
     let mask = ProjectionMask::roots(meta.parquet_schema(), std::iter::once(pc).chain(be));
     let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
-        let as_utf8 = |name: &str| -> Result<Option<ArrayRef>, arrow::error::ArrowError> {
-            match batch.column_by_name(name) {
-                None => Ok(None),
-                Some(a) if a.data_type() == &DataType::Utf8 => Ok(Some(a.clone())),
-                Some(a) => cast(a, &DataType::Utf8).map(Some),
-            }
-        };
-        let pcs = as_utf8(col::PRODUCT_CODE)?;
-        let bes = as_utf8(col::BILLING_ENTITY)?;
-        let pcs = pcs.as_ref().map(|a| a.as_string::<i32>());
-        let bes = bes.as_ref().map(|a| a.as_string::<i32>());
-        let keep: arrow::array::BooleanArray = (0..batch.num_rows())
-            .map(|i| {
-                let p = pcs
-                    .filter(|a| a.is_valid(i))
-                    .map(|a| a.value(i))
-                    .unwrap_or("");
-                let b = bes
-                    .filter(|a| a.is_valid(i))
-                    .map(|a| a.value(i))
-                    .unwrap_or("");
-                Some(pf.wants(p, b))
-            })
+        let n = batch.num_rows();
+        let by_code = matches_any(batch.column_by_name(col::PRODUCT_CODE), pf.product_codes, n)?;
+        let by_entity = matches_any(
+            batch.column_by_name(col::BILLING_ENTITY),
+            pf.billing_entities,
+            n,
+        )?;
+        let keep: arrow::array::BooleanArray = by_code
+            .iter()
+            .zip(&by_entity)
+            .map(|(a, b)| Some(*a || *b))
             .collect();
         Ok(keep)
     });
