@@ -558,7 +558,15 @@ impl<'s> RowGen<'s> {
                 .collect()
         };
         if r.f64() >= self.spec.bedrock_share {
-            let (pc, ut, unit, entity) = OTHER_SERVICES[r.below(OTHER_SERVICES.len())];
+            // A large organisation's mix: mostly EC2, S3 and Lambda; a little AgentCore and SaaS.
+            let pick = r.below(100);
+            let (pc, ut, unit, entity) = OTHER_SERVICES[match pick {
+                0..40 => 0,
+                40..70 => 1,
+                70..95 => 2,
+                95..98 => 3,
+                _ => 4,
+            }];
             let amount = round_to(r.f64() * 100.0, 6);
             let rate = 0.0961;
             let cost = round_to(amount * rate, 10);

@@ -38,14 +38,25 @@ pub fn read<R: Read>(
         count: 0,
     };
     let stats = {
-        let reader: Box<dyn Read + '_> = if gzip {
-            Box::new(flate2::read::MultiGzDecoder::new(
-                std::io::BufReader::with_capacity(1 << 16, &mut counting),
-            ))
+        use std::io::BufRead;
+        let mut buffered = std::io::BufReader::with_capacity(1 << 16, &mut counting);
+        let empty = buffered
+            .fill_buf()
+            .map_err(|e| csv_err(object, 1, format!("cannot read: {e}")))?
+            .is_empty();
+        if empty {
+            // A zero-byte object (a stale chunk "overwritten with empty data"): no rows.
+            FileStats::default()
+        } else if gzip {
+            read_records(
+                flate2::read::MultiGzDecoder::new(buffered),
+                gzip,
+                object,
+                sink,
+            )?
         } else {
-            Box::new(std::io::BufReader::with_capacity(1 << 16, &mut counting))
-        };
-        read_records(reader, gzip, object, sink)?
+            read_records(buffered, gzip, object, sink)?
+        }
     };
     Ok(FileStats {
         bytes: counting.count,
@@ -61,43 +72,207 @@ fn csv_err(object: &str, line: u64, message: impl Into<String>) -> CurError {
     }
 }
 
+/// Splits a byte stream into CSV records (RFC 4180: a newline inside quotes does not end a record)
+/// without parsing their fields, so records the prefilter rules out cost one scan.
+struct Records<R> {
+    input: R,
+    buf: Vec<u8>,
+    /// `buf[start..filled]` holds unread bytes; `scan` is where the search for the record end resumes.
+    start: usize,
+    scan: usize,
+    filled: usize,
+    in_quotes: bool,
+    /// Newlines inside quoted fields of the record being scanned.
+    inner_newlines: u64,
+    eof: bool,
+}
+
+impl<R: Read> Records<R> {
+    fn new(input: R) -> Self {
+        Records {
+            input,
+            buf: vec![0; 1 << 20],
+            start: 0,
+            scan: 0,
+            filled: 0,
+            in_quotes: false,
+            inner_newlines: 0,
+            eof: false,
+        }
+    }
+
+    /// The next record (with its line terminator) and the number of lines it spans.
+    fn next_record(&mut self) -> std::io::Result<Option<(std::ops::Range<usize>, u64)>> {
+        loop {
+            while let Some(i) = memchr::memchr2(b'"', b'\n', &self.buf[self.scan..self.filled]) {
+                let at = self.scan + i;
+                self.scan = at + 1;
+                if self.buf[at] == b'"' {
+                    self.in_quotes = !self.in_quotes;
+                } else if self.in_quotes {
+                    self.inner_newlines += 1;
+                } else {
+                    let r = self.start..at + 1;
+                    let lines = 1 + std::mem::take(&mut self.inner_newlines);
+                    self.start = at + 1;
+                    return Ok(Some((r, lines)));
+                }
+            }
+            self.scan = self.filled;
+            if self.eof {
+                if self.start < self.filled {
+                    let r = self.start..self.filled;
+                    self.start = self.filled;
+                    return Ok(Some((r, 1 + std::mem::take(&mut self.inner_newlines))));
+                }
+                return Ok(None);
+            }
+            // Keep the partial record, make room, read more.
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.filled, 0);
+                self.filled -= self.start;
+                self.scan -= self.start;
+                self.start = 0;
+            }
+            if self.filled == self.buf.len() {
+                let grow = self.buf.len();
+                self.buf.resize(grow * 2, 0);
+            }
+            let n = self.input.read(&mut self.buf[self.filled..])?;
+            if n == 0 {
+                self.eof = true;
+            }
+            self.filled += n;
+        }
+    }
+}
+
+/// Splits one record into fields (unquoted, unescaped) with `csv_core`.
+struct FieldSplitter {
+    core: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl FieldSplitter {
+    fn new() -> Self {
+        FieldSplitter {
+            core: csv_core::Reader::new(),
+            out: vec![0; 1 << 12],
+            ends: vec![0; 256],
+        }
+    }
+
+    /// Splits `record`; returns the number of fields.
+    fn split(&mut self, record: &[u8]) -> usize {
+        use csv_core::ReadRecordResult::*;
+        self.core.reset();
+        if self.out.len() < record.len() + 1 {
+            self.out.resize(record.len() + 1, 0);
+        }
+        let (mut input, mut nout, mut nend) = (record, 0, 0);
+        loop {
+            let (res, nin, o, e) =
+                self.core
+                    .read_record(input, &mut self.out[nout..], &mut self.ends[nend..]);
+            input = &input[nin..];
+            nout += o;
+            nend += e;
+            match res {
+                InputEmpty if input.is_empty() => {
+                    // No terminator (last record of the file): flush.
+                    input = &[];
+                    let (res, _, o, e) =
+                        self.core
+                            .read_record(input, &mut self.out[nout..], &mut self.ends[nend..]);
+                    nout += o;
+                    nend += e;
+                    if matches!(res, Record | End) {
+                        return nend;
+                    }
+                }
+                InputEmpty => {}
+                OutputFull => {
+                    let l = self.out.len();
+                    self.out.resize(l * 2, 0);
+                }
+                OutputEndsFull => {
+                    let l = self.ends.len();
+                    self.ends.resize(l * 2, 0);
+                }
+                Record | End => return nend,
+            }
+        }
+    }
+
+    fn field(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.out[start..self.ends[i]]
+    }
+}
+
+/// The raw bytes of the `n`th field of a record, found without unescaping anything: quoted fields
+/// before it are skipped by their closing quote. `None` when the record has fewer fields, or when
+/// the `n`th field itself is quoted (then it needs a real split).
+fn raw_field(record: &[u8], n: usize) -> Option<&[u8]> {
+    let mut start = 0;
+    for _ in 0..n {
+        if record.get(start) == Some(&b'"') {
+            // Skip to the closing quote ("" is an escaped quote inside the field).
+            let mut i = start + 1;
+            loop {
+                let q = i + memchr::memchr(b'"', record.get(i..)?)?;
+                if record.get(q + 1) == Some(&b'"') {
+                    i = q + 2;
+                } else {
+                    start = q + 1;
+                    break;
+                }
+            }
+        }
+        let comma = start + memchr::memchr(b',', record.get(start..)?)?;
+        start = comma + 1;
+    }
+    let rest = record.get(start..)?;
+    if rest.first() == Some(&b'"') {
+        return None;
+    }
+    let end = memchr::memchr2(b',', b'\n', rest).unwrap_or(rest.len());
+    let f = &rest[..end];
+    Some(f.strip_suffix(b"\r").unwrap_or(f))
+}
+
 fn read_records(
     reader: impl Read,
     gzip: bool,
     object: &str,
     sink: &mut dyn RowSink,
 ) -> Result<FileStats, CurError> {
-    let mut rdr = ::csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .buffer_capacity(1 << 16)
-        .from_reader(reader);
-    let from_csv = |e: ::csv::Error| {
-        let line = e.position().map(|p| p.line()).unwrap_or(1).max(1);
-        let message = match e.kind() {
-            ::csv::ErrorKind::Io(io) if gzip => {
-                format!(
-                    "cannot decompress: {io} (is it a complete gzip file? re-sync it from the bucket)"
-                )
-            }
-            ::csv::ErrorKind::Io(io) => format!("cannot read: {io}"),
-            _ => e.to_string(),
+    let io_err = |line: u64, io: std::io::Error| {
+        let message = if gzip {
+            format!(
+                "cannot decompress: {io} (is it a complete gzip file? re-sync it from the bucket)"
+            )
+        } else {
+            format!("cannot read: {io}")
         };
-        csv_err(object, line, message)
+        csv_err(object, line.max(1), message)
     };
-    let headers = match rdr.headers() {
-        Ok(h) => h.clone(),
-        // An empty file (a stale overwrite chunk is "overwritten with empty data"): no rows.
-        Err(e) if matches!(e.kind(), ::csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof) =>
-        {
-            return Err(from_csv(e));
-        }
-        Err(e) => return Err(from_csv(e)),
+    let mut records = Records::new(reader);
+    let mut fields = FieldSplitter::new();
+    let Some((header_range, mut line)) = records.next_record().map_err(|e| io_err(1, e))? else {
+        // An empty file (AWS overwrites stale chunks "with empty data"): no rows.
+        return Ok(FileStats::default());
     };
+    let header_bytes = records.buf[header_range].to_vec();
+    let n_header = fields.split(&header_bytes);
+    let headers: Vec<String> = (0..n_header)
+        .map(|i| String::from_utf8_lossy(fields.field(i)).trim().to_string())
+        .collect();
     if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
         return Ok(FileStats::default());
     }
-    let idx = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let idx = |name: &str| headers.iter().position(|h| h == name);
     for &column in col::REQUIRED {
         if idx(column).is_none() {
             return Err(CurError::MissingColumn {
@@ -131,90 +306,198 @@ fn read_records(
     let c_end = at(col::USAGE_END_DATE);
     let c_tags = at(col::TAGS);
 
+    // Raw prefilter: a record can only be wanted if it contains one of the wanted values.
+    let needles: Option<Vec<memchr::memmem::Finder<'static>>> = sink.prefilter().map(|p| {
+        // One search for the product codes' common prefix ("AmazonBedrock") when they share one.
+        let prefix = p.product_codes.iter().skip(1).fold(
+            p.product_codes.first().copied().unwrap_or(""),
+            |acc, c| {
+                let n = acc
+                    .bytes()
+                    .zip(c.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                &acc[..n]
+            },
+        );
+        let codes: Vec<&str> = if prefix.len() >= 6 {
+            vec![prefix]
+        } else {
+            p.product_codes.to_vec()
+        };
+        codes
+            .into_iter()
+            .chain(p.billing_entities.iter().copied())
+            .map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned())
+            .collect()
+    });
+
     let mut stats = FileStats {
         missing_columns: missing,
         ..FileStats::default()
     };
-    let mut record = ::csv::StringRecord::new();
     // ISO-8601 text of one writer sorts like the times it names: keep the greatest, parse once.
-    let mut newest_end = String::new();
+    let mut newest_end: Vec<u8> = Vec::new();
     loop {
-        match rdr.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(from_csv(e)),
+        let record_line = line + 1;
+        let Some((range, lines)) = records.next_record().map_err(|e| io_err(record_line, e))?
+        else {
+            break;
+        };
+        line += lines;
+        let rec = &records.buf[range];
+        if rec.iter().all(|b| matches!(b, b'\r' | b'\n')) {
+            continue;
         }
         stats.rows += 1;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let cell = |c: Option<usize>| c.and_then(|i| record.get(i));
-        let text = |c: Option<usize>| cell(c).unwrap_or("");
-        let end = text(c_end).trim();
-        if end > newest_end.as_str() {
-            if parse_iso8601_ms(end).is_none() {
-                return Err(csv_err(
-                    object,
-                    line,
-                    format!(
-                        "column {}: {end:?} is not an ISO-8601 timestamp",
-                        col::USAGE_END_DATE
-                    ),
-                ));
+        let maybe = needles
+            .as_ref()
+            .is_none_or(|ns| ns.iter().any(|f| f.find(rec).is_some()));
+        if !maybe {
+            // Freshness still counts every row; a quoted field before it needs a full split.
+            if let Some(c) = c_end {
+                let end = match raw_field(rec, c) {
+                    Some(f) => f.trim_ascii(),
+                    None => {
+                        fields.split(rec);
+                        fields.field(c).trim_ascii()
+                    }
+                };
+                if end > newest_end.as_slice() {
+                    newest_end.clear();
+                    newest_end.extend_from_slice(end);
+                }
             }
-            newest_end.clear();
-            newest_end.push_str(end);
+            continue;
         }
-        let pc = text(c_product_code);
-        let be = text(c_entity);
+        let n = fields.split(rec);
+        if n != headers.len() {
+            return Err(csv_err(
+                object,
+                record_line,
+                format!("found {n} fields, the header has {}", headers.len()),
+            ));
+        }
+        let mut texts: [&str; 16] = [""; 16];
+        let cols = [
+            c_product_code,
+            c_entity,
+            c_type,
+            c_usage_type,
+            c_principal,
+            c_account,
+            c_currency,
+            c_region,
+            c_unit,
+            c_product,
+            c_product_name,
+            c_unblended,
+            c_net,
+            c_amount,
+            c_end,
+            c_tags,
+        ];
+        for (slot, c) in texts.iter_mut().zip(cols) {
+            if let Some(i) = c {
+                *slot = std::str::from_utf8(fields.field(i)).map_err(|_| {
+                    csv_err(
+                        object,
+                        record_line,
+                        format!("column {}: not valid UTF-8", headers[i]),
+                    )
+                })?;
+            }
+        }
+        let [
+            pc,
+            be,
+            li_type,
+            usage_type,
+            principal,
+            account,
+            currency,
+            region,
+            unit,
+            product,
+            product_name_cell,
+            unblended,
+            net,
+            amount,
+            end,
+            tags_cell,
+        ] = texts;
+        let end = end.trim();
+        if end.as_bytes() > newest_end.as_slice() {
+            newest_end.clear();
+            newest_end.extend_from_slice(end.as_bytes());
+        }
         if !sink.wants(pc, be) {
             continue;
         }
-        let float = |c: Option<usize>, name: &str| -> Result<Option<f64>, CurError> {
-            match cell(c).map(str::trim) {
-                None | Some("") => Ok(None),
-                Some(s) => s.parse::<f64>().map(Some).map_err(|_| {
+        let float = |cell: &str, present: bool, name: &str| -> Result<Option<f64>, CurError> {
+            match cell.trim() {
+                "" => Ok(None),
+                _ if !present => Ok(None),
+                s => s.parse::<f64>().map(Some).map_err(|_| {
                     csv_err(
                         object,
-                        line,
+                        record_line,
                         format!("column {name}: {s:?} is not a number"),
                     )
                 }),
             }
         };
-        let product_map = match cell(c_product_name) {
+        let product_map = match c_product_name {
             Some(_) => Vec::new(),
-            None => json_map(cell(c_product), object, line, col::PRODUCT)?,
+            None => json_map(
+                c_product.map(|_| product),
+                object,
+                record_line,
+                col::PRODUCT,
+            )?,
         };
-        let product_name = match cell(c_product_name) {
-            Some(n) => Some(n),
+        let product_name = match c_product_name {
+            Some(_) => Some(product_name_cell),
             None => product_map
                 .iter()
                 .find(|(k, _)| k == col::PRODUCT_NAME_KEY)
                 .map(|(_, v)| v.as_str()),
         };
-        let tags_owned = json_map(cell(c_tags), object, line, col::TAGS)?;
+        let tags_owned = json_map(c_tags.map(|_| tags_cell), object, record_line, col::TAGS)?;
         let tags: Vec<(&str, &str)> = tags_owned
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-
         sink.row(&CurRow {
             product_code: pc,
             billing_entity: be,
-            line_item_type: text(c_type),
-            usage_type: text(c_usage_type),
-            iam_principal: cell(c_principal),
-            usage_account_id: text(c_account),
-            currency: text(c_currency),
-            product_region_code: text(c_region),
-            pricing_unit: text(c_unit),
+            line_item_type: li_type,
+            usage_type,
+            iam_principal: c_principal.map(|_| principal),
+            usage_account_id: account,
+            currency,
+            product_region_code: region,
+            pricing_unit: unit,
             product_name,
-            unblended_cost: float(c_unblended, col::UNBLENDED_COST)?.unwrap_or(0.0),
-            net_unblended_cost: float(c_net, col::NET_UNBLENDED_COST)?,
-            usage_amount: float(c_amount, col::USAGE_AMOUNT)?.unwrap_or(0.0),
+            unblended_cost: float(unblended, true, col::UNBLENDED_COST)?.unwrap_or(0.0),
+            net_unblended_cost: float(net, c_net.is_some(), col::NET_UNBLENDED_COST)?,
+            usage_amount: float(amount, c_amount.is_some(), col::USAGE_AMOUNT)?.unwrap_or(0.0),
             tags: &tags,
         });
     }
-    stats.newest_usage_end_ms = parse_iso8601_ms(&newest_end);
+    let newest = String::from_utf8_lossy(&newest_end);
+    if !newest.is_empty() {
+        stats.newest_usage_end_ms = Some(parse_iso8601_ms(&newest).ok_or_else(|| {
+            csv_err(
+                object,
+                0,
+                format!(
+                    "column {}: {newest:?} is not an ISO-8601 timestamp",
+                    col::USAGE_END_DATE
+                ),
+            )
+        })?);
+    }
     Ok(stats)
 }
 
@@ -243,4 +526,120 @@ fn json_map(
             other => Some((k, other.to_string())),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Collected = (String, String, f64, Vec<(String, String)>);
+
+    #[derive(Default)]
+    struct Collect {
+        rows: Vec<Collected>,
+    }
+
+    impl RowSink for Collect {
+        fn prefilter(&self) -> Option<crate::cur::Prefilter> {
+            Some(crate::cur::Prefilter {
+                product_codes: &["AmazonBedrock", "AmazonBedrockService"],
+                billing_entities: &["AWS Marketplace"],
+            })
+        }
+        fn wants(&mut self, product_code: &str, billing_entity: &str) -> bool {
+            product_code.starts_with("AmazonBedrock") || billing_entity == "AWS Marketplace"
+        }
+        fn row(&mut self, row: &CurRow<'_>) {
+            self.rows.push((
+                row.usage_type.to_string(),
+                row.iam_principal.unwrap_or("NULL").to_string(),
+                row.unblended_cost,
+                row.tags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ));
+        }
+    }
+
+    const HEADER: &str = "line_item_line_item_description,line_item_product_code,bill_billing_entity,line_item_usage_type,line_item_iam_principal,line_item_unblended_cost,line_item_usage_end_date,tags";
+
+    #[test]
+    fn quoted_fields_newlines_crlf_and_no_final_newline() {
+        let body = format!(
+            "{HEADER}\r\n\
+             \"$1 per thing, \"\"quoted\"\"\nsecond line\",AmazonEC2,AWS,BoxUsage,,1.5,2026-11-02T00:00:00.000Z,\r\n\
+             \"multi\nline\",AmazonBedrockService,AWS,USE1-Claude4.6Sonnet-input-tokens,arn:aws:iam::1:user/a,0.25,2026-11-01T01:00:00.000Z,\"{{\"\"iamPrincipal/team\"\":\"\"a, \\\"\"b\\\"\"\"\"}}\"\r\n\
+             plain,AmazonBedrock,AWS,USE1-NovaLite-input-tokens,,0.5,2026-11-01T02:00:00.000Z,"
+        );
+        let mut sink = Collect::default();
+        let stats = read(body.as_bytes(), false, "mem.csv", &mut sink).unwrap();
+        assert_eq!(stats.rows, 3);
+        assert_eq!(
+            stats.newest_usage_end_ms,
+            parse_iso8601_ms("2026-11-02T00:00:00.000Z")
+        );
+        assert_eq!(sink.rows.len(), 2);
+        assert_eq!(sink.rows[0].0, "USE1-Claude4.6Sonnet-input-tokens");
+        assert_eq!(sink.rows[0].2, 0.25);
+        assert_eq!(
+            sink.rows[0].3,
+            vec![("iamPrincipal/team".to_string(), "a, \"b\"".to_string())]
+        );
+        assert_eq!(sink.rows[1].1, "");
+        assert_eq!(sink.rows[1].2, 0.5);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let body = format!(
+            "{HEADER}\nx,AmazonBedrock,AWS,U,,1,2026-11-01T00:00:00Z,\ny,AmazonBedrock,AWS,U,,not-a-number,2026-11-01T00:00:00Z,\n"
+        );
+        let e = read(body.as_bytes(), false, "f.csv", &mut Collect::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("f.csv: line 3: column line_item_unblended_cost"),
+            "{e}"
+        );
+        let body = format!("{HEADER}\nx,AmazonBedrock,AWS\n");
+        let e = read(body.as_bytes(), false, "f.csv", &mut Collect::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("fields"), "{e}");
+        let e = read(
+            &b"\x1f\x8b\x08garbage"[..],
+            true,
+            "f.csv.gz",
+            &mut Collect::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("gzip"), "{e}");
+    }
+
+    #[test]
+    fn empty_files_have_no_rows() {
+        assert_eq!(
+            read(&b""[..], false, "e.csv", &mut Collect::default())
+                .unwrap()
+                .rows,
+            0
+        );
+        assert_eq!(
+            read(&b""[..], true, "e.csv.gz", &mut Collect::default())
+                .unwrap()
+                .rows,
+            0
+        );
+    }
+
+    #[test]
+    fn raw_fields_skip_quoted_ones() {
+        let rec = b"a,\"b,\"\"c\"\"\",d\r\n";
+        assert_eq!(raw_field(rec, 0), Some(&b"a"[..]));
+        assert_eq!(raw_field(rec, 1), None);
+        assert_eq!(raw_field(rec, 2), Some(&b"d"[..]));
+        assert_eq!(raw_field(rec, 3), None);
+    }
 }

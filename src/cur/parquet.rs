@@ -253,18 +253,16 @@ fn matches_any(
     let Some(a) = a else {
         return Ok(vec![false; n]);
     };
-    if let DataType::Dictionary(_, _) = a.data_type() {
-        if let Some(dict) = a.as_any_dictionary_opt() {
-            let values = cast(dict.values(), &DataType::Utf8)?;
-            let values = values.as_string::<i32>();
-            let hit: Vec<bool> = (0..values.len())
-                .map(|i| values.is_valid(i) && wanted.contains(&values.value(i)))
-                .collect();
-            let keys = dict.normalized_keys();
-            return Ok((0..n)
-                .map(|i| a.is_valid(i) && hit.get(keys[i]).copied().unwrap_or(false))
-                .collect());
-        }
+    if let Some(dict) = a.as_any_dictionary_opt() {
+        let values = cast(dict.values(), &DataType::Utf8)?;
+        let values = values.as_string::<i32>();
+        let hit: Vec<bool> = (0..values.len())
+            .map(|i| values.is_valid(i) && wanted.contains(&values.value(i)))
+            .collect();
+        let keys = dict.normalized_keys();
+        return Ok((0..n)
+            .map(|i| a.is_valid(i) && hit.get(keys[i]).copied().unwrap_or(false))
+            .collect());
     }
     let s = cast(a, &DataType::Utf8)?;
     let s = s.as_string::<i32>();
