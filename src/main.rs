@@ -217,8 +217,8 @@ fn once(
     let snapshot = snapshot.context("the refresh produced no data")?;
     let rendered = render(snapshot, Arc::new(status));
     let body = match format {
-        OutputFormat::Text => rendered.text,
-        OutputFormat::Openmetrics => rendered.openmetrics,
+        OutputFormat::Text => rendered.text(),
+        OutputFormat::Openmetrics => rendered.openmetrics(),
     };
     let mut out = std::io::stdout().lock();
     out.write_all(&body).context("writing to stdout")?;

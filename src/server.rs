@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use hyper::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -40,6 +40,21 @@ fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Respo
     r
 }
 
+/// Whether the request accepts a gzip-encoded body (`Accept-Encoding: gzip`, not `gzip;q=0`).
+fn accepts_gzip(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get_all(ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|enc| {
+            let mut parts = enc.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let zero = parts.any(|p| p.replace(' ', "") == "q=0" || p.replace(' ', "") == "q=0.0");
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !zero
+        })
+}
+
 /// Whether the request's `Accept` asks for OpenMetrics.
 fn wants_openmetrics(req: &Request<Incoming>) -> bool {
     req.headers()
@@ -59,10 +74,18 @@ fn handle(req: &Request<Incoming>, published: &Published) -> Response<Full<Bytes
     }
     match req.uri().path() {
         "/metrics" => {
-            if wants_openmetrics(req) {
-                respond(StatusCode::OK, OPENMETRICS_CONTENT_TYPE, published.rendered.openmetrics.clone())
+            let r = &published.rendered;
+            let (content_type, gz, plain): (&'static str, &Bytes, fn(&Rendered) -> Bytes) = if wants_openmetrics(req) {
+                (OPENMETRICS_CONTENT_TYPE, &r.openmetrics_gz, Rendered::openmetrics)
             } else {
-                respond(StatusCode::OK, TEXT_CONTENT_TYPE, published.rendered.text.clone())
+                (TEXT_CONTENT_TYPE, &r.text_gz, Rendered::text)
+            };
+            if accepts_gzip(req) {
+                let mut resp = respond(StatusCode::OK, content_type, gz.clone());
+                resp.headers_mut().insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                resp
+            } else {
+                respond(StatusCode::OK, content_type, plain(r))
             }
         }
         "/healthz" => respond(StatusCode::OK, "text/plain; charset=utf-8", Bytes::from_static(b"ok\n")),

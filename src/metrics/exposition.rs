@@ -1,62 +1,85 @@
-//! Rendering the exposition once per refresh, in both text formats.
+//! Rendering the exposition once per refresh, in both text formats, gzip-compressed as it is
+//! written: a scrape that accepts gzip (Prometheus does) gets bytes ready to send, and the daemon
+//! holds only the compressed expositions (labels repeat, so they compress about 40×).
 //!
 //! prometheus-client writes OpenMetrics 1.0. The Prometheus text format 0.0.4 differs for what we
 //! emit only in three ways: no `# EOF`, no `# UNIT`, and a counter family is named with its
-//! `_total` suffix. [`to_text_004`] applies exactly those, so `promtool check metrics` (which reads
-//! 0.0.4) and scrapers that do not negotiate OpenMetrics see a correct exposition.
+//! `_total` suffix. [`Text004`] applies exactly those, line by line, so `promtool check metrics`
+//! (which reads 0.0.4) and scrapers that do not negotiate OpenMetrics see a correct exposition.
 
+use std::io::{Read, Write};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use prometheus_client::registry::Registry;
 
 use super::prometheus::{SnapshotCollector, StatusCollector};
 use crate::snapshot::Snapshot;
 use crate::status::Status;
 
-/// Content type of [`Rendered::openmetrics`].
+/// Content type of the OpenMetrics exposition.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
-/// Content type of [`Rendered::text`].
+/// Content type of the text 0.0.4 exposition.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// One exposition in both formats.
-#[derive(Debug, Clone, Default)]
+/// gzip level: 6 compresses a 144 MB exposition of 100k series to 3.6 MB in about a second.
+const GZIP_LEVEL: u32 = 6;
+
+/// One exposition in both formats, gzip-compressed.
+#[derive(Debug, Clone)]
 pub struct Rendered {
-    pub openmetrics: Bytes,
-    pub text: Bytes,
+    pub openmetrics_gz: Bytes,
+    pub text_gz: Bytes,
+    /// Uncompressed sizes.
+    pub openmetrics_len: usize,
+    pub text_len: usize,
 }
 
-/// Renders the snapshot's series and the status.
-pub fn render(snapshot: Arc<Snapshot>, status: Arc<Status>) -> Rendered {
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(SnapshotCollector(snapshot.clone())));
-    registry.register_collector(Box::new(StatusCollector { status, snapshot }));
-    let mut om = String::with_capacity(1 << 16);
-    prometheus_client::encoding::text::encode(&mut om, &registry)
-        .expect("writing to a String cannot fail");
-    let text = to_text_004(&om);
-    Rendered {
-        openmetrics: Bytes::from(om),
-        text: Bytes::from(text),
+impl Default for Rendered {
+    fn default() -> Self {
+        render(Arc::new(Snapshot::default()), Arc::new(Status::default()))
     }
 }
 
-/// OpenMetrics text (as prometheus-client writes it) → Prometheus text format 0.0.4.
-pub fn to_text_004(om: &str) -> String {
-    let mut out = String::with_capacity(om.len());
-    let mut pending_help: Option<&str> = None;
-    for line in om.lines() {
+impl Rendered {
+    /// The uncompressed text 0.0.4 exposition (for clients that do not accept gzip).
+    pub fn text(&self) -> Bytes {
+        gunzip(&self.text_gz, self.text_len)
+    }
+
+    /// The uncompressed OpenMetrics exposition.
+    pub fn openmetrics(&self) -> Bytes {
+        gunzip(&self.openmetrics_gz, self.openmetrics_len)
+    }
+}
+
+fn gunzip(gz: &[u8], len: usize) -> Bytes {
+    let mut out = Vec::with_capacity(len);
+    flate2::read::GzDecoder::new(gz)
+        .read_to_end(&mut out)
+        .expect("decompressing what we compressed in memory");
+    Bytes::from(out)
+}
+
+/// Line-by-line OpenMetrics → text 0.0.4 (see the module docs).
+#[derive(Default)]
+pub struct Text004 {
+    pending_help: Option<String>,
+}
+
+impl Text004 {
+    /// Feeds one OpenMetrics line (without its newline); appends the 0.0.4 output to `out`.
+    pub fn line(&mut self, line: &str, out: &mut String) {
         if line == "# EOF" || line.starts_with("# UNIT ") {
-            continue;
+            return;
         }
         if line.starts_with("# HELP ") {
-            if let Some(h) = pending_help.take() {
-                out.push_str(h);
-                out.push('\n');
-            }
-            pending_help = Some(line);
-            continue;
+            self.flush(out);
+            self.pending_help = Some(line.to_string());
+            return;
         }
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.rsplit_once(' ').unwrap_or((rest, ""));
@@ -65,38 +88,146 @@ pub fn to_text_004(om: &str) -> String {
             } else {
                 name.to_string()
             };
-            if let Some(h) = pending_help.take() {
-                let help = h.strip_prefix("# HELP ").unwrap_or(h);
+            if let Some(h) = self.pending_help.take() {
+                let help = h.strip_prefix("# HELP ").unwrap_or(&h);
                 let text = help.split_once(' ').map(|(_, t)| t).unwrap_or("");
                 out.push_str(&format!("# HELP {name} {text}\n"));
             }
             out.push_str(&format!("# TYPE {name} {kind}\n"));
-            continue;
+            return;
         }
-        if let Some(h) = pending_help.take() {
-            out.push_str(h);
-            out.push('\n');
-        }
+        self.flush(out);
         out.push_str(line);
         out.push('\n');
     }
-    if let Some(h) = pending_help {
-        out.push_str(h);
-        out.push('\n');
+
+    /// Emits a HELP line still waiting for its TYPE line.
+    pub fn flush(&mut self, out: &mut String) {
+        if let Some(h) = self.pending_help.take() {
+            out.push_str(&h);
+            out.push('\n');
+        }
     }
+}
+
+/// OpenMetrics text (as prometheus-client writes it) → Prometheus text format 0.0.4.
+pub fn to_text_004(om: &str) -> String {
+    let mut conv = Text004::default();
+    let mut out = String::with_capacity(om.len());
+    for line in om.lines() {
+        conv.line(line, &mut out);
+    }
+    conv.flush(&mut out);
     out
+}
+
+/// A `fmt::Write` that compresses OpenMetrics as it arrives, and its 0.0.4 translation alongside.
+struct DualGz {
+    partial: String,
+    conv: Text004,
+    scratch: String,
+    om: GzEncoder<Vec<u8>>,
+    text: GzEncoder<Vec<u8>>,
+    om_len: usize,
+    text_len: usize,
+}
+
+impl DualGz {
+    fn new() -> Self {
+        DualGz {
+            partial: String::new(),
+            conv: Text004::default(),
+            scratch: String::new(),
+            om: GzEncoder::new(Vec::new(), Compression::new(GZIP_LEVEL)),
+            text: GzEncoder::new(Vec::new(), Compression::new(GZIP_LEVEL)),
+            om_len: 0,
+            text_len: 0,
+        }
+    }
+
+    fn write_text(&mut self) {
+        self.text_len += self.scratch.len();
+        self.text
+            .write_all(self.scratch.as_bytes())
+            .expect("writing to memory");
+        self.scratch.clear();
+    }
+
+    fn finish(mut self) -> Rendered {
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.conv.line(&line, &mut self.scratch);
+        }
+        self.conv.flush(&mut self.scratch);
+        self.write_text();
+        Rendered {
+            openmetrics_gz: Bytes::from(self.om.finish().expect("writing to memory")),
+            text_gz: Bytes::from(self.text.finish().expect("writing to memory")),
+            openmetrics_len: self.om_len,
+            text_len: self.text_len,
+        }
+    }
+}
+
+impl std::fmt::Write for DualGz {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.om_len += s.len();
+        self.om
+            .write_all(s.as_bytes())
+            .map_err(|_| std::fmt::Error)?;
+        let mut rest = s;
+        while let Some(i) = rest.find('\n') {
+            self.partial.push_str(&rest[..i]);
+            let line = std::mem::take(&mut self.partial);
+            self.conv.line(&line, &mut self.scratch);
+            self.partial = line;
+            self.partial.clear();
+            rest = &rest[i + 1..];
+        }
+        self.partial.push_str(rest);
+        if self.scratch.len() >= 1 << 16 {
+            self.write_text();
+        }
+        Ok(())
+    }
+}
+
+/// Renders the snapshot's series and the status.
+pub fn render(snapshot: Arc<Snapshot>, status: Arc<Status>) -> Rendered {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(SnapshotCollector(snapshot.clone())));
+    registry.register_collector(Box::new(StatusCollector { status, snapshot }));
+    let mut out = DualGz::new();
+    prometheus_client::encoding::text::encode(&mut out, &registry)
+        .expect("writing to memory cannot fail");
+    out.finish()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const OM: &str = "# HELP a_errors Errors.\n# TYPE a_errors counter\na_errors_total{stage=\"x\"} 1\n# HELP b_seconds S.\n# TYPE b_seconds gauge\n# UNIT b_seconds seconds\nb_seconds 2.5\n# EOF\n";
+    const TEXT: &str = "# HELP a_errors_total Errors.\n# TYPE a_errors_total counter\na_errors_total{stage=\"x\"} 1\n# HELP b_seconds S.\n# TYPE b_seconds gauge\nb_seconds 2.5\n";
+
     #[test]
     fn counters_units_and_eof() {
-        let om = "# HELP a_errors Errors.\n# TYPE a_errors counter\na_errors_total{stage=\"x\"} 1\n# HELP b_seconds S.\n# TYPE b_seconds gauge\n# UNIT b_seconds seconds\nb_seconds 2.5\n# EOF\n";
-        assert_eq!(
-            to_text_004(om),
-            "# HELP a_errors_total Errors.\n# TYPE a_errors_total counter\na_errors_total{stage=\"x\"} 1\n# HELP b_seconds S.\n# TYPE b_seconds gauge\nb_seconds 2.5\n"
-        );
+        assert_eq!(to_text_004(OM), TEXT);
+    }
+
+    #[test]
+    fn streaming_in_any_chunks_gives_the_same_text() {
+        use std::fmt::Write as _;
+        for chunk in [1, 2, 7, 1000] {
+            let mut w = DualGz::new();
+            let bytes = OM.as_bytes();
+            for piece in bytes.chunks(chunk) {
+                w.write_str(std::str::from_utf8(piece).unwrap()).unwrap();
+            }
+            let r = w.finish();
+            assert_eq!(&r.text()[..], TEXT.as_bytes(), "chunk {chunk}");
+            assert_eq!(&r.openmetrics()[..], OM.as_bytes(), "chunk {chunk}");
+            assert_eq!(r.text_len, TEXT.len());
+        }
     }
 }
