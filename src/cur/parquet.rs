@@ -60,22 +60,8 @@ pub fn read<R: ParquetInput>(
             source,
         }
     })?;
-    let meta = with_dictionaries(meta, object)?;
-    let schema = meta.schema().clone();
-    let from_stats = newest_end_from_stats(&meta);
-    let skip: &[&str] = if from_stats.is_some() {
-        &[col::USAGE_END_DATE]
-    } else {
-        &[]
-    };
-    let (roots, missing) = projection(&schema, object, skip)?;
-    let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
-    let mut stats = FileStats {
-        rows: 0,
-        bytes,
-        missing_columns: missing,
-        newest_usage_end_ms: from_stats.flatten(),
-    };
+    let (meta, mask, mut stats) = plan(meta, object)?;
+    stats.bytes = bytes;
     for rg in 0..meta.metadata().num_row_groups() {
         let rg_err = |message: String| CurError::ParquetRowGroup {
             object: object.to_string(),
@@ -119,22 +105,7 @@ pub async fn read_async<R: AsyncFileReader + Clone + Unpin + 'static>(
             object: object.to_string(),
             source,
         })?;
-    let meta = with_dictionaries(meta, object)?;
-    let schema = meta.schema().clone();
-    let from_stats = newest_end_from_stats(&meta);
-    let skip: &[&str] = if from_stats.is_some() {
-        &[col::USAGE_END_DATE]
-    } else {
-        &[]
-    };
-    let (roots, missing) = projection(&schema, object, skip)?;
-    let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
-    let mut stats = FileStats {
-        rows: 0,
-        bytes: 0,
-        missing_columns: missing,
-        newest_usage_end_ms: from_stats.flatten(),
-    };
+    let (meta, mask, mut stats) = plan(meta, object)?;
     for rg in 0..meta.metadata().num_row_groups() {
         let rg_err = |message: String| CurError::ParquetRowGroup {
             object: object.to_string(),
@@ -295,6 +266,29 @@ fn row_filter(meta: &ArrowReaderMetadata, prefilter: Option<Prefilter>) -> Optio
         Ok(keep)
     });
     Some(RowFilter::new(vec![Box::new(predicate)]))
+}
+
+/// What to read of a file: its metadata with dictionary-typed strings, the projection, and the
+/// stats known before reading a row (missing columns; freshness when statistics give it).
+fn plan(
+    meta: ArrowReaderMetadata,
+    object: &str,
+) -> Result<(ArrowReaderMetadata, ProjectionMask, FileStats), CurError> {
+    let meta = with_dictionaries(meta, object)?;
+    let from_stats = newest_end_from_stats(&meta);
+    let skip: &[&str] = if from_stats.is_some() {
+        &[col::USAGE_END_DATE]
+    } else {
+        &[]
+    };
+    let (roots, missing) = projection(meta.schema(), object, skip)?;
+    let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+    let stats = FileStats {
+        missing_columns: missing,
+        newest_usage_end_ms: from_stats.flatten(),
+        ..FileStats::default()
+    };
+    Ok((meta, mask, stats))
 }
 
 /// Top-level column indices to read, and the optional columns that are absent.
