@@ -209,8 +209,5 @@ pub async fn refresh_and_publish(
         "refresh finished"
     );
     let rendered = render(current.clone(), Arc::new(status.clone()));
-    tx.send_replace(Arc::new(Published {
-        rendered,
-        ready: status.ready,
-    }));
+    tx.send_replace(Arc::new(Published::new(rendered, status.ready)));
 }

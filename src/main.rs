@@ -261,10 +261,7 @@ async fn serve(config: Config, source: Source) -> anyhow::Result<()> {
     let mut status = Status::default();
     let mut current = Arc::new(Snapshot::default());
     let initial = render(current.clone(), Arc::new(status.clone()));
-    let (tx, rx) = watch::channel(Arc::new(Published {
-        rendered: initial,
-        ready: false,
-    }));
+    let (tx, rx) = watch::channel(Arc::new(Published::new(initial, false)));
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let refresher = Arc::new(Mutex::new(Refresher::new(

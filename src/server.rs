@@ -27,6 +27,30 @@ pub struct Published {
     pub rendered: Rendered,
     /// A refresh has succeeded at least once.
     pub ready: bool,
+    /// The uncompressed expositions, decompressed once on the first request that does not accept
+    /// gzip and shared by the next ones (memory stays bounded however many such clients come).
+    plain_text: std::sync::OnceLock<Bytes>,
+    plain_openmetrics: std::sync::OnceLock<Bytes>,
+}
+
+impl Published {
+    pub fn new(rendered: Rendered, ready: bool) -> Self {
+        Published {
+            rendered,
+            ready,
+            ..Published::default()
+        }
+    }
+
+    fn plain(&self, openmetrics: bool) -> Bytes {
+        if openmetrics {
+            self.plain_openmetrics
+                .get_or_init(|| self.rendered.openmetrics())
+                .clone()
+        } else {
+            self.plain_text.get_or_init(|| self.rendered.text()).clone()
+        }
+    }
 }
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -74,18 +98,16 @@ fn handle(req: &Request<Incoming>, published: &Published) -> Response<Full<Bytes
     }
     match req.uri().path() {
         "/metrics" => {
-            let r = &published.rendered;
-            let (content_type, gz, plain): (&'static str, &Bytes, fn(&Rendered) -> Bytes) = if wants_openmetrics(req) {
-                (OPENMETRICS_CONTENT_TYPE, &r.openmetrics_gz, Rendered::openmetrics)
-            } else {
-                (TEXT_CONTENT_TYPE, &r.text_gz, Rendered::text)
-            };
+            let om = wants_openmetrics(req);
+            let content_type = if om { OPENMETRICS_CONTENT_TYPE } else { TEXT_CONTENT_TYPE };
             if accepts_gzip(req) {
+                let r = &published.rendered;
+                let gz = if om { &r.openmetrics_gz } else { &r.text_gz };
                 let mut resp = respond(StatusCode::OK, content_type, gz.clone());
                 resp.headers_mut().insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 resp
             } else {
-                respond(StatusCode::OK, content_type, plain(r))
+                respond(StatusCode::OK, content_type, published.plain(om))
             }
         }
         "/healthz" => respond(StatusCode::OK, "text/plain; charset=utf-8", Bytes::from_static(b"ok\n")),
