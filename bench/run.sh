@@ -9,6 +9,7 @@
 #   BENCH_SIZES      total rows per dataset (2 billing periods), space-separated  [1000000 10000000]
 #   BENCH_RUNS       timed runs per tool and dataset (alternating)                [5]
 #   BENCH_WARMUP     untimed runs per tool before timing (page cache)              [1]
+#   BENCH_IDLE_WAIT  max seconds to wait for other processes to go quiet before a dataset [120]
 #   BENCH_LOAD       1 = run the /metrics load test, 0 = skip it                   [1]
 #   BENCH_LOAD_SECS  duration of each wrk run, seconds                              [15]
 #   BENCH_LOAD_ROWS  total rows of the ~100k-series export                         [2000000]
@@ -24,6 +25,7 @@ cd "$REPO"
 SIZES="${BENCH_SIZES:-1000000 10000000}"
 RUNS="${BENCH_RUNS:-5}"
 WARMUP="${BENCH_WARMUP:-1}"
+IDLE_WAIT="${BENCH_IDLE_WAIT:-120}"
 LOAD="${BENCH_LOAD:-1}"
 LOAD_SECS="${BENCH_LOAD_SECS:-15}"
 LOAD_ROWS="${BENCH_LOAD_ROWS:-2000000}"
@@ -59,6 +61,10 @@ if ! "$PY" -c 'import duckdb' >/dev/null 2>&1; then
   .venv/bin/pip install -q duckdb
 fi
 
+# The commit the binaries are built from (taken now: the tree may move on during the run).
+commit=$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+dirty=$(git -C "$REPO" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | head -1)
+[ -z "$dirty" ] || commit="$commit (+ uncommitted changes in src/)"
 log "cargo build --release (CARGO_TARGET_DIR=$TARGET_DIR)"
 BUILD_NOTE="built from the working tree"
 if ! CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet; then
@@ -122,28 +128,51 @@ _, files = manifest_files(sys.argv[2], "2")
 print(sum(os.path.getsize(f) for f in files), len(files))' "$BENCH_DIR" "$1"
 }
 
+# Busy CPU ticks of the whole machine (user, nice, system, irq, softirq, steal).
+CLK_TCK=$(getconf CLK_TCK)
+cpu_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
+
+# Waits (at most BENCH_IDLE_WAIT seconds) until other processes use less than 0.25 core.
+wait_idle() {
+  local deadline=$(( SECONDS + IDLE_WAIT )) a b
+  while :; do
+    a=$(cpu_busy); sleep 2; b=$(cpu_busy)
+    awk -v a="$a" -v b="$b" -v hz="$CLK_TCK" 'BEGIN {exit !((b - a) / hz / 2 < 0.25)}' && return
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      log "machine still busy after ${IDLE_WAIT} s of waiting; measuring anyway (see 'other CPU' in the report)"
+      return
+    fi
+  done
+}
+
 # ---------------------------------------------------------------------------------------------
 # One timed run under /usr/bin/time -v; appends a JSON line to RAW.
 # timed DATASET TOOL RUN cmd...
 timed() {
   local ds=$1 tool=$2 run=$3
   shift 3
-  local tf="$WORK/time.txt" err="$WORK/stderr.txt"
+  local tf="$WORK/time.txt" err="$WORK/stderr.txt" busy0 busy1
+  busy0=$(cpu_busy)
   if ! /usr/bin/time -v -o "$tf" "$@" > /dev/null 2> "$err"; then
     cat "$err" "$tf" >&2
     echo "run failed: $*" >&2
     exit 1
   fi
-  local wall rss cpu
+  busy1=$(cpu_busy)
+  local wall rss cpu other
   cpu=$(awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ {s += $2} END {print s}' "$tf")
   wall=$(awk -F': ' '/Elapsed \(wall clock\) time/ {
       n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$tf")
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
+  # CPU seconds used by everything else on the machine meanwhile (noise indicator).
+  other=$(awk -v a="$busy0" -v b="$busy1" -v c="$cpu" -v hz="$CLK_TCK" 'BEGIN {
+      o = (b - a) / hz - c; if (o < 0) o = 0; printf "%.2f", o }')
   if [ "$run" -gt 0 ]; then
-    printf '{"kind":"batch","dataset":"%s","tool":"%s","run":%d,"wall_s":%s,"cpu_s":%s,"rss_kb":%s}\n' \
-      "$ds" "$tool" "$run" "$wall" "$cpu" "$rss" >> "$RAW"
+    printf '{"kind":"batch","dataset":"%s","tool":"%s","run":%d,"wall_s":%s,"cpu_s":%s,"rss_kb":%s,"other_cpu_s":%s}\n' \
+      "$ds" "$tool" "$run" "$wall" "$cpu" "$rss" "$other" >> "$RAW"
   fi
-  printf '   %-9s run %d: %7.2f s wall %7.2f s cpu %6d MB\n' "$tool" "$run" "$wall" "$cpu" "$(( rss / 1024 ))" >&2
+  printf '   %-9s run %d: %7.2f s wall %7.2f s cpu %6d MB  (other processes: %.2f cpu s)\n' \
+    "$tool" "$run" "$wall" "$cpu" "$(( rss / 1024 ))" "$other" >&2
 }
 
 CFG_BATCH="$WORK/batch.toml"
@@ -168,6 +197,7 @@ bench_dataset() {
   printf '{"kind":"dataset","dataset":"%s","format":"%s","rows":%d,"share":%s,"bytes":%d,"files":%d,"exporter_series":%s,"exporter_cost":%s,"duckdb":%s}\n' \
     "$name" "$fmt" "$rows" "$share" "$bytes" "$nfiles" "${exp_series:-null}" "${exp_cost:-null}" "$(cat "$dq")" >> "$RAW"
   log "$name: $nfiles files, $(( bytes / 1000000 )) MB; exporter series ${exp_series:-?}, cost $exp_cost; duckdb $(cat "$dq")"
+  wait_idle
   local i
   for (( i = 1 - WARMUP; i <= RUNS; i++ )); do
     [ "$i" -gt 0 ] || log "$name: warm-up"
@@ -213,6 +243,7 @@ if [ "$LOAD" != 0 ]; then
 max_series = 1000000
 refresh_interval = "24h"
 EOF
+  wait_idle
   log "serve $name on 127.0.0.1 (free port)"
   "$EXPORTER" serve --source "$dir" --config "$cfg" --listen 127.0.0.1:0 > "$WORK/serve.out" 2> "$WORK/serve.err" &
   SERVER_PID=$!
@@ -234,28 +265,38 @@ EOF
   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/readyz")" = 200 ] ||
     { echo "server not ready after 300 s" >&2; exit 1; }
   expo_bytes=$(curl -s -o "$WORK/metrics.txt" -w '%{size_download}' "http://$addr/metrics")
+  # What a Prometheus scrape transfers (it sends Accept-Encoding: gzip); 0 if the server ignores it.
+  gzip_bytes=$(curl -s -D "$WORK/gz.headers" -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "http://$addr/metrics")
+  grep -qi '^content-encoding: *gzip' "$WORK/gz.headers" || gzip_bytes=0
   series=$(awk '/^bedrock_exporter_series[{ ]/ {printf "%d", $NF; exit}' "$WORK/metrics.txt")
   folded=$(awk '/^bedrock_exporter_folded_series[{ ]/ {printf "%d", $NF; exit}' "$WORK/metrics.txt")
   lines=$(grep -vc '^#' "$WORK/metrics.txt" || true)
   rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
   log "$addr ready after $(printf '%.1f' "$ready_s") s: $series series (folded ${folded:-0}), $lines samples, $expo_bytes bytes"
-  printf '{"kind":"load_setup","dataset":"%s","rows":%d,"extra_sessions":%d,"series":%s,"folded":%s,"samples":%d,"exposition_bytes":%d,"ready_s":%.2f,"server_rss_kb":%d}\n' \
-    "$name" "$LOAD_ROWS" "$LOAD_SESSIONS" "${series:-null}" "${folded:-0}" "$lines" "$expo_bytes" "$ready_s" "$rss_kb" >> "$RAW"
+  printf '{"kind":"load_setup","dataset":"%s","rows":%d,"extra_sessions":%d,"series":%s,"folded":%s,"samples":%d,"exposition_bytes":%d,"gzip_bytes":%d,"ready_s":%.2f,"server_rss_kb":%d}\n' \
+    "$name" "$LOAD_ROWS" "$LOAD_SESSIONS" "${series:-null}" "${folded:-0}" "$lines" "$expo_bytes" "$gzip_bytes" "$ready_s" "$rss_kb" >> "$RAW"
+  # gzip: as Prometheus scrapes (if the server compresses); identity: a client without gzip.
+  encodings="identity"
+  [ "$gzip_bytes" = 0 ] || encodings="gzip identity"
   for spec in "1 1" "2 32"; do
     read -r threads conns <<< "$spec"
-    log "wrk -t$threads -c$conns -d${LOAD_SECS}s /metrics"
-    out="$WORK/wrk-$conns.txt"
-    timeout $(( LOAD_SECS + 60 )) wrk --latency -t"$threads" -c"$conns" -d"${LOAD_SECS}s" --timeout 30s \
-      "http://$addr/metrics" > "$out"
-    sed 's/^/   /' "$out" >&2
-    p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
-    p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
-    rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-    reqs=$(awk '/requests in/ {print $1}' "$out")
-    errs=$(awk '/Socket errors/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
-    non2xx=$(awk '/Non-2xx/ {print $NF}' "$out")
-    printf '{"kind":"load","connections":%d,"threads":%d,"duration_s":%d,"p50_ms":%s,"p99_ms":%s,"rps":%s,"requests":%s,"socket_errors":%s,"non_2xx":%s}\n' \
-      "$conns" "$threads" "$LOAD_SECS" "$p50" "$p99" "$rps" "$reqs" "${errs:-0}" "${non2xx:-0}" >> "$RAW"
+    for enc in $encodings; do
+      log "wrk -t$threads -c$conns -d${LOAD_SECS}s -H 'Accept-Encoding: $enc' /metrics"
+      out="$WORK/wrk-$conns-$enc.txt"
+      timeout $(( LOAD_SECS + 60 )) wrk --latency -t"$threads" -c"$conns" -d"${LOAD_SECS}s" --timeout 30s \
+        -H "Accept-Encoding: $enc" "http://$addr/metrics" > "$out"
+      sed 's/^/   /' "$out" >&2
+      p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+      p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+      rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+      reqs=$(awk '/requests in/ {print $1}' "$out")
+      errs=$(awk '/Socket errors/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' "$out")
+      non2xx=$(awk '/Non-2xx/ {print $NF}' "$out")
+      if [ "${reqs:-0}" = 0 ]; then p50=null; p99=null; fi # no request completed in time
+      hwm=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+      printf '{"kind":"load","encoding":"%s","connections":%d,"threads":%d,"duration_s":%d,"p50_ms":%s,"p99_ms":%s,"rps":%s,"requests":%s,"socket_errors":%s,"non_2xx":%s,"server_peak_rss_kb":%d}\n' \
+        "$enc" "$conns" "$threads" "$LOAD_SECS" "$p50" "$p99" "$rps" "$reqs" "${errs:-0}" "${non2xx:-0}" "$hwm" >> "$RAW"
+    done
   done
   rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
   printf '{"kind":"load_after","server_peak_rss_kb":%d}\n' "$rss_kb" >> "$RAW"
@@ -268,9 +309,6 @@ fi
 # Machine info and report.
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 mem_kb=$(awk '/^MemTotal/ {print $2}' /proc/meminfo)
-commit=$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$REPO" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | head -1)
-[ -z "$dirty" ] || commit="$commit (+ uncommitted changes in src/)"
 "$PY" "$BENCH_DIR/report.py" "$RAW" "$RESULTS" \
   date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" nproc="$(nproc)" cpu="$cpu" \
   ram_gb="$(awk -v k="$mem_kb" 'BEGIN {printf "%.1f", k / 1048576}')" kernel="$(uname -r)" \

@@ -6,6 +6,10 @@
 //! usage-type grammar runs once per distinct key, not once per row.
 
 use std::collections::HashMap;
+
+// Interning and series lookup run per Bedrock row: a fast non-cryptographic hash (keys are our own
+// strings and ids, not attacker-chosen request data).
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use crate::bedrock::principal::{self, UNATTRIBUTED};
@@ -114,7 +118,7 @@ impl PeriodAggregate {
 
 #[derive(Default)]
 struct Interner {
-    ids: HashMap<Arc<str>, u32>,
+    ids: FxHashMap<Arc<str>, u32>,
     strings: Vec<Arc<str>>,
 }
 
@@ -163,9 +167,9 @@ pub struct PeriodAggregator<'o> {
     period: String,
     opts: &'o AggregateOptions,
     strings: Interner,
-    tag_labels: HashMap<Box<str>, Option<u32>>,
-    classes: HashMap<(u32, u32, u32), Arc<Classified>>,
-    series: HashMap<RowKey, Sums>,
+    tag_labels: FxHashMap<Box<str>, Option<u32>>,
+    classes: FxHashMap<(u32, u32, u32), Arc<Classified>>,
+    series: FxHashMap<RowKey, Sums>,
     stats: PeriodStats,
     tag_scratch: Vec<(u32, u32)>,
 }
@@ -176,9 +180,9 @@ impl<'o> PeriodAggregator<'o> {
             period: period.into(),
             opts,
             strings: Interner::default(),
-            tag_labels: HashMap::new(),
-            classes: HashMap::new(),
-            series: HashMap::new(),
+            tag_labels: FxHashMap::default(),
+            classes: FxHashMap::default(),
+            series: FxHashMap::default(),
             stats: PeriodStats::default(),
             tag_scratch: Vec::new(),
         }
@@ -323,9 +327,15 @@ impl RowSink for PeriodAggregator<'_> {
         // Tags: sorted by key so that a label-name collision resolves the same way every time.
         let mut scratch = std::mem::take(&mut self.tag_scratch);
         scratch.clear();
-        let mut sorted: Vec<(&str, &str)> = row.tags.to_vec();
-        sorted.sort_unstable();
-        for (k, v) in sorted {
+        let mut sorted: Vec<(&str, &str)>;
+        let tags: &[(&str, &str)] = if row.tags.is_sorted() {
+            row.tags
+        } else {
+            sorted = row.tags.to_vec();
+            sorted.sort_unstable();
+            &sorted
+        };
+        for &(k, v) in tags {
             if v.is_empty() {
                 continue;
             }

@@ -90,13 +90,22 @@ fn prometheus_scrapes_the_daemon_and_sees_the_bill() {
     assert!(om.trim_end().ends_with("# EOF"));
     assert_eq!(daemon.get("/nope").0, 404);
     // gzip, as Prometheus asks for it: the same exposition, compressed.
-    let (s, head, gz) = http_get_raw(daemon.addr, "/metrics", &[("Accept-Encoding", "gzip")]).unwrap();
+    let (s, head, gz) =
+        http_get_raw(daemon.addr, "/metrics", &[("Accept-Encoding", "gzip")]).unwrap();
     assert_eq!(s, 200);
-    assert!(head.to_ascii_lowercase().contains("content-encoding: gzip"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("content-encoding: gzip"),
+        "{head}"
+    );
     let mut plain = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut plain).unwrap();
     assert_eq!(plain, body);
-    assert!(gz.len() * 5 < body.len(), "{} compressed vs {} plain", gz.len(), body.len());
+    assert!(
+        gz.len() * 5 < body.len(),
+        "{} compressed vs {} plain",
+        gz.len(),
+        body.len()
+    );
 
     // A real Prometheus scraping the daemon.
     let port = free_port();
