@@ -11,38 +11,16 @@ usage: duckdb_query.py EXPORT_ROOT [--periods N|all] [--threads N]
 Prints one line of JSON on stderr: {"groups": ..., "cost": ..., "files": ..., "threads": ...}.
 """
 import argparse
-import glob
 import json
 import os
-import re
 import sys
 
 import duckdb
 
 
-def manifest_files(root, periods):
-    """Data files of the newest manifest of each selected period (same rule as duckdb_sums.py)."""
-    best = {}
-    for path in glob.glob(os.path.join(root, "metadata", "BILLING_PERIOD=*", "**", "*Manifest.json"), recursive=True):
-        rel = os.path.relpath(path, root).replace(os.sep, "/")
-        m = re.search(r"BILLING_PERIOD=(\d{4}-\d{2})/(?:([^/]+)/)?[^/]*Manifest\.json$", rel)
-        if not m:
-            continue
-        period, folder = m.group(1), m.group(2) or ""
-        rank = (folder, os.stat(path).st_mtime_ns, rel)
-        if period not in best or rank > best[period][0]:
-            best[period] = (rank, path)
-    chosen = sorted(best)
-    if periods != "all":
-        chosen = chosen[-int(periods):]
-    files = []
-    for p in chosen:
-        with open(best[p][1]) as f:
-            manifest = json.load(f)
-        for uri in manifest["dataFiles"]:
-            i = uri.rfind("data/BILLING_PERIOD=")
-            files.append(os.path.join(root, uri[i:]))
-    return chosen, files
+# The manifest rule lives once, in the test reference.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
+from duckdb_sums import manifest_files  # noqa: E402
 
 
 SQL = r"""
