@@ -188,15 +188,6 @@ impl<'o> PeriodAggregator<'o> {
         }
     }
 
-    /// Distinct series so far.
-    pub fn len(&self) -> usize {
-        self.series.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.series.is_empty()
-    }
-
     fn tag_label(&mut self, key: &str) -> Option<u32> {
         if let Some(&l) = self.tag_labels.get(key) {
             return l;

@@ -192,12 +192,6 @@ impl Refresher {
         }
     }
 
-    /// Decodes at most `n` data files at once (default: the machine's cores, at most 8).
-    pub fn with_workers(mut self, n: usize) -> Self {
-        self.workers = n.max(1);
-        self
-    }
-
     pub fn source(&self) -> &Source {
         &self.source
     }

@@ -72,6 +72,7 @@ impl Snapshot {
     }
 
     /// Total cost per currency (exact: folding moves cost, never drops it).
+    #[cfg(test)]
     pub fn total_cost(&self) -> Vec<(Arc<str>, f64)> {
         let mut by: Vec<(Arc<str>, Sum)> = Vec::new();
         for s in &self.series {

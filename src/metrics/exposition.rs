@@ -111,7 +111,8 @@ impl Text004 {
 }
 
 /// OpenMetrics text (as prometheus-client writes it) → Prometheus text format 0.0.4.
-pub fn to_text_004(om: &str) -> String {
+#[cfg(test)]
+fn to_text_004(om: &str) -> String {
     let mut conv = Text004::default();
     let mut out = String::with_capacity(om.len());
     for line in om.lines() {

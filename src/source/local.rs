@@ -17,10 +17,6 @@ impl LocalSource {
         LocalSource { root: root.into() }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// The full path of a key, for messages.
     pub fn location(&self, key: &str) -> String {
         self.root.join(key).display().to_string()
