@@ -54,42 +54,33 @@ pub fn apply_report(
     }
 }
 
-/// Progress as log lines (the daemon).
+/// Progress as log lines (the daemon). Periods are read together, so counts are per period.
+#[derive(Default)]
 pub struct LogProgress {
-    files_total: usize,
-    files_done: usize,
+    files: std::collections::BTreeMap<String, (usize, usize)>,
 }
 
 impl LogProgress {
     pub fn new() -> Self {
-        LogProgress {
-            files_total: 0,
-            files_done: 0,
-        }
-    }
-}
-
-impl Default for LogProgress {
-    fn default() -> Self {
-        Self::new()
+        Self::default()
     }
 }
 
 impl Progress for LogProgress {
     fn period_started(&mut self, period: &str, files: usize, _bytes: u64) {
-        self.files_total = files;
-        self.files_done = 0;
+        self.files.insert(period.to_string(), (0, files));
         tracing::info!(period, files, "reading billing period");
     }
 
     fn file_done(&mut self, period: &str, key: &str, stats: &FileStats) {
-        self.files_done += 1;
+        let (done, total) = self.files.entry(period.to_string()).or_default();
+        *done += 1;
         tracing::info!(
             period,
             key,
             rows = stats.rows,
             bytes = stats.bytes,
-            progress = format!("{}/{}", self.files_done, self.files_total),
+            progress = format!("{done}/{total}"),
             "data file read"
         );
     }
@@ -152,9 +143,11 @@ impl Default for BarProgress {
 
 impl Progress for BarProgress {
     fn period_started(&mut self, period: &str, files: usize, _bytes: u64) {
-        self.period = period.to_string();
-        self.files_total = files;
-        self.files_done = 0;
+        if !self.period.is_empty() {
+            self.period.push(',');
+        }
+        self.period.push_str(period);
+        self.files_total += files;
         self.draw();
     }
 

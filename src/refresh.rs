@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::aggregate::{AggregateOptions, PeriodAggregate, PeriodAggregator};
 use crate::config::PeriodSelection;
@@ -222,6 +223,8 @@ impl Refresher {
             return report;
         }
         self.cache.retain(|p, _| selected.contains(p));
+        // Manifests first (small); then every listed file of every changed period, in one pool.
+        let mut plans = Vec::new();
         for period in &selected {
             let meta = &latest[period];
             if self.cache.get(period).is_some_and(|c| c.manifest == *meta) {
@@ -229,22 +232,24 @@ impl Refresher {
                 continue;
             }
             report.periods_read.push(period.clone());
-            match self.read_period(period, meta, progress, &mut report) {
+            match self.plan_period(period, meta) {
+                Ok(plan) => plans.push(plan),
+                Err(e) => self.period_failed(period, e, &mut report),
+            }
+        }
+        for (plan, result) in self.read_periods(&plans, progress, &mut report) {
+            match result {
                 Ok((aggregate, status)) => {
                     self.cache.insert(
-                        period.clone(),
+                        plan.period.clone(),
                         Cached {
-                            manifest: meta.clone(),
+                            manifest: plan.meta.clone(),
                             aggregate: Arc::new(aggregate),
                             status,
                         },
                     );
                 }
-                Err(e) => {
-                    let kept = self.cache.contains_key(period);
-                    tracing::error!(period, error = %e, stage = e.stage(), kept_last_good = kept, "billing period not refreshed");
-                    report.errors.push(e);
-                }
+                Err(e) => self.period_failed(&plan.period, e, &mut report),
             }
         }
         if selected.iter().all(|p| self.cache.contains_key(p)) {
@@ -259,23 +264,18 @@ impl Refresher {
         report
     }
 
-    fn read_period(
-        &self,
-        period: &str,
-        meta: &ObjectMeta,
-        progress: &mut dyn Progress,
-        report: &mut RefreshReport,
-    ) -> Result<(PeriodAggregate, PeriodStatus), RefreshError> {
+    fn period_failed(&self, period: &str, e: RefreshError, report: &mut RefreshReport) {
+        let kept = self.cache.contains_key(period);
+        tracing::error!(period, error = %e, stage = e.stage(), kept_last_good = kept, "billing period not refreshed");
+        report.errors.push(e);
+    }
+
+    /// Reads and checks a period's manifest.
+    fn plan_period(&self, period: &str, meta: &ObjectMeta) -> Result<PeriodPlan, RefreshError> {
         let location = self.source.location(&meta.key);
         let bytes = self.source.get(&meta.key).map_err(RefreshError::Read)?;
         let m = manifest::parse(&bytes, &location).map_err(RefreshError::Manifest)?;
-        let execution_id = m
-            .execution_id
-            .clone()
-            .or_else(|| manifest::execution_folder(&meta.key).map(str::to_string))
-            .unwrap_or_default();
-        let data_files: Vec<&String> = m.data_files.iter().collect();
-        for key in &data_files {
+        for key in &m.data_files {
             if manifest::period_of_key(key) != Some(period) {
                 return Err(RefreshError::Manifest(CurError::Manifest {
                     object: location.clone(),
@@ -283,109 +283,185 @@ impl Refresher {
                 }));
             }
         }
-        progress.period_started(period, data_files.len(), 0);
-        let mut status = PeriodStatus {
+        let execution_id = m
+            .execution_id
+            .clone()
+            .or_else(|| manifest::execution_folder(&meta.key).map(str::to_string))
+            .unwrap_or_default();
+        Ok(PeriodPlan {
             period: period.to_string(),
-            manifest_key: meta.key.clone(),
+            meta: meta.clone(),
             execution_id,
-            principal_column: true,
-            net_cost_column: true,
-            ..PeriodStatus::default()
-        };
-        // Files are dealt to workers round-robin; each aggregates its share, and the shares merge in
-        // worker order, so the sums do not depend on timing.
-        let workers = self.workers.min(data_files.len()).max(1);
-        let (tx, rx) = std::sync::mpsc::channel::<(&String, FileStats)>();
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        let (parts, done) = std::thread::scope(|scope| {
+            files: m.data_files,
+        })
+    }
+
+    /// Decodes the files of every plan with a pool of workers. Files are dealt round-robin; each
+    /// worker keeps one aggregator per period, and a period's parts merge in worker order, so the
+    /// sums do not depend on timing. A failing file fails its period only.
+    fn read_periods<'p>(
+        &self,
+        plans: &'p [PeriodPlan],
+        progress: &mut dyn Progress,
+        report: &mut RefreshReport,
+    ) -> Vec<(&'p PeriodPlan, PeriodResult)> {
+        let units: Vec<(usize, &String)> = plans
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.files.iter().map(move |f| (i, f)))
+            .collect();
+        let mut statuses: Vec<PeriodStatus> = plans
+            .iter()
+            .map(|p| {
+                progress.period_started(&p.period, p.files.len(), 0);
+                PeriodStatus {
+                    period: p.period.clone(),
+                    manifest_key: p.meta.key.clone(),
+                    execution_id: p.execution_id.clone(),
+                    principal_column: true,
+                    net_cost_column: true,
+                    ..PeriodStatus::default()
+                }
+            })
+            .collect();
+        let workers = self.workers.min(units.len()).max(1);
+        let failed: Vec<AtomicBool> = plans.iter().map(|_| AtomicBool::new(false)).collect();
+        type Part = Option<Result<PeriodAggregate, RefreshError>>;
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, &String, FileStats)>();
+        let parts: Vec<Vec<Part>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
                 .map(|w| {
                     let tx = tx.clone();
-                    let files: Vec<&String> = data_files
-                        .iter()
-                        .copied()
-                        .skip(w)
-                        .step_by(workers)
-                        .collect();
-                    let (opts, source, stop) = (&self.opts, &self.source, &stop);
-                    scope.spawn(move || -> Result<PeriodAggregate, RefreshError> {
-                        let mut agg = PeriodAggregator::new(period, opts);
-                        for key in files {
-                            if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                                break;
+                    let mine: Vec<(usize, &String)> =
+                        units.iter().copied().skip(w).step_by(workers).collect();
+                    let (opts, source, failed) = (&self.opts, &self.source, &failed);
+                    scope.spawn(move || -> Vec<Part> {
+                        let mut aggs: Vec<Option<PeriodAggregator>> =
+                            plans.iter().map(|_| None).collect();
+                        let mut errors: Vec<Option<RefreshError>> =
+                            plans.iter().map(|_| None).collect();
+                        for (i, key) in mine {
+                            if failed[i].load(Ordering::Relaxed) {
+                                continue;
                             }
-                            match source.read_data_file(key, &mut agg) {
+                            let agg = aggs[i].get_or_insert_with(|| {
+                                PeriodAggregator::new(&plans[i].period, opts)
+                            });
+                            match source.read_data_file(key, agg) {
                                 Ok(stats) => {
-                                    let _ = tx.send((key, stats));
+                                    let _ = tx.send((i, key, stats));
                                 }
                                 Err(e) => {
-                                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                                    return Err(e);
+                                    failed[i].store(true, Ordering::Relaxed);
+                                    errors[i] = Some(e);
                                 }
                             }
                         }
-                        Ok(agg.finish())
+                        aggs.into_iter()
+                            .zip(errors)
+                            .map(|(agg, err)| match err {
+                                Some(e) => Some(Err(e)),
+                                None => agg.map(|a| Ok(a.finish())),
+                            })
+                            .collect()
                     })
                 })
                 .collect();
             drop(tx);
-            let done: Vec<(&String, FileStats)> = rx
-                .iter()
-                .inspect(|(key, stats)| progress.file_done(period, key, stats))
-                .collect();
-            let parts: Vec<Result<PeriodAggregate, RefreshError>> = handles
+            for (i, key, stats) in rx.iter() {
+                progress.file_done(&plans[i].period, key, &stats);
+                report.files_read += 1;
+                report.rows_read += stats.rows;
+                report.bytes_read += stats.bytes;
+                add_file(&mut statuses[i], &stats);
+            }
+            handles
                 .into_iter()
                 .map(|h| h.join().expect("a decoding worker panicked"))
-                .collect();
-            (parts, done)
+                .collect()
         });
-        let parts = parts.into_iter().collect::<Result<Vec<_>, _>>()?;
-        for (_key, stats) in done {
-            status.files += 1;
-            status.rows += stats.rows;
-            status.bytes += stats.bytes;
-            report.files_read += 1;
-            report.rows_read += stats.rows;
-            report.bytes_read += stats.bytes;
-            if stats.missing_columns.contains(&cur::columns::IAM_PRINCIPAL) {
-                status.principal_column = false;
+        // Per period: the first error in worker order, or the parts merged in worker order.
+        let mut parts = parts;
+        let mut out = Vec::with_capacity(plans.len());
+        for (i, (plan, mut status)) in plans.iter().zip(statuses).enumerate() {
+            let mut period_parts = Vec::new();
+            let mut error = None;
+            for worker in parts.iter_mut() {
+                match worker[i].take() {
+                    Some(Ok(a)) => period_parts.push(a),
+                    Some(Err(e)) => {
+                        error.get_or_insert(e);
+                    }
+                    None => {}
+                }
             }
-            if let Some(end) = stats.newest_usage_end_ms {
-                status.newest_usage_end_ms =
-                    Some(status.newest_usage_end_ms.map_or(end, |n| n.max(end)));
+            if let Some(e) = error {
+                out.push((plan, Err(e)));
+                continue;
             }
-            if stats
-                .missing_columns
-                .contains(&cur::columns::NET_UNBLENDED_COST)
-            {
-                status.net_cost_column = false;
-            }
+            let aggregate = PeriodAggregate::merge(&plan.period, period_parts);
+            status.stats = aggregate.stats.clone();
+            log_period(plan, &status, aggregate.series.len());
+            out.push((plan, Ok((aggregate, status))));
         }
-        let aggregate = PeriodAggregate::merge(period, parts);
-        status.stats = aggregate.stats.clone();
-        if !status.principal_column {
-            tracing::warn!(
-                period,
-                "the export has no line_item_iam_principal column: every Bedrock line item is principal=\"unattributed\". Turn on \"Include caller identity (IAM principal) allocation data\" (INCLUDE_IAM_PRINCIPAL_DATA) in the Data Export; data exists from 2026-04-08 on"
-            );
-        }
-        if status.stats.bedrock_rows == 0 {
-            tracing::warn!(
-                period,
-                files = status.files,
-                rows = status.rows,
-                "no Amazon Bedrock line items in this billing period"
-            );
-        }
-        tracing::info!(
+        out
+    }
+}
+
+/// A period read: its aggregate and status, or why it failed.
+type PeriodResult = Result<(PeriodAggregate, PeriodStatus), RefreshError>;
+
+/// A period to read: its manifest and the files it lists.
+struct PeriodPlan {
+    period: String,
+    meta: ObjectMeta,
+    execution_id: String,
+    files: Vec<String>,
+}
+
+/// Adds one file's stats to its period's status.
+fn add_file(status: &mut PeriodStatus, stats: &FileStats) {
+    status.files += 1;
+    status.rows += stats.rows;
+    status.bytes += stats.bytes;
+    if stats.missing_columns.contains(&cur::columns::IAM_PRINCIPAL) {
+        status.principal_column = false;
+    }
+    if stats
+        .missing_columns
+        .contains(&cur::columns::NET_UNBLENDED_COST)
+    {
+        status.net_cost_column = false;
+    }
+    if let Some(end) = stats.newest_usage_end_ms {
+        status.newest_usage_end_ms = Some(status.newest_usage_end_ms.map_or(end, |n| n.max(end)));
+    }
+}
+
+/// Says what a period read found, and what is missing.
+fn log_period(plan: &PeriodPlan, status: &PeriodStatus, series: usize) {
+    let period = plan.period.as_str();
+    if !status.principal_column {
+        tracing::warn!(
             period,
-            manifest = %meta.key,
+            "the export has no line_item_iam_principal column: every Bedrock line item is principal=\"unattributed\". Turn on \"Include caller identity (IAM principal) allocation data\" (INCLUDE_IAM_PRINCIPAL_DATA) in the Data Export; data exists from 2026-04-08 on"
+        );
+    }
+    if status.stats.bedrock_rows == 0 {
+        tracing::warn!(
+            period,
             files = status.files,
             rows = status.rows,
-            bedrock_rows = status.stats.bedrock_rows,
-            series = aggregate.series.len(),
-            "billing period read"
+            "no Amazon Bedrock line items in this billing period"
         );
-        Ok((aggregate, status))
     }
+    tracing::info!(
+        period,
+        manifest = %plan.meta.key,
+        files = status.files,
+        rows = status.rows,
+        bedrock_rows = status.stats.bedrock_rows,
+        series,
+        "billing period read"
+    );
 }
