@@ -67,6 +67,22 @@ impl Series {
     }
 }
 
+/// Merges series with equal labels and currency, in input order; the result is sorted by labels.
+pub fn merge_series(series: impl IntoIterator<Item = Series>) -> Vec<Series> {
+    let mut by: HashMap<(Labels, Arc<str>), Series> = HashMap::new();
+    for s in series {
+        match by.entry((s.labels.clone(), s.currency.clone())) {
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().absorb(&s),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(s);
+            }
+        }
+    }
+    let mut out: Vec<Series> = by.into_values().collect();
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    out
+}
+
 /// What aggregating one period saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PeriodStats {
@@ -90,24 +106,16 @@ impl PeriodAggregate {
     /// Combines aggregates of disjoint parts of one period (files read in parallel), in the given
     /// order, so the result does not depend on which part finished first.
     pub fn merge(period: &str, parts: Vec<PeriodAggregate>) -> PeriodAggregate {
-        let mut by: HashMap<(Labels, Arc<str>), Series> = HashMap::new();
+        let mut all = Vec::new();
         let mut stats = PeriodStats::default();
         for part in parts {
             stats.bedrock_rows += part.stats.bedrock_rows;
             stats.unattributed_rows += part.stats.unattributed_rows;
             stats.net_cost_fallback_rows += part.stats.net_cost_fallback_rows;
             stats.tag_label_collisions += part.stats.tag_label_collisions;
-            for s in part.series {
-                match by.entry((s.labels.clone(), s.currency.clone())) {
-                    std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().absorb(&s),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(s);
-                    }
-                }
-            }
+            all.extend(part.series);
         }
-        let mut series: Vec<Series> = by.into_values().collect();
-        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let series = merge_series(all);
         PeriodAggregate {
             period: period.to_string(),
             series,

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::aggregate::{Labels, PeriodAggregate, Series};
+use crate::aggregate::{Labels, PeriodAggregate, Series, merge_series};
 use crate::names::{OVERFLOW, label};
 use crate::sum::Sum;
 
@@ -158,21 +158,12 @@ fn fold(ranked: &[Series], max: usize, bucket_of: fn(&Labels) -> Labels) -> Snap
             folded_cost.sort_by(|a, b| a.0.cmp(&b.0));
             // A kept series may share labels with a bucket only if it is itself an overflow
             // series from an earlier fold; merge such pairs.
-            let mut out: HashMap<(Labels, Arc<str>), Series> = HashMap::new();
-            for s in ranked[..keep.min(ranked.len())]
-                .iter()
-                .cloned()
-                .chain(buckets.into_values())
-            {
-                match out.entry((s.labels.clone(), s.currency.clone())) {
-                    std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().absorb(&s),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(s);
-                    }
-                }
-            }
-            let mut series: Vec<Series> = out.into_values().collect();
-            series.sort_by(|a, b| a.labels.cmp(&b.labels));
+            let series = merge_series(
+                ranked[..keep.min(ranked.len())]
+                    .iter()
+                    .cloned()
+                    .chain(buckets.into_values()),
+            );
             return Snapshot {
                 series,
                 folded: Folded {

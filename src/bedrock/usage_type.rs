@@ -300,784 +300,112 @@ mod tests {
     use super::Tier::*;
     use super::*;
 
+    type Row = (
+        &'static str,
+        Option<&'static str>,
+        Option<&'static str>,
+        Direction,
+        Tier,
+        Scope,
+        CacheTtl,
+    );
     /// Every usage-type string from `shared/reference/cur2-bedrock.md` §4.5 and §1.4
     /// (row number in the comment), with what it must parse to.
     #[rustfmt::skip]
-    type Row = (&'static str, Option<&'static str>, Option<&'static str>, Direction, Tier, Scope, CacheTtl);
     const TABLE: &[Row] = &[
         // Docs and blogs
-        (
-            "USE1-Claude4.6Sonnet-input-tokens",
-            Some("us-east-1"),
-            Some("Claude4.6Sonnet"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 1
-        (
-            "USE1-Claude4.6Sonnet-output-tokens",
-            Some("us-east-1"),
-            Some("Claude4.6Sonnet"),
-            Output,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 2
-        (
-            "USE1-Claude4.6Opus-input-tokens",
-            Some("us-east-1"),
-            Some("Claude4.6Opus"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 3
-        (
-            "USE1-Claude4.6Opus-output-tokens",
-            Some("us-east-1"),
-            Some("Claude4.6Opus"),
-            Output,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 4
-        (
-            "USE1-NovaLite-input-tokens",
-            Some("us-east-1"),
-            Some("NovaLite"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 5
-        (
-            "USE1-NovaLite-output-tokens",
-            Some("us-east-1"),
-            Some("NovaLite"),
-            Output,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 6
-        (
-            "USE1-Claude4.6Sonnet-cache-read-input-token-count",
-            Some("us-east-1"),
-            Some("Claude4.6Sonnet"),
-            CacheRead,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 7
-        (
-            "USE1-Claude4.6Sonnet-output-tokens-cross-region-global",
-            Some("us-east-1"),
-            Some("Claude4.6Sonnet"),
-            Output,
-            OnDemand,
-            Global,
-            NoTtl,
-        ), // 8
-        (
-            "USE1-openai.gpt-oss-120b-mantle-input-tokens-standard",
-            Some("us-east-1"),
-            Some("gpt-oss-120b"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 9
-        (
-            "USE1-gpt-oss-120b-output-tokens-priority",
-            Some("us-east-1"),
-            Some("gpt-oss-120b"),
-            Output,
-            Priority,
-            InRegion,
-            NoTtl,
-        ), // 10
-        (
-            "USE1-Nova2.0Lite-input-tokens-flex",
-            Some("us-east-1"),
-            Some("Nova2.0Lite"),
-            Input,
-            Flex,
-            InRegion,
-            NoTtl,
-        ), // 11
-        (
-            "USW2-Claude4.6Sonnet-output-tokens",
-            Some("us-west-2"),
-            Some("Claude4.6Sonnet"),
-            Output,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 13
-        (
-            "USW2-Claude4.6Sonnet-cache-write-input-token-count",
-            Some("us-west-2"),
-            Some("Claude4.6Sonnet"),
-            CacheWrite,
-            OnDemand,
-            InRegion,
-            M5,
-        ), // 14
-        (
-            "USW2-Claude4.6Sonnet-input-tokens",
-            Some("us-west-2"),
-            Some("Claude4.6Sonnet"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 15
-        (
-            "USW2-Claude4.6Sonnet-cache-read-input-token-count",
-            Some("us-west-2"),
-            Some("Claude4.6Sonnet"),
-            CacheRead,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 16
-        (
-            "USW2-Claude4.5Sonnet-cache-write-input-token-count",
-            Some("us-west-2"),
-            Some("Claude4.5Sonnet"),
-            CacheWrite,
-            OnDemand,
-            InRegion,
-            M5,
-        ), // 17
-        (
-            "USW2-Claude4.5Sonnet-input-tokens",
-            Some("us-west-2"),
-            Some("Claude4.5Sonnet"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 18
-        (
-            "USW2-Claude4.5Sonnet-output-tokens",
-            Some("us-west-2"),
-            Some("Claude4.5Sonnet"),
-            Output,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 19
+        ("USE1-Claude4.6Sonnet-input-tokens", Some("us-east-1"), Some("Claude4.6Sonnet"), Input, OnDemand, InRegion, NoTtl), // 1
+        ("USE1-Claude4.6Sonnet-output-tokens", Some("us-east-1"), Some("Claude4.6Sonnet"), Output, OnDemand, InRegion, NoTtl), // 2
+        ("USE1-Claude4.6Opus-input-tokens", Some("us-east-1"), Some("Claude4.6Opus"), Input, OnDemand, InRegion, NoTtl), // 3
+        ("USE1-Claude4.6Opus-output-tokens", Some("us-east-1"), Some("Claude4.6Opus"), Output, OnDemand, InRegion, NoTtl), // 4
+        ("USE1-NovaLite-input-tokens", Some("us-east-1"), Some("NovaLite"), Input, OnDemand, InRegion, NoTtl), // 5
+        ("USE1-NovaLite-output-tokens", Some("us-east-1"), Some("NovaLite"), Output, OnDemand, InRegion, NoTtl), // 6
+        ("USE1-Claude4.6Sonnet-cache-read-input-token-count", Some("us-east-1"), Some("Claude4.6Sonnet"), CacheRead, OnDemand, InRegion, NoTtl), // 7
+        ("USE1-Claude4.6Sonnet-output-tokens-cross-region-global", Some("us-east-1"), Some("Claude4.6Sonnet"), Output, OnDemand, Global, NoTtl), // 8
+        ("USE1-openai.gpt-oss-120b-mantle-input-tokens-standard", Some("us-east-1"), Some("gpt-oss-120b"), Input, OnDemand, InRegion, NoTtl), // 9
+        ("USE1-gpt-oss-120b-output-tokens-priority", Some("us-east-1"), Some("gpt-oss-120b"), Output, Priority, InRegion, NoTtl), // 10
+        ("USE1-Nova2.0Lite-input-tokens-flex", Some("us-east-1"), Some("Nova2.0Lite"), Input, Flex, InRegion, NoTtl), // 11
+        ("USW2-Claude4.6Sonnet-output-tokens", Some("us-west-2"), Some("Claude4.6Sonnet"), Output, OnDemand, InRegion, NoTtl), // 13
+        ("USW2-Claude4.6Sonnet-cache-write-input-token-count", Some("us-west-2"), Some("Claude4.6Sonnet"), CacheWrite, OnDemand, InRegion, M5), // 14
+        ("USW2-Claude4.6Sonnet-input-tokens", Some("us-west-2"), Some("Claude4.6Sonnet"), Input, OnDemand, InRegion, NoTtl), // 15
+        ("USW2-Claude4.6Sonnet-cache-read-input-token-count", Some("us-west-2"), Some("Claude4.6Sonnet"), CacheRead, OnDemand, InRegion, NoTtl), // 16
+        ("USW2-Claude4.5Sonnet-cache-write-input-token-count", Some("us-west-2"), Some("Claude4.5Sonnet"), CacheWrite, OnDemand, InRegion, M5), // 17
+        ("USW2-Claude4.5Sonnet-input-tokens", Some("us-west-2"), Some("Claude4.5Sonnet"), Input, OnDemand, InRegion, NoTtl), // 18
+        ("USW2-Claude4.5Sonnet-output-tokens", Some("us-west-2"), Some("Claude4.5Sonnet"), Output, OnDemand, InRegion, NoTtl), // 19
         // Real CUR and Cost Explorer data
-        (
-            "USE1-Claude4.5Haiku-input-tokens",
-            Some("us-east-1"),
-            Some("Claude4.5Haiku"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 20
-        (
-            "USW2-Claude4.5Haiku-output-tokens-cross-region-global",
-            Some("us-west-2"),
-            Some("Claude4.5Haiku"),
-            Output,
-            OnDemand,
-            Global,
-            NoTtl,
-        ), // 21
-        (
-            "USW2-Claude4.5Haiku-cache-read-input-token-count-cross-region-global",
-            Some("us-west-2"),
-            Some("Claude4.5Haiku"),
-            CacheRead,
-            OnDemand,
-            Global,
-            NoTtl,
-        ), // 22
-        (
-            "USW2-Claude4.5Haiku-cache-write-input-token-count-cross-region-global",
-            Some("us-west-2"),
-            Some("Claude4.5Haiku"),
-            CacheWrite,
-            OnDemand,
-            Global,
-            M5,
-        ), // 23
-        (
-            "USE1-NovaPro-input-tokens",
-            Some("us-east-1"),
-            Some("NovaPro"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 24
-        (
-            "USE1-NovaPro-output-tokens",
-            Some("us-east-1"),
-            Some("NovaPro"),
-            Output,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 25
-        (
-            "USE1-TitanEmbeddingV2-Text-input-tokens",
-            Some("us-east-1"),
-            Some("TitanEmbeddingV2-Text"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 26
-        (
-            "USE1-Knowledge-Base:Consumption-based:Retrieval",
-            Some("us-east-1"),
-            Some("Knowledge-Base"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 27
-        (
-            "USE1-Knowledge-Base:Consumption-based:AgenticRetrieval",
-            Some("us-east-1"),
-            Some("Knowledge-Base"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 28
-        (
-            "USE1-Knowledge-Base:Consumption-based:Storage",
-            Some("us-east-1"),
-            Some("Knowledge-Base"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 29
-        (
-            "USE1-Runtime:Consumption-based:vCPU",
-            Some("us-east-1"),
-            Some("Runtime"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 30
-        (
-            "USE1-Runtime:Consumption-based:Memory",
-            Some("us-east-1"),
-            Some("Runtime"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 30
-        (
-            "USW2-MP:USW2_InputTokenCount-Units",
-            Some("us-west-2"),
-            None,
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 31
-        (
-            "USE2_InputTokenCount-Units",
-            Some("us-east-2"),
-            None,
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 32
-        (
-            "USE2_InputTokenCount_Global-Units",
-            Some("us-east-2"),
-            None,
-            Input,
-            OnDemand,
-            Global,
-            NoTtl,
-        ), // 32
-        (
-            "USE2_OutputTokenCount-Units",
-            Some("us-east-2"),
-            None,
-            Output,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 32
-        (
-            "USE2_OutputTokenCount_Global-Units",
-            Some("us-east-2"),
-            None,
-            Output,
-            OnDemand,
-            Global,
-            NoTtl,
-        ), // 32
-        (
-            "USE2-MP:USE2_InputTokenCount-Units",
-            Some("us-east-2"),
-            None,
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 32 (presumed CUR form)
+        ("USE1-Claude4.5Haiku-input-tokens", Some("us-east-1"), Some("Claude4.5Haiku"), Input, OnDemand, InRegion, NoTtl), // 20
+        ("USW2-Claude4.5Haiku-output-tokens-cross-region-global", Some("us-west-2"), Some("Claude4.5Haiku"), Output, OnDemand, Global, NoTtl), // 21
+        ("USW2-Claude4.5Haiku-cache-read-input-token-count-cross-region-global", Some("us-west-2"), Some("Claude4.5Haiku"), CacheRead, OnDemand, Global, NoTtl), // 22
+        ("USW2-Claude4.5Haiku-cache-write-input-token-count-cross-region-global", Some("us-west-2"), Some("Claude4.5Haiku"), CacheWrite, OnDemand, Global, M5), // 23
+        ("USE1-NovaPro-input-tokens", Some("us-east-1"), Some("NovaPro"), Input, OnDemand, InRegion, NoTtl), // 24
+        ("USE1-NovaPro-output-tokens", Some("us-east-1"), Some("NovaPro"), Output, OnDemand, InRegion, NoTtl), // 25
+        ("USE1-TitanEmbeddingV2-Text-input-tokens", Some("us-east-1"), Some("TitanEmbeddingV2-Text"), Input, OnDemand, InRegion, NoTtl), // 26
+        ("USE1-Knowledge-Base:Consumption-based:Retrieval", Some("us-east-1"), Some("Knowledge-Base"), Other, OnDemand, InRegion, NoTtl), // 27
+        ("USE1-Knowledge-Base:Consumption-based:AgenticRetrieval", Some("us-east-1"), Some("Knowledge-Base"), Other, OnDemand, InRegion, NoTtl), // 28
+        ("USE1-Knowledge-Base:Consumption-based:Storage", Some("us-east-1"), Some("Knowledge-Base"), Other, OnDemand, InRegion, NoTtl), // 29
+        ("USE1-Runtime:Consumption-based:vCPU", Some("us-east-1"), Some("Runtime"), Other, OnDemand, InRegion, NoTtl), // 30
+        ("USE1-Runtime:Consumption-based:Memory", Some("us-east-1"), Some("Runtime"), Other, OnDemand, InRegion, NoTtl), // 30
+        ("USW2-MP:USW2_InputTokenCount-Units", Some("us-west-2"), None, Input, OnDemand, InRegion, NoTtl), // 31
+        ("USE2_InputTokenCount-Units", Some("us-east-2"), None, Input, OnDemand, InRegion, NoTtl), // 32
+        ("USE2_InputTokenCount_Global-Units", Some("us-east-2"), None, Input, OnDemand, Global, NoTtl), // 32
+        ("USE2_OutputTokenCount-Units", Some("us-east-2"), None, Output, OnDemand, InRegion, NoTtl), // 32
+        ("USE2_OutputTokenCount_Global-Units", Some("us-east-2"), None, Output, OnDemand, Global, NoTtl), // 32
+        ("USE2-MP:USE2_InputTokenCount-Units", Some("us-east-2"), None, Input, OnDemand, InRegion, NoTtl), // 32 (presumed CUR form)
         // Marketplace SKUs
-        (
-            "USE1-MP:USE1_InputTokenCount-Units",
-            Some("us-east-1"),
-            None,
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 33
-        (
-            "USE1-MP:USE1_OutputTokenCount-Units",
-            Some("us-east-1"),
-            None,
-            Output,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 34
-        (
-            "USE1-MP:USE1_InputTokenCount_Global-Units",
-            Some("us-east-1"),
-            None,
-            Input,
-            OnDemand,
-            Global,
-            NoTtl,
-        ), // 35
-        (
-            "USE1-MP:USE1_CacheReadInputTokenCount-Units",
-            Some("us-east-1"),
-            None,
-            CacheRead,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 36
-        (
-            "USE1-MP:USE1_CacheWriteInputTokenCount-Units",
-            Some("us-east-1"),
-            None,
-            CacheWrite,
-            OnDemand,
-            InRegion,
-            M5,
-        ), // 37
-        (
-            "USE1-MP:USE1_CacheWrite1hInputTokenCount_Global-Units",
-            Some("us-east-1"),
-            None,
-            CacheWrite,
-            OnDemand,
-            Global,
-            H1,
-        ), // 38
-        (
-            "USE1-MP:USE1_Reserved_1Month_InputTPM_Geo-Units",
-            Some("us-east-1"),
-            None,
-            Other,
-            Reserved,
-            Geo,
-            NoTtl,
-        ), // 39
-        (
-            "USE1-MP:USE1_Reserved_3Month_OutputTPM_Global-Units",
-            Some("us-east-1"),
-            None,
-            Other,
-            Reserved,
-            Global,
-            NoTtl,
-        ), // 40
-        (
-            "USE1-MP:USE1_input_tokens_standard-Units",
-            Some("us-east-1"),
-            None,
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 41
-        (
-            "USE1-MP:USE1_output_tokens_standard-Units",
-            Some("us-east-1"),
-            None,
-            Output,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 41
-        (
-            "USE1-MP:USE1_ProvisionedThroughput_1MonthCommit_ModelUnits_Usage-Units",
-            Some("us-east-1"),
-            None,
-            Other,
-            Provisioned,
-            InRegion,
-            NoTtl,
-        ), // 44
-        (
-            "USE1-MP:USE1_ProvisionedThroughput_NoCommit_ModelUnits_Usage-Units",
-            Some("us-east-1"),
-            None,
-            Other,
-            Provisioned,
-            InRegion,
-            NoTtl,
-        ), // 44
-        (
-            "USE1-MP:USE1_created_image-Units",
-            Some("us-east-1"),
-            None,
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 45
-        (
-            "USE1-MP:USE1_InputImageCount-Units",
-            Some("us-east-1"),
-            None,
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 45
-        (
-            "APS3-MP:APS3_input_tokens_global_standard-Units",
-            Some("ap-south-1"),
-            None,
-            Input,
-            OnDemand,
-            Global,
-            NoTtl,
-        ), // 47
+        ("USE1-MP:USE1_InputTokenCount-Units", Some("us-east-1"), None, Input, OnDemand, InRegion, NoTtl), // 33
+        ("USE1-MP:USE1_OutputTokenCount-Units", Some("us-east-1"), None, Output, OnDemand, InRegion, NoTtl), // 34
+        ("USE1-MP:USE1_InputTokenCount_Global-Units", Some("us-east-1"), None, Input, OnDemand, Global, NoTtl), // 35
+        ("USE1-MP:USE1_CacheReadInputTokenCount-Units", Some("us-east-1"), None, CacheRead, OnDemand, InRegion, NoTtl), // 36
+        ("USE1-MP:USE1_CacheWriteInputTokenCount-Units", Some("us-east-1"), None, CacheWrite, OnDemand, InRegion, M5), // 37
+        ("USE1-MP:USE1_CacheWrite1hInputTokenCount_Global-Units", Some("us-east-1"), None, CacheWrite, OnDemand, Global, H1), // 38
+        ("USE1-MP:USE1_Reserved_1Month_InputTPM_Geo-Units", Some("us-east-1"), None, Other, Reserved, Geo, NoTtl), // 39
+        ("USE1-MP:USE1_Reserved_3Month_OutputTPM_Global-Units", Some("us-east-1"), None, Other, Reserved, Global, NoTtl), // 40
+        ("USE1-MP:USE1_input_tokens_standard-Units", Some("us-east-1"), None, Input, OnDemand, InRegion, NoTtl), // 41
+        ("USE1-MP:USE1_output_tokens_standard-Units", Some("us-east-1"), None, Output, OnDemand, InRegion, NoTtl), // 41
+        ("USE1-MP:USE1_ProvisionedThroughput_1MonthCommit_ModelUnits_Usage-Units", Some("us-east-1"), None, Other, Provisioned, InRegion, NoTtl), // 44
+        ("USE1-MP:USE1_ProvisionedThroughput_NoCommit_ModelUnits_Usage-Units", Some("us-east-1"), None, Other, Provisioned, InRegion, NoTtl), // 44
+        ("USE1-MP:USE1_created_image-Units", Some("us-east-1"), None, Other, OnDemand, InRegion, NoTtl), // 45
+        ("USE1-MP:USE1_InputImageCount-Units", Some("us-east-1"), None, Other, OnDemand, InRegion, NoTtl), // 45
+        ("APS3-MP:APS3_input_tokens_global_standard-Units", Some("ap-south-1"), None, Input, OnDemand, Global, NoTtl), // 47
         // First-party Price List and FinOps fixtures
-        (
-            "USE1-NovaMicro-input-tokens-batch",
-            Some("us-east-1"),
-            Some("NovaMicro"),
-            Input,
-            Batch,
-            InRegion,
-            NoTtl,
-        ), // 48
-        (
-            "USE1-NovaPro-cache-read-input-token-count",
-            Some("us-east-1"),
-            Some("NovaPro"),
-            CacheRead,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 49
-        (
-            "USE1-NovaPro-input-tokens-priority",
-            Some("us-east-1"),
-            Some("NovaPro"),
-            Input,
-            Priority,
-            InRegion,
-            NoTtl,
-        ), // 49
-        (
-            "USE1-NovaPro-output-tokens-flex",
-            Some("us-east-1"),
-            Some("NovaPro"),
-            Output,
-            Flex,
-            InRegion,
-            NoTtl,
-        ), // 49
-        (
-            "USE1-Claude3Haiku-input-tokens",
-            Some("us-east-1"),
-            Some("Claude3Haiku"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 51
-        (
-            "USE1-openai.gpt-5.6-luna-mantle-cache-write-tokens-5m-long-ctx-flex",
-            Some("us-east-1"),
-            Some("gpt-5.6-luna"),
-            CacheWrite,
-            Flex,
-            InRegion,
-            M5,
-        ), // 52
-        (
-            "USE1-Nova2.0Pro-text-input-tokens-cross-region-global",
-            Some("us-east-1"),
-            Some("Nova2.0Pro"),
-            Input,
-            OnDemand,
-            Global,
-            NoTtl,
-        ), // 53
-        (
-            "USE1-NovaPro-cache-write-input-token-count-custom-model",
-            Some("us-east-1"),
-            Some("NovaPro"),
-            CacheWrite,
-            CustomModel,
-            InRegion,
-            M5,
-        ), // 54
-        (
-            "USE1-Nova2.0Lite-output-tokens-custom-model",
-            Some("us-east-1"),
-            Some("Nova2.0Lite"),
-            Output,
-            CustomModel,
-            InRegion,
-            NoTtl,
-        ), // 54
-        (
-            "USE1-Guardrail-AutomatedReasoningPolicyUnitsConsumed",
-            Some("us-east-1"),
-            Some("Guardrail"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 55
-        (
-            "USE1-Guardrail-ContentPolicyImageUnitsConsumed",
-            Some("us-east-1"),
-            Some("Guardrail"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 55
-        (
-            "USE1-Nova2.0Lite-ProvisionedThroughput-NoCommit-ModelUnits",
-            Some("us-east-1"),
-            Some("Nova2.0Lite"),
-            Other,
-            Provisioned,
-            InRegion,
-            NoTtl,
-        ), // 56
-        (
-            "USE1-Nova2.0Lite-ProvisionedThroughput-1month-ModelUnits",
-            Some("us-east-1"),
-            Some("Nova2.0Lite"),
-            Other,
-            Provisioned,
-            InRegion,
-            NoTtl,
-        ), // 56
-        (
-            "USE1-TitanText-Premier-ProvisionedThroughput-Custom-NoCommit-ModelUnits",
-            Some("us-east-1"),
-            Some("TitanText-Premier"),
-            Other,
-            Provisioned,
-            InRegion,
-            NoTtl,
-        ), // 57
-        (
-            "USE1-NovaPro-Customization-Training",
-            Some("us-east-1"),
-            Some("NovaPro"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 58
-        (
-            "USE1-Nova2.0Lite-RFT-Training-Hours",
-            Some("us-east-1"),
-            Some("Nova2.0Lite"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 58
-        (
-            "USE1-OSS-CustomModelImport-Inference-v1:0",
-            Some("us-east-1"),
-            Some("OSS-CustomModelImport"),
-            Other,
-            CustomModel,
-            InRegion,
-            NoTtl,
-        ), // 59
-        (
-            "USE1-NovaCanvas-T2I-1024-Premium",
-            Some("us-east-1"),
-            Some("NovaCanvas"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 60
-        (
-            "USE1-TitanEmbeddingsG1-Image-input-image",
-            Some("us-east-1"),
-            Some("TitanEmbeddingsG1-Image"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 61
-        (
-            "USE1-TitanEmbeddingsG1-Text-input-tokens",
-            Some("us-east-1"),
-            Some("TitanEmbeddingsG1-Text"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 61
-        (
-            "USE1-TitanTextLite-input-tokens",
-            Some("us-east-1"),
-            Some("TitanTextLite"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 61
-        (
-            "USW2-AmazonRerank-v1-searchunits",
-            Some("us-west-2"),
-            Some("AmazonRerank-v1"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 62
-        (
-            "USW2-anthropic.claude-opus-5-mantle-input-tokens-global-standard",
-            Some("us-west-2"),
-            Some("claude-opus-5"),
-            Input,
-            OnDemand,
-            Global,
-            NoTtl,
-        ), // 63
-        (
-            "USW2-anthropic.claude-opus-5-mantle-input-tokens-standard",
-            Some("us-west-2"),
-            Some("claude-opus-5"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 63
-        (
-            "EU-Nova2.0Lite-input-tokens",
-            Some("eu-west-1"),
-            Some("Nova2.0Lite"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 64
-        (
-            "EU-gpt-oss-120b-output-tokens-batch",
-            Some("eu-west-1"),
-            Some("gpt-oss-120b"),
-            Output,
-            Batch,
-            InRegion,
-            NoTtl,
-        ), // 64
-        (
-            "USW2-Nova2.0Lite-input-tokens-priority-cross-region-global",
-            Some("us-west-2"),
-            Some("Nova2.0Lite"),
-            Input,
-            Priority,
-            Global,
-            NoTtl,
-        ), // 65
-        (
-            "USE1-Nova2.0Lite-nova-grounding",
-            Some("us-east-1"),
-            Some("Nova2.0Lite"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 65
-        (
-            "USE1-DataAutomation-Standard-ImagesProcessed",
-            Some("us-east-1"),
-            Some("DataAutomation"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 66
-        (
-            "USE1-DataAutomation-Custom-PagesProcessed",
-            Some("us-east-1"),
-            Some("DataAutomation"),
-            Other,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 66
-        (
-            "USE1-google.gemma-3-4b-it-mantle-input-tokens-standard",
-            Some("us-east-1"),
-            Some("gemma-3-4b-it"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ), // 66
+        ("USE1-NovaMicro-input-tokens-batch", Some("us-east-1"), Some("NovaMicro"), Input, Batch, InRegion, NoTtl), // 48
+        ("USE1-NovaPro-cache-read-input-token-count", Some("us-east-1"), Some("NovaPro"), CacheRead, OnDemand, InRegion, NoTtl), // 49
+        ("USE1-NovaPro-input-tokens-priority", Some("us-east-1"), Some("NovaPro"), Input, Priority, InRegion, NoTtl), // 49
+        ("USE1-NovaPro-output-tokens-flex", Some("us-east-1"), Some("NovaPro"), Output, Flex, InRegion, NoTtl), // 49
+        ("USE1-Claude3Haiku-input-tokens", Some("us-east-1"), Some("Claude3Haiku"), Input, OnDemand, InRegion, NoTtl), // 51
+        ("USE1-openai.gpt-5.6-luna-mantle-cache-write-tokens-5m-long-ctx-flex", Some("us-east-1"), Some("gpt-5.6-luna"), CacheWrite, Flex, InRegion, M5), // 52
+        ("USE1-Nova2.0Pro-text-input-tokens-cross-region-global", Some("us-east-1"), Some("Nova2.0Pro"), Input, OnDemand, Global, NoTtl), // 53
+        ("USE1-NovaPro-cache-write-input-token-count-custom-model", Some("us-east-1"), Some("NovaPro"), CacheWrite, CustomModel, InRegion, M5), // 54
+        ("USE1-Nova2.0Lite-output-tokens-custom-model", Some("us-east-1"), Some("Nova2.0Lite"), Output, CustomModel, InRegion, NoTtl), // 54
+        ("USE1-Guardrail-AutomatedReasoningPolicyUnitsConsumed", Some("us-east-1"), Some("Guardrail"), Other, OnDemand, InRegion, NoTtl), // 55
+        ("USE1-Guardrail-ContentPolicyImageUnitsConsumed", Some("us-east-1"), Some("Guardrail"), Other, OnDemand, InRegion, NoTtl), // 55
+        ("USE1-Nova2.0Lite-ProvisionedThroughput-NoCommit-ModelUnits", Some("us-east-1"), Some("Nova2.0Lite"), Other, Provisioned, InRegion, NoTtl), // 56
+        ("USE1-Nova2.0Lite-ProvisionedThroughput-1month-ModelUnits", Some("us-east-1"), Some("Nova2.0Lite"), Other, Provisioned, InRegion, NoTtl), // 56
+        ("USE1-TitanText-Premier-ProvisionedThroughput-Custom-NoCommit-ModelUnits", Some("us-east-1"), Some("TitanText-Premier"), Other, Provisioned, InRegion, NoTtl), // 57
+        ("USE1-NovaPro-Customization-Training", Some("us-east-1"), Some("NovaPro"), Other, OnDemand, InRegion, NoTtl), // 58
+        ("USE1-Nova2.0Lite-RFT-Training-Hours", Some("us-east-1"), Some("Nova2.0Lite"), Other, OnDemand, InRegion, NoTtl), // 58
+        ("USE1-OSS-CustomModelImport-Inference-v1:0", Some("us-east-1"), Some("OSS-CustomModelImport"), Other, CustomModel, InRegion, NoTtl), // 59
+        ("USE1-NovaCanvas-T2I-1024-Premium", Some("us-east-1"), Some("NovaCanvas"), Other, OnDemand, InRegion, NoTtl), // 60
+        ("USE1-TitanEmbeddingsG1-Image-input-image", Some("us-east-1"), Some("TitanEmbeddingsG1-Image"), Other, OnDemand, InRegion, NoTtl), // 61
+        ("USE1-TitanEmbeddingsG1-Text-input-tokens", Some("us-east-1"), Some("TitanEmbeddingsG1-Text"), Input, OnDemand, InRegion, NoTtl), // 61
+        ("USE1-TitanTextLite-input-tokens", Some("us-east-1"), Some("TitanTextLite"), Input, OnDemand, InRegion, NoTtl), // 61
+        ("USW2-AmazonRerank-v1-searchunits", Some("us-west-2"), Some("AmazonRerank-v1"), Other, OnDemand, InRegion, NoTtl), // 62
+        ("USW2-anthropic.claude-opus-5-mantle-input-tokens-global-standard", Some("us-west-2"), Some("claude-opus-5"), Input, OnDemand, Global, NoTtl), // 63
+        ("USW2-anthropic.claude-opus-5-mantle-input-tokens-standard", Some("us-west-2"), Some("claude-opus-5"), Input, OnDemand, InRegion, NoTtl), // 63
+        ("EU-Nova2.0Lite-input-tokens", Some("eu-west-1"), Some("Nova2.0Lite"), Input, OnDemand, InRegion, NoTtl), // 64
+        ("EU-gpt-oss-120b-output-tokens-batch", Some("eu-west-1"), Some("gpt-oss-120b"), Output, Batch, InRegion, NoTtl), // 64
+        ("USW2-Nova2.0Lite-input-tokens-priority-cross-region-global", Some("us-west-2"), Some("Nova2.0Lite"), Input, Priority, Global, NoTtl), // 65
+        ("USE1-Nova2.0Lite-nova-grounding", Some("us-east-1"), Some("Nova2.0Lite"), Other, OnDemand, InRegion, NoTtl), // 65
+        ("USE1-DataAutomation-Standard-ImagesProcessed", Some("us-east-1"), Some("DataAutomation"), Other, OnDemand, InRegion, NoTtl), // 66
+        ("USE1-DataAutomation-Custom-PagesProcessed", Some("us-east-1"), Some("DataAutomation"), Other, OnDemand, InRegion, NoTtl), // 66
+        ("USE1-google.gemma-3-4b-it-mantle-input-tokens-standard", Some("us-east-1"), Some("gemma-3-4b-it"), Input, OnDemand, InRegion, NoTtl), // 66
         // Other suffixes seen (§4.5)
-        (
-            "USE1-Claude4.6Sonnet-input-tokens-long-context-cross-region-global",
-            Some("us-east-1"),
-            Some("Claude4.6Sonnet"),
-            Input,
-            OnDemand,
-            Global,
-            NoTtl,
-        ),
-        (
-            "USE1-Claude4.6Sonnet-input-tokens-cross-region-global-batch",
-            Some("us-east-1"),
-            Some("Claude4.6Sonnet"),
-            Input,
-            Batch,
-            Global,
-            NoTtl,
-        ),
+        ("USE1-Claude4.6Sonnet-input-tokens-long-context-cross-region-global", Some("us-east-1"), Some("Claude4.6Sonnet"), Input, OnDemand, Global, NoTtl),
+        ("USE1-Claude4.6Sonnet-input-tokens-cross-region-global-batch", Some("us-east-1"), Some("Claude4.6Sonnet"), Input, Batch, Global, NoTtl),
         // Shapes outside the grammar
         ("", None, None, Other, OnDemand, InRegion, NoTtl),
         ("Tax", None, Some("Tax"), Other, OnDemand, InRegion, NoTtl),
-        (
-            "APS4-NovaLite-input-tokens",
-            Some("ap-southeast-3"),
-            Some("NovaLite"),
-            Input,
-            OnDemand,
-            InRegion,
-            NoTtl,
-        ),
+        ("APS4-NovaLite-input-tokens", Some("ap-southeast-3"), Some("NovaLite"), Input, OnDemand, InRegion, NoTtl),
     ];
 
     #[test]

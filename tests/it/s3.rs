@@ -299,6 +299,13 @@ fn s3_args(endpoint: SocketAddr) -> Vec<String> {
     ]
 }
 
+/// `once` against the export in the test bucket, through `endpoint`.
+fn once_s3(endpoint: SocketAddr, env: &[(&str, String)]) -> std::process::Output {
+    let mut args = vec!["once".to_string()];
+    args.extend(s3_args(endpoint));
+    run_env(&args, env)
+}
+
 fn run_env(args: &[String], env: &[(&str, String)]) -> std::process::Output {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
@@ -345,9 +352,7 @@ fn s3_once_matches_local(format: SampleFormat, mode: SampleMode) {
     let moto = Moto::start();
     moto.upload(dir.path());
     let local = once(dir.path(), &[]);
-    let mut args = vec!["once".to_string()];
-    args.extend(s3_args(moto.addr));
-    let out = run_env(&args, &moto.env());
+    let out = once_s3(moto.addr, &moto.env());
     assert!(
         out.status.success(),
         "once from S3 failed: {}",
@@ -406,9 +411,7 @@ fn a_wide_parquet_export_is_read_with_at_most_a_quarter_of_its_bytes() {
     .unwrap();
     let moto = Moto::start();
     moto.upload(dir.path());
-    let mut args = vec!["once".to_string()];
-    args.extend(s3_args(moto.addr));
-    let out = run_env(&args, &moto.env());
+    let out = once_s3(moto.addr, &moto.env());
     assert!(
         out.status.success(),
         "{}",
@@ -492,9 +495,7 @@ fn slowdown_is_retried_then_succeeds() {
     moto.upload(dir.path());
     let proxy = FaultProxy::start(moto.addr);
     proxy.state.slowdowns_left.store(3, Ordering::SeqCst);
-    let mut args = vec!["once".to_string()];
-    args.extend(s3_args(proxy.addr));
-    let out = run_env(&args, &moto.env());
+    let out = once_s3(proxy.addr, &moto.env());
     assert!(
         out.status.success(),
         "once failed: {}",
@@ -510,7 +511,7 @@ fn slowdown_is_retried_then_succeeds() {
     );
     assert_eq!(throttled, 3.0, "every 503 is counted");
     assert_eq!(
-        comparable(&String::from_utf8(run_env(&args, &moto.env()).stdout).unwrap()),
+        comparable(&String::from_utf8(once_s3(proxy.addr, &moto.env()).stdout).unwrap()),
         comparable(&once(dir.path(), &[]))
     );
 }
@@ -610,9 +611,7 @@ fn wrong_credentials_give_a_clear_error_naming_the_bucket() {
     moto.upload(dir.path());
     let mut env = moto.env();
     env[1].1 = "not-the-secret".into();
-    let mut args = vec!["once".to_string()];
-    args.extend(s3_args(moto.addr));
-    let out = run_env(&args, &env);
+    let out = once_s3(moto.addr, &env);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
