@@ -63,11 +63,11 @@ fi
 
 # The commit the binaries are built from (taken now: the tree may move on during the run).
 commit=$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$REPO" status --porcelain -- src Cargo.toml Cargo.lock 2>/dev/null | head -1)
+dirty=$(git -C "$REPO" status --porcelain -- src tools Cargo.toml Cargo.lock 2>/dev/null | head -1)
 [ -z "$dirty" ] || commit="$commit (+ uncommitted changes in src/)"
 log "cargo build --release (CARGO_TARGET_DIR=$TARGET_DIR)"
 BUILD_NOTE="built from the working tree"
-if ! CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --quiet; then
+if ! CARGO_TARGET_DIR="$TARGET_DIR" cargo build --release --workspace --quiet; then
   # The tree may be mid-edit; an earlier build of both binaries is still worth measuring.
   if [ -x "$EXPORTER" ] && [ -x "$SAMPLE" ]; then
     BUILD_NOTE="BUILD FAILED: binaries of an earlier build ($(date -u -r "$EXPORTER" +%Y-%m-%dT%H:%M:%SZ))"

@@ -32,7 +32,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test (all tests, including real prometheus/promtool and DuckDB)"
-cargo test --all-targets "$@"
+cargo test --workspace --all-targets "$@"

@@ -24,7 +24,6 @@
 //! - [`refresh`] — one refresh, wiring the stages; keeps each period's last good aggregate.
 //! - [`daemon`] — the refresh loop, publication, progress reporting.
 //! - [`server`] — hyper: `/metrics`, `/healthz`, `/readyz`.
-//! - [`sample`] — a generator of realistic exports for tests, benchmarks and the bundled sample.
 
 #![forbid(unsafe_code)]
 
@@ -36,7 +35,6 @@ pub mod daemon;
 pub mod metrics;
 pub mod names;
 pub mod refresh;
-pub mod sample;
 pub mod server;
 pub mod snapshot;
 pub mod source;

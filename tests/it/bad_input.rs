@@ -5,7 +5,7 @@ use std::fs::{File, OpenOptions};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use bedrock_cost_exporter::sample::{ExportSpec, ExportSummary, SampleFormat, write_export};
+use cur_sample::{ExportSpec, ExportSummary, SampleFormat, write_export};
 
 use crate::util::*;
 

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use bedrock_cost_exporter::sample::{ExportSpec, write_export};
+use cur_sample::{ExportSpec, write_export};
 
 use crate::util::*;
 

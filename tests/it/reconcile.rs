@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use bedrock_cost_exporter::sample::{ExportSpec, SampleFormat, SampleMode, write_export};
+use cur_sample::{ExportSpec, SampleFormat, SampleMode, write_export};
 use serde_json::Value;
 
 use crate::util::*;
@@ -237,4 +237,17 @@ fn series_cap_folds_into_other_and_keeps_totals() {
     let folded = value(&capped, "bedrock_exporter_folded_series", &[]).unwrap();
     assert!(folded > 0.0);
     assert!(value(&capped, "bedrock_exporter_folded_cost_usd", &[]).unwrap() != 0.0);
+}
+
+/// The generator writes every column the exporter reads (its product name lives in the `product`
+/// map, as in AWS exports).
+#[test]
+fn generator_writes_every_column_the_exporter_reads() {
+    use bedrock_cost_exporter::cur::columns;
+    let names = cur_sample::column_names();
+    for c in columns::ALL {
+        if *c != columns::PRODUCT_PRODUCT_NAME {
+            assert!(names.contains(c), "{c}");
+        }
+    }
 }

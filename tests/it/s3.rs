@@ -11,9 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use bedrock_cost_exporter::sample::{
-    ExportSpec, ExportSummary, SampleFormat, SampleMode, write_export,
-};
+use cur_sample::{ExportSpec, ExportSummary, SampleFormat, SampleMode, write_export};
 
 use crate::util::*;
 

@@ -1,11 +1,11 @@
-//! `cur-sample`: writes a realistic CUR 2.0 export (see `bedrock_cost_exporter::sample`).
+//! `cur-sample`: writes a realistic CUR 2.0 export (see the `cur_sample` library).
 
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 
-use bedrock_cost_exporter::sample::{ExportSpec, SampleFormat, SampleMode, write_export};
 use clap::{Parser, ValueEnum};
+use cur_sample::{ExportSpec, SampleFormat, SampleMode, write_export};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Fmt {
