@@ -24,6 +24,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9747";
 pub const DEFAULT_REFRESH_INTERVAL: &str = "1h";
 pub const DEFAULT_PERIODS: usize = 2;
 pub const DEFAULT_MAX_SERIES: usize = 20_000;
+pub const DEFAULT_HEADER_READ_TIMEOUT: &str = "10s";
+/// Longest duration any key accepts (a year): longer ones are typos, and timers overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
 
 /// Which billing periods to read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +96,7 @@ pub struct RawConfig {
     pub max_series: usize,
     pub fold_sessions: bool,
     pub log_format: String,
+    pub header_read_timeout: String,
     pub tags: RawTags,
     pub s3: RawS3,
 }
@@ -107,6 +111,7 @@ impl Default for RawConfig {
             max_series: DEFAULT_MAX_SERIES,
             fold_sessions: false,
             log_format: "text".to_string(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT.to_string(),
             tags: RawTags::default(),
             s3: RawS3::default(),
         }
@@ -196,6 +201,8 @@ pub struct Config {
     pub max_series: usize,
     pub aggregate: AggregateOptions,
     pub log_format: LogFormat,
+    /// How long an HTTP client may take to send its request headers.
+    pub header_read_timeout: Duration,
     pub s3: S3Settings,
 }
 
@@ -261,23 +268,14 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
     check(raw)
 }
 
-/// `90s`, `15m`, `1h`, `1d`, or a number of seconds.
+/// `90s`, `15m`, `1h`, `1d`, `1h 30m` (the `humantime` crate's grammar), or a number of seconds.
+/// `None` for anything else, negative or beyond what a `Duration` holds.
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
-    let (num, unit) = s.split_at(
-        s.find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(s.len()),
-    );
-    let n: f64 = num.parse().ok()?;
-    let secs = match unit.trim() {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        "d" => n * 86400.0,
-        _ => return None,
-    };
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    if let Ok(secs) = s.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs).ok();
+    }
+    humantime::parse_duration(s).ok()
 }
 
 /// Checks a raw configuration.
@@ -294,12 +292,12 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
         )
     })?;
     let refresh_interval = parse_duration(&raw.refresh_interval)
-        .filter(|d| *d >= Duration::from_secs(1))
+        .filter(|d| *d >= Duration::from_secs(1) && *d <= MAX_DURATION)
         .ok_or_else(|| {
             invalid(
                 "refresh_interval",
                 format!(
-                    "{:?} is not a duration of at least 1s (examples: 15m, 1h, 3600)",
+                    "{:?} is not a duration between 1s and 365d (examples: 15m, 1h, 3600)",
                     raw.refresh_interval
                 ),
             )
@@ -379,7 +377,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
         ));
     }
     let request_timeout = parse_duration(&raw.s3.request_timeout)
-        .filter(|d| *d >= Duration::from_millis(100))
+        .filter(|d| *d >= Duration::from_millis(100) && *d <= MAX_DURATION)
         .ok_or_else(|| {
             invalid(
                 "s3.request_timeout",
@@ -418,6 +416,17 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
             ));
         }
     };
+    let header_read_timeout = parse_duration(&raw.header_read_timeout)
+        .filter(|d| !d.is_zero() && *d <= MAX_DURATION)
+        .ok_or_else(|| {
+            invalid(
+                "header_read_timeout",
+                format!(
+                    "{:?} is not a duration between 1ms and 365d (examples: 10s, 500ms)",
+                    raw.header_read_timeout
+                ),
+            )
+        })?;
     Ok(Config {
         source,
         listen,
@@ -433,6 +442,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
             fold_sessions: raw.fold_sessions,
         },
         log_format,
+        header_read_timeout,
         s3,
     })
 }
@@ -503,6 +513,21 @@ mod tests {
         assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
         assert_eq!(parse_duration("3600"), Some(Duration::from_secs(3600)));
         assert_eq!(parse_duration("1x"), None);
+        assert_eq!(parse_duration("1h 30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("-5"), None);
+        assert_eq!(parse_duration("100000000000000000000"), None, "no panic");
+    }
+
+    #[test]
+    fn a_huge_refresh_interval_is_a_config_error_not_a_panic() {
+        for v in ["100000000000000000000", "400d", "1e300"] {
+            let raw = RawConfig {
+                refresh_interval: v.into(),
+                ..RawConfig::default()
+            };
+            let e = check(raw).unwrap_err().to_string();
+            assert!(e.contains("refresh_interval"), "{v}: {e}");
+        }
         let avail: Vec<String> = ["2026-09", "2026-11", "2026-10"]
             .iter()
             .map(|s| s.to_string())

@@ -1,17 +1,22 @@
-//! The refresh loop and publication: run a refresh off the async runtime, fold its report into the
-//! status, render the exposition once, and swap it in for the server. Also the two progress
-//! reporters: log lines (daemon) and a terminal progress bar (`once` on a TTY).
+//! Running refreshes and publishing them: the one place where a refresh becomes what the exporters
+//! serve. [`Daemon::refresh`] is one step (used by `once` and by the loop); [`serve`] is the loop
+//! with the HTTP server beside it. Refreshing and rendering run on a blocking thread, never on the
+//! async workers that answer scrapes. Also the two progress reporters: log lines (the daemon) and
+//! a terminal progress bar (`once` on a TTY).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::cur::FileStats;
+use crate::metrics::Rendered;
 use crate::metrics::exposition::render;
-use crate::refresh::{Progress, RefreshReport, Refresher};
-use crate::server::Published;
+use crate::names::stage;
+use crate::refresh::{Progress, RefreshError, Refresher};
+use crate::server::{self, Published, ServerOptions};
 use crate::snapshot::Snapshot;
 use crate::status::Status;
 
@@ -22,48 +27,114 @@ fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Folds a refresh report into the status and returns the snapshot to publish, if any.
-pub fn apply_report(
-    status: &mut Status,
-    report: &RefreshReport,
-    started_unix: f64,
-    duration: Duration,
-) -> Option<Arc<Snapshot>> {
-    status.last_attempt_unix = Some(started_unix);
-    status.last_duration_seconds = Some(duration.as_secs_f64());
-    status.rows_read += report.rows_read;
-    status.bytes_read += report.bytes_read;
-    status.files_read += report.files_read;
-    for e in &report.errors {
-        *status.errors.entry(e.stage()).or_insert(0) += 1;
+/// The refresher, the exporter's status and the snapshot being served.
+pub struct Daemon {
+    refresher: Refresher,
+    status: Status,
+    current: Arc<Snapshot>,
+}
+
+/// What one refresh step did.
+#[derive(Debug)]
+pub struct Step {
+    /// Errors of the refresh (each already logged and counted).
+    pub errors: Vec<RefreshError>,
+    /// A new snapshot is being served.
+    pub published: bool,
+    pub duration: Duration,
+}
+
+impl Daemon {
+    pub fn new(refresher: Refresher) -> Daemon {
+        Daemon {
+            refresher,
+            status: Status::default(),
+            current: Arc::new(Snapshot::default()),
+        }
     }
-    let ok = report.errors.is_empty() && report.snapshot.is_some();
-    status.last_refresh_ok = ok;
-    if ok {
-        status.refreshes_ok += 1;
-        status.last_success_unix = Some(started_unix + duration.as_secs_f64());
-    } else {
-        status.refreshes_failed += 1;
+
+    /// At least one refresh succeeded.
+    pub fn ready(&self) -> bool {
+        self.status.ready
     }
-    if let Some(s) = &report.snapshot {
-        status.ready = true;
-        status.periods = report.periods.clone();
-        Some(s.clone())
-    } else {
-        None
+
+    /// One refresh: folds its report into the status and swaps in its snapshot when it has one.
+    /// Blocking (S3 requests are driven on the runtime's handle): call it on a plain thread. A
+    /// panic is caught, logged and counted under stage `internal`; the last good data stays.
+    pub fn refresh(&mut self, progress: &mut dyn Progress) -> Step {
+        let started = Instant::now();
+        let started_unix = unix_now();
+        let refresher = &mut self.refresher;
+        let report = catch_unwind(AssertUnwindSafe(|| refresher.refresh(progress))).unwrap_or_else(
+            |panic| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".into());
+                crate::refresh::RefreshReport {
+                    errors: vec![RefreshError::Internal {
+                        object: "refresh".into(),
+                        message,
+                    }],
+                    ..Default::default()
+                }
+            },
+        );
+        let duration = started.elapsed();
+        let status = &mut self.status;
+        status.s3 = self.refresher.source().s3_stats();
+        status.last_attempt_unix = Some(started_unix);
+        status.last_duration_seconds = Some(duration.as_secs_f64());
+        status.rows_read += report.rows_read;
+        status.bytes_read += report.bytes_read;
+        status.files_read += report.files_read;
+        for e in &report.errors {
+            *status.errors.entry(e.stage()).or_insert(0) += 1;
+            if e.stage() == stage::INTERNAL {
+                tracing::error!(error = %e, "internal error during a refresh");
+            }
+        }
+        let ok = report.errors.is_empty() && report.snapshot.is_some();
+        status.last_refresh_ok = ok;
+        if ok {
+            status.refreshes_ok += 1;
+            status.last_success_unix = Some(started_unix + duration.as_secs_f64());
+        } else {
+            status.refreshes_failed += 1;
+        }
+        let published = report.snapshot.is_some();
+        if let Some(s) = report.snapshot {
+            status.ready = true;
+            status.periods = report.periods;
+            self.current = s;
+        }
+        tracing::info!(
+            ok,
+            seconds = format!("{:.3}", duration.as_secs_f64()),
+            periods_read = report.periods_read.join(","),
+            files = report.files_read,
+            rows = report.rows_read,
+            series = self.current.series.len(),
+            "refresh finished"
+        );
+        Step {
+            errors: report.errors,
+            published,
+            duration,
+        }
+    }
+
+    /// The exposition of the current snapshot and status (CPU-heavy for big snapshots).
+    pub fn render(&self) -> Rendered {
+        render(self.current.clone(), Arc::new(self.status.clone()))
     }
 }
 
-/// Progress as log lines (the daemon). Periods are read together, so counts are per period.
+/// Progress as log lines (the daemon).
 #[derive(Default)]
 pub struct LogProgress {
     files: std::collections::BTreeMap<String, (usize, usize)>,
-}
-
-impl LogProgress {
-    pub fn new() -> Self {
-        Self::default()
-    }
 }
 
 impl Progress for LogProgress {
@@ -88,50 +159,34 @@ impl Progress for LogProgress {
 
 /// A progress bar on a terminal (stderr), for `once`.
 pub struct BarProgress {
-    period: String,
-    files_total: usize,
-    files_done: usize,
+    bar: indicatif::ProgressBar,
     rows: u64,
     bytes: u64,
-    started: Instant,
 }
 
 impl BarProgress {
     pub fn new() -> Self {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(0),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "[{bar:30}] {pos}/{len} files {prefix} {msg} {elapsed}",
+            )
+            .expect("a valid template")
+            .progress_chars("#>-"),
+        );
         BarProgress {
-            period: String::new(),
-            files_total: 0,
-            files_done: 0,
+            bar,
             rows: 0,
             bytes: 0,
-            started: Instant::now(),
         }
     }
 
-    fn draw(&self) {
-        let width = 30;
-        let filled = (self.files_done * width)
-            .checked_div(self.files_total)
-            .unwrap_or(width);
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r\x1b[2K[{}{}] {} {}/{} files, {} rows, {:.1} MB, {:.1}s",
-            "#".repeat(filled),
-            "-".repeat(width - filled),
-            self.period,
-            self.files_done,
-            self.files_total,
-            self.rows,
-            self.bytes as f64 / 1e6,
-            self.started.elapsed().as_secs_f64()
-        );
-        let _ = err.flush();
-    }
-
-    /// Ends the bar's line.
+    /// Ends the bar, leaving it on screen.
     pub fn finish(&self) {
-        let _ = writeln!(std::io::stderr());
+        self.bar.finish();
     }
 }
 
@@ -143,64 +198,79 @@ impl Default for BarProgress {
 
 impl Progress for BarProgress {
     fn period_started(&mut self, period: &str, files: usize, _bytes: u64) {
-        if !self.period.is_empty() {
-            self.period.push(',');
-        }
-        self.period.push_str(period);
-        self.files_total += files;
-        self.draw();
+        self.bar.inc_length(files as u64);
+        let prefix = self.bar.prefix();
+        self.bar.set_prefix(if prefix.is_empty() {
+            period.to_string()
+        } else {
+            format!("{prefix},{period}")
+        });
     }
 
     fn file_done(&mut self, _period: &str, _key: &str, stats: &FileStats) {
-        self.files_done += 1;
         self.rows += stats.rows;
         self.bytes += stats.bytes;
-        self.draw();
+        self.bar.set_message(format!(
+            "{} rows, {:.1} MB",
+            self.rows,
+            self.bytes as f64 / 1e6
+        ));
+        self.bar.inc(1);
     }
 }
 
-/// Runs one refresh on a blocking thread and publishes its result.
-pub async fn refresh_and_publish(
-    refresher: &Arc<Mutex<Refresher>>,
-    status: &mut Status,
-    current: &mut Arc<Snapshot>,
-    tx: &watch::Sender<Arc<Published>>,
+/// Refreshes every `interval` and serves the result on `listener` until `shutdown` resolves.
+pub async fn serve(
+    daemon: Daemon,
+    interval: Duration,
+    listener: TcpListener,
+    options: ServerOptions,
+    shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let started = Instant::now();
-    let started_unix = unix_now();
-    let r = refresher.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        let mut refresher = r.lock().unwrap_or_else(|p| p.into_inner());
-        let report = refresher.refresh(&mut LogProgress::new());
-        (report, refresher.source().s3_stats())
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let initial = tokio::task::spawn_blocking({
+        let status = Arc::new(daemon.status.clone());
+        move || render(Arc::new(Snapshot::default()), status)
     })
-    .await;
-    let report = match report {
-        Ok((r, s3)) => {
-            status.s3 = s3;
-            r
+    .await
+    .unwrap_or_default();
+    let (tx, rx) = watch::channel(Arc::new(Published::new(initial, false)));
+    let mut loop_stop = stop_rx.clone();
+    let refresh_loop = tokio::spawn(async move {
+        let mut daemon = daemon;
+        loop {
+            // Refresh and render on a blocking thread; scrapes keep being answered meanwhile.
+            let joined = tokio::task::spawn_blocking(move || {
+                daemon.refresh(&mut LogProgress::default());
+                let rendered = catch_unwind(AssertUnwindSafe(|| daemon.render()));
+                (daemon, rendered)
+            })
+            .await;
+            let Ok((d, rendered)) = joined else {
+                tracing::error!("the refresh thread was lost; stopping the refresh loop");
+                return;
+            };
+            daemon = d;
+            match rendered {
+                Ok(r) => {
+                    tx.send_replace(Arc::new(Published::new(r, daemon.ready())));
+                }
+                Err(_) => tracing::error!(
+                    "rendering the exposition panicked (a bug); serving the previous one"
+                ),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = loop_stop.changed() => break,
+            }
         }
-        Err(e) => {
-            tracing::error!(error = %e, "refresh task panicked; keeping the last good snapshot");
-            RefreshReport::default()
-        }
-    };
-    let duration = started.elapsed();
-    if let Some(s) = apply_report(status, &report, started_unix, duration) {
-        *current = s;
-    }
-    for e in &report.errors {
-        tracing::error!(stage = e.stage(), error = %e, "refresh error");
-    }
-    tracing::info!(
-        ok = status.last_refresh_ok,
-        seconds = format!("{:.3}", duration.as_secs_f64()),
-        periods_read = report.periods_read.join(","),
-        files = report.files_read,
-        rows = report.rows_read,
-        series = current.series.len(),
-        "refresh finished"
-    );
-    let rendered = render(current.clone(), Arc::new(status.clone()));
-    tx.send_replace(Arc::new(Published::new(rendered, status.ready)));
+    });
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(server::serve(listener, rx, options, async move {
+        let _ = server_stop.changed().await;
+    }));
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    let _ = server.await;
+    refresh_loop.abort();
 }

@@ -5,19 +5,14 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use bedrock_cost_exporter::config::{self, Config, LogFormat, Overrides, S3Overrides, SourceSpec};
-use bedrock_cost_exporter::daemon::{self, BarProgress};
-use bedrock_cost_exporter::metrics::exposition::render;
-use bedrock_cost_exporter::refresh::{NoProgress, Progress, Refresher, Source};
-use bedrock_cost_exporter::server::{self, Published};
-use bedrock_cost_exporter::snapshot::Snapshot;
-use bedrock_cost_exporter::source::{LocalSource, S3Source};
-use bedrock_cost_exporter::status::Status;
+use bedrock_cost_exporter::daemon::{self, BarProgress, Daemon};
+use bedrock_cost_exporter::refresh::{NoProgress, Refresher};
+use bedrock_cost_exporter::server::{self, ServerOptions};
+use bedrock_cost_exporter::source::{S3Source, Source};
 use clap::{Parser, Subcommand, ValueEnum};
-use tokio::sync::watch;
 
 const AFTER_HELP: &str = "\
 Configuration: defaults, then the TOML file given with --config, then BCE_* environment variables
@@ -97,11 +92,11 @@ fn init_logging(format: LogFormat) {
 /// The source of the configuration; S3 clients are built on `rt`.
 fn make_source(config: &Config, rt: &tokio::runtime::Handle) -> Source {
     match &config.source {
-        SourceSpec::Local(path) => Source::Local(LocalSource::new(path)),
-        SourceSpec::S3 { bucket, prefix } => Source::S3 {
-            s3: rt.block_on(S3Source::connect(bucket, prefix, &config.s3)),
-            rt: rt.clone(),
-        },
+        SourceSpec::Local(path) => Source::local(path),
+        SourceSpec::S3 { bucket, prefix } => Source::s3(
+            rt.block_on(S3Source::connect(bucket, prefix, &config.s3)),
+            rt.clone(),
+        ),
     }
 }
 
@@ -173,49 +168,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn new_daemon(config: &Config, source: Source) -> Daemon {
+    Daemon::new(Refresher::new(
+        source,
+        config.aggregate.clone(),
+        config.periods.clone(),
+        config.max_series,
+    ))
+}
+
 fn once(
     config: &Config,
     source: Source,
     format: OutputFormat,
     progress: When,
 ) -> anyhow::Result<ExitCode> {
-    let mut refresher = Refresher::new(
-        source,
-        config.aggregate.clone(),
-        config.periods.clone(),
-        config.max_series,
-    );
-    let started = std::time::Instant::now();
-    let started_unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let mut daemon = new_daemon(config, source);
     let bar =
         progress == When::Always || (progress == When::Auto && std::io::stderr().is_terminal());
-    let report = if bar {
+    let step = if bar {
         let mut p = BarProgress::new();
-        let r = refresher.refresh(&mut p as &mut dyn Progress);
+        let step = daemon.refresh(&mut p);
         p.finish();
-        r
+        step
     } else {
-        refresher.refresh(&mut NoProgress)
+        daemon.refresh(&mut NoProgress)
     };
-    let mut status = Status {
-        s3: refresher.source().s3_stats(),
-        ..Status::default()
-    };
-    let snapshot = daemon::apply_report(&mut status, &report, started_unix, started.elapsed());
-    if !report.errors.is_empty() {
-        for e in &report.errors {
+    if !step.errors.is_empty() {
+        for e in &step.errors {
             eprintln!("error [{}]: {e}", e.stage());
         }
         bail!(
             "the refresh failed ({} error(s)); nothing printed",
-            report.errors.len()
+            step.errors.len()
         );
     }
-    let snapshot = snapshot.context("the refresh produced no data")?;
-    let rendered = render(snapshot, Arc::new(status));
+    if !step.published {
+        bail!("the refresh produced no data");
+    }
+    let rendered = daemon.render();
     let body = match format {
         OutputFormat::Text => rendered.text(),
         OutputFormat::Openmetrics => rendered.openmetrics(),
@@ -257,37 +248,17 @@ async fn serve(config: Config, source: Source) -> anyhow::Result<()> {
     })?;
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, source = %config.source, interval = ?config.refresh_interval, "serving /metrics, /healthz, /readyz");
-
-    let mut status = Status::default();
-    let mut current = Arc::new(Snapshot::default());
-    let initial = render(current.clone(), Arc::new(status.clone()));
-    let (tx, rx) = watch::channel(Arc::new(Published::new(initial, false)));
-    let (stop_tx, stop_rx) = watch::channel(false);
-
-    let refresher = Arc::new(Mutex::new(Refresher::new(
-        source,
-        config.aggregate.clone(),
-        config.periods.clone(),
-        config.max_series,
-    )));
-    let interval = config.refresh_interval;
-    let mut loop_stop = stop_rx.clone();
-    let refresh_loop = tokio::spawn(async move {
-        loop {
-            daemon::refresh_and_publish(&refresher, &mut status, &mut current, &tx).await;
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = loop_stop.changed() => break,
-            }
-        }
-    });
-    let mut server_stop = stop_rx.clone();
-    let server = tokio::spawn(server::serve(listener, rx, async move {
-        let _ = server_stop.changed().await;
-    }));
-    shutdown_signal().await;
-    let _ = stop_tx.send(true);
-    let _ = server.await;
-    refresh_loop.abort();
+    let options = ServerOptions {
+        header_read_timeout: config.header_read_timeout,
+    };
+    let daemon = new_daemon(&config, source);
+    daemon::serve(
+        daemon,
+        config.refresh_interval,
+        listener,
+        options,
+        shutdown_signal(),
+    )
+    .await;
     Ok(())
 }

@@ -82,4 +82,6 @@ pub mod stage {
     pub const MANIFEST: &str = "manifest";
     pub const READ: &str = "read";
     pub const DECODE: &str = "decode";
+    /// A bug: a panic while reading an object, caught and counted.
+    pub const INTERNAL: &str = "internal";
 }

@@ -1,123 +1,54 @@
 //! One refresh: list manifests, pick the newest execution of each selected billing period, read
-//! exactly the files it lists, aggregate, and build a snapshot. The only place besides `main` that
-//! wires stages together.
+//! exactly the files it lists, aggregate, and build a snapshot. Plans, caches and schedules; the
+//! stages it wires live in `source`, `cur`, `aggregate` and `snapshot`.
 //!
 //! Atomicity: a billing period is read whole or not at all. A period that fails keeps its last good
 //! aggregate; a refresh publishes a snapshot only when every selected period has good data, so a
 //! partial read is never published. A period whose manifest has not changed (same key, size, time
 //! and ETag) is not read again.
+//!
+//! Scheduling: the work of every changed period is cut into units — one per Parquet row group
+//! (footers are read first, in parallel), one per CSV file, which cannot be split — so a period
+//! that arrives as one big file keeps every core busy. Units are dealt round-robin to a fixed
+//! number of workers on a `rayon` pool; each worker keeps one aggregator per period, and a period's
+//! parts merge in worker order. The assignment is static on purpose: the sums are then bit-for-bit
+//! the same whatever the timing (a work-stealing split would make the order of floating-point
+//! additions depend on it).
 
 use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use rayon::prelude::*;
+
 use crate::aggregate::{AggregateOptions, PeriodAggregate, PeriodAggregator};
 use crate::config::PeriodSelection;
+use crate::cur::parquet::{FOOTER_GUESS, ParquetPlan, metadata_range};
 use crate::cur::{self, CurError, FileStats, Format, manifest};
 use crate::names::stage;
 use crate::snapshot::Snapshot;
-use crate::source::{LocalSource, ObjectMeta, S3Source, S3Stats, SourceError};
+use crate::source::{ObjectMeta, Source, SourceError};
 use crate::status::PeriodStatus;
-
-/// The export's location. S3 calls are async; a refresh runs on a blocking thread (or outside the
-/// runtime, for `once`) and drives them with the runtime's handle.
-#[derive(Debug, Clone)]
-pub enum Source {
-    Local(LocalSource),
-    S3 {
-        s3: S3Source,
-        rt: tokio::runtime::Handle,
-    },
-}
-
-impl Source {
-    fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, SourceError> {
-        match self {
-            Source::Local(l) => l.list(prefix),
-            Source::S3 { s3, rt } => rt.block_on(s3.list(prefix)),
-        }
-    }
-
-    fn get(&self, key: &str) -> Result<Vec<u8>, SourceError> {
-        match self {
-            Source::Local(l) => l.get(key),
-            Source::S3 { s3, rt } => rt.block_on(s3.get(key)).map(|b| b.to_vec()),
-        }
-    }
-
-    /// The object's full name for messages (path or `s3://` URI).
-    pub fn location(&self, key: &str) -> String {
-        match self {
-            Source::Local(l) => l.location(key),
-            Source::S3 { s3, .. } => s3.location(key),
-        }
-    }
-
-    /// S3 self-metrics, for an S3 source.
-    pub fn s3_stats(&self) -> Option<S3Stats> {
-        match self {
-            Source::Local(_) => None,
-            Source::S3 { s3, .. } => Some(s3.stats()),
-        }
-    }
-
-    fn read_data_file(
-        &self,
-        key: &str,
-        sink: &mut dyn cur::RowSink,
-    ) -> Result<FileStats, RefreshError> {
-        let object = self.location(key);
-        let format = Format::of_key(key).ok_or_else(|| {
-            RefreshError::Decode(CurError::Manifest {
-                object: object.clone(),
-                message: "unknown data file format (expected .parquet, .csv.gz or .csv)".into(),
-            })
-        })?;
-        match self {
-            Source::Local(l) => {
-                let file = l.open(key).map_err(RefreshError::Read)?;
-                match format {
-                    Format::Parquet => cur::parquet::read(file, &object, sink),
-                    Format::CsvGz => cur::csv::read(file, true, &object, sink),
-                    Format::Csv => cur::csv::read(file, false, &object, sink),
-                }
-                .map_err(RefreshError::Decode)
-            }
-            Source::S3 { s3, rt } => match format {
-                Format::Parquet => {
-                    let reader = s3.parquet_reader(key);
-                    let mut stats = rt
-                        .block_on(cur::parquet::read_async(reader.clone(), &object, sink))
-                        .map_err(RefreshError::Decode)?;
-                    stats.bytes = reader.fetched();
-                    Ok(stats)
-                }
-                Format::CsvGz | Format::Csv => {
-                    let body = rt.block_on(s3.stream(key)).map_err(RefreshError::Read)?;
-                    let reader = tokio_util::io::SyncIoBridge::new_with_handle(body, rt.clone());
-                    let stats = cur::csv::read(reader, format == Format::CsvGz, &object, sink)
-                        .map_err(RefreshError::Decode)?;
-                    s3.add_bytes(stats.bytes);
-                    Ok(stats)
-                }
-            },
-        }
-    }
-}
 
 /// A refresh error, by stage.
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
     #[error("listing manifests: {0}")]
-    List(SourceError),
+    List(#[source] SourceError),
     #[error("{0}")]
     NoManifest(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Manifest(CurError),
-    #[error("{0}")]
+    #[error(transparent)]
     Read(SourceError),
-    #[error("{0}")]
+    #[error(transparent)]
     Decode(CurError),
+    /// A panic while reading an object: a bug, caught so that it costs one period's refresh only.
+    #[error(
+        "{object}: internal error (a bug; please report it with this message): {message}; the billing period keeps its last good data"
+    )]
+    Internal { object: String, message: String },
 }
 
 impl RefreshError {
@@ -128,6 +59,7 @@ impl RefreshError {
             RefreshError::NoManifest(_) | RefreshError::Manifest(_) => stage::MANIFEST,
             RefreshError::Read(_) | RefreshError::Decode(CurError::Io { .. }) => stage::READ,
             RefreshError::Decode(_) => stage::DECODE,
+            RefreshError::Internal { .. } => stage::INTERNAL,
         }
     }
 }
@@ -170,8 +102,18 @@ pub struct Refresher {
     periods: PeriodSelection,
     max_series: usize,
     cache: BTreeMap<String, Cached>,
-    /// Data files decoded in parallel at most.
-    workers: usize,
+    pool: rayon::ThreadPool,
+}
+
+/// Workers for a source: one per core, and more for S3, whose units wait on the network (up to
+/// the GET bound).
+fn workers_for(source: &Source) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if source.is_remote() {
+        cores.max(8).min(cores * 4)
+    } else {
+        cores
+    }
 }
 
 impl Refresher {
@@ -181,15 +123,19 @@ impl Refresher {
         periods: PeriodSelection,
         max_series: usize,
     ) -> Self {
+        let workers = workers_for(&source);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|i| format!("bce-decode-{i}"))
+            .build()
+            .expect("starting decoding threads");
         Refresher {
             source,
             opts,
             periods,
             max_series,
             cache: BTreeMap::new(),
-            workers: std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(8),
+            pool,
         }
     }
 
@@ -223,7 +169,7 @@ impl Refresher {
             return report;
         }
         self.cache.retain(|p, _| selected.contains(p));
-        // Manifests first (small); then every listed file of every changed period, in one pool.
+        // Manifests first (small); then every listed file of every changed period, together.
         let mut plans = Vec::new();
         for period in &selected {
             let meta = &latest[period];
@@ -296,20 +242,33 @@ impl Refresher {
         })
     }
 
-    /// Decodes the files of every plan with a pool of workers. Files are dealt round-robin; each
-    /// worker keeps one aggregator per period, and a period's parts merge in worker order, so the
-    /// sums do not depend on timing. A failing file fails its period only.
+    /// Opens every data file of the plans: a Parquet file's footer gives its plan and row groups.
+    fn open_files(&self, plans: &[PeriodPlan]) -> Vec<(usize, Result<DataFile, RefreshError>)> {
+        let files: Vec<(usize, &String)> = plans
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.files.iter().map(move |f| (i, f)))
+            .collect();
+        let source = &self.source;
+        self.pool.install(|| {
+            files
+                .par_iter()
+                .map(|&(period, key)| {
+                    let opened = guarded(&source.location(key), || open_file(source, period, key));
+                    (period, opened)
+                })
+                .collect()
+        })
+    }
+
+    /// Decodes every file of every plan (see the module docs for the scheduling). A failing file
+    /// fails its period only.
     fn read_periods<'p>(
         &self,
         plans: &'p [PeriodPlan],
         progress: &mut dyn Progress,
         report: &mut RefreshReport,
     ) -> Vec<(&'p PeriodPlan, PeriodResult)> {
-        let units: Vec<(usize, &String)> = plans
-            .iter()
-            .enumerate()
-            .flat_map(|(i, p)| p.files.iter().map(move |f| (i, f)))
-            .collect();
         let mut statuses: Vec<PeriodStatus> = plans
             .iter()
             .map(|p| {
@@ -324,68 +283,82 @@ impl Refresher {
                 }
             })
             .collect();
-        let workers = self.workers.min(units.len()).max(1);
-        let failed: Vec<AtomicBool> = plans.iter().map(|_| AtomicBool::new(false)).collect();
-        type Part = Option<Result<PeriodAggregate, RefreshError>>;
-        let (tx, rx) = std::sync::mpsc::channel::<(usize, &String, FileStats)>();
-        let parts: Vec<Vec<Part>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|w| {
-                    let tx = tx.clone();
-                    let mine: Vec<(usize, &String)> =
-                        units.iter().copied().skip(w).step_by(workers).collect();
-                    let (opts, source, failed) = (&self.opts, &self.source, &failed);
-                    scope.spawn(move || -> Vec<Part> {
-                        let mut aggs: Vec<Option<PeriodAggregator>> =
-                            plans.iter().map(|_| None).collect();
-                        let mut errors: Vec<Option<RefreshError>> =
-                            plans.iter().map(|_| None).collect();
-                        for (i, key) in mine {
-                            if failed[i].load(Ordering::Relaxed) {
-                                continue;
-                            }
-                            let agg = aggs[i].get_or_insert_with(|| {
-                                PeriodAggregator::new(&plans[i].period, opts)
-                            });
-                            match source.read_data_file(key, agg) {
-                                Ok(stats) => {
-                                    let _ = tx.send((i, key, stats));
-                                }
-                                Err(e) => {
-                                    failed[i].store(true, Ordering::Relaxed);
-                                    errors[i] = Some(e);
-                                }
-                            }
-                        }
-                        aggs.into_iter()
-                            .zip(errors)
-                            .map(|(agg, err)| match err {
-                                Some(e) => Some(Err(e)),
-                                None => agg.map(|a| Ok(a.finish())),
-                            })
-                            .collect()
+        let mut errors: Vec<Option<RefreshError>> = plans.iter().map(|_| None).collect();
+        let mut files = Vec::new();
+        for (period, opened) in self.open_files(plans) {
+            match opened {
+                Ok(f) => files.push(f),
+                Err(e) => {
+                    errors[period].get_or_insert(e);
+                }
+            }
+        }
+        let units: Vec<Unit> = files
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| errors[f.period].is_none())
+            .flat_map(|(i, f)| match &f.kind {
+                FileKind::Parquet(p) => (0..p.row_groups())
+                    .map(|rg| Unit {
+                        file: i,
+                        row_group: Some(rg),
                     })
+                    .collect::<Vec<_>>(),
+                FileKind::Csv { .. } => vec![Unit {
+                    file: i,
+                    row_group: None,
+                }],
+            })
+            .collect();
+        let mut remaining: Vec<usize> = vec![0; files.len()];
+        for u in &units {
+            remaining[u.file] += 1;
+        }
+        let mut file_stats: Vec<FileStats> = files.iter().map(DataFile::stats_before).collect();
+        let failed: Vec<AtomicBool> = plans
+            .iter()
+            .enumerate()
+            .map(|(i, _)| AtomicBool::new(errors[i].is_some()))
+            .collect();
+        let workers = self.pool.current_num_threads().min(units.len()).max(1);
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, FileStats)>();
+        let parts: Vec<WorkerParts> = std::thread::scope(|scope| {
+            let (units, files, failed, opts, source) =
+                (&units, &files, &failed, &self.opts, &self.source);
+            let pool = &self.pool;
+            let handle = scope.spawn(move || {
+                pool.install(|| {
+                    (0..workers)
+                        .into_par_iter()
+                        .map(|w| {
+                            let mine = units.iter().skip(w).step_by(workers);
+                            run_worker(mine, files, plans, opts, source, failed, tx.clone())
+                        })
+                        .collect::<Vec<_>>()
                 })
-                .collect();
-            drop(tx);
-            for (i, key, stats) in rx.iter() {
-                progress.file_done(&plans[i].period, key, &stats);
-                report.files_read += 1;
+            });
+            for (file, stats) in rx.iter() {
+                let f = &files[file];
                 report.rows_read += stats.rows;
                 report.bytes_read += stats.bytes;
-                add_file(&mut statuses[i], &stats);
+                add_unit(&mut file_stats[file], &stats);
+                remaining[file] -= 1;
+                if remaining[file] == 0 {
+                    report.files_read += 1;
+                    add_file(&mut statuses[f.period], &file_stats[file]);
+                    progress.file_done(&plans[f.period].period, &f.key, &file_stats[file]);
+                }
             }
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a decoding worker panicked"))
-                .collect()
+            handle
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
         });
         // Per period: the first error in worker order, or the parts merged in worker order.
         let mut parts = parts;
         let mut out = Vec::with_capacity(plans.len());
         for (i, (plan, mut status)) in plans.iter().zip(statuses).enumerate() {
             let mut period_parts = Vec::new();
-            let mut error = None;
+            let mut error = errors[i].take();
             for worker in parts.iter_mut() {
                 match worker[i].take() {
                     Some(Ok(a)) => period_parts.push(a),
@@ -411,12 +384,193 @@ impl Refresher {
 /// A period read: its aggregate and status, or why it failed.
 type PeriodResult = Result<(PeriodAggregate, PeriodStatus), RefreshError>;
 
+/// One worker's result per period: `None` when it had no unit of the period.
+type WorkerParts = Vec<Option<Result<PeriodAggregate, RefreshError>>>;
+
 /// A period to read: its manifest and the files it lists.
 struct PeriodPlan {
     period: String,
     meta: ObjectMeta,
     execution_id: String,
     files: Vec<String>,
+}
+
+/// A data file ready to be decoded.
+struct DataFile {
+    /// Index of its period's plan.
+    period: usize,
+    key: String,
+    kind: FileKind,
+    /// Bytes read to open it (a Parquet footer).
+    opened_bytes: u64,
+}
+
+enum FileKind {
+    Parquet(ParquetPlan),
+    Csv { gzip: bool },
+}
+
+impl DataFile {
+    /// What is known before decoding a unit.
+    fn stats_before(&self) -> FileStats {
+        let mut stats = match &self.kind {
+            FileKind::Parquet(p) => p.file_stats().clone(),
+            FileKind::Csv { .. } => FileStats::default(),
+        };
+        stats.bytes = self.opened_bytes;
+        stats
+    }
+}
+
+/// A unit of decoding work: a Parquet row group, or a whole CSV file.
+struct Unit {
+    file: usize,
+    row_group: Option<usize>,
+}
+
+/// Runs `f`, turning a panic into an [`RefreshError::Internal`] naming `object`.
+fn guarded<T>(
+    object: &str,
+    f: impl FnOnce() -> Result<T, RefreshError>,
+) -> Result<T, RefreshError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_string());
+        Err(RefreshError::Internal {
+            object: object.to_string(),
+            message,
+        })
+    })
+}
+
+/// Opens one data file: its format from its name; for Parquet, its footer.
+fn open_file(source: &Source, period: usize, key: &str) -> Result<DataFile, RefreshError> {
+    let object = source.location(key);
+    let format = Format::of_key(key).ok_or_else(|| {
+        RefreshError::Decode(CurError::Manifest {
+            object: object.clone(),
+            message: "unknown data file format (expected .parquet, .csv.gz or .csv)".into(),
+        })
+    })?;
+    let (kind, opened_bytes) = match format {
+        Format::Parquet => {
+            let (tail, size) = source
+                .get_suffix(key, FOOTER_GUESS)
+                .map_err(RefreshError::Read)?;
+            let range = metadata_range(&tail, size, &object).map_err(RefreshError::Decode)?;
+            let tail_start = size - tail.len() as u64;
+            let (metadata, extra) = if range.start >= tail_start {
+                let at = (range.start - tail_start) as usize..(range.end - tail_start) as usize;
+                (tail.slice(at), 0)
+            } else {
+                let mut got = source
+                    .get_ranges(key, std::slice::from_ref(&range))
+                    .map_err(RefreshError::Read)?;
+                let b = got.pop().unwrap_or_default();
+                let n = b.len() as u64;
+                (b, n)
+            };
+            let plan = ParquetPlan::new(&metadata, size, &object).map_err(RefreshError::Decode)?;
+            (FileKind::Parquet(plan), tail.len() as u64 + extra)
+        }
+        Format::CsvGz => (FileKind::Csv { gzip: true }, 0),
+        Format::Csv => (FileKind::Csv { gzip: false }, 0),
+    };
+    Ok(DataFile {
+        period,
+        key: key.to_string(),
+        kind,
+        opened_bytes,
+    })
+}
+
+/// Decodes one unit into `sink`; returns what it read (rows, bytes, freshness).
+fn read_unit(
+    source: &Source,
+    file: &DataFile,
+    row_group: Option<usize>,
+    sink: &mut dyn cur::RowSink,
+) -> Result<FileStats, RefreshError> {
+    let object = source.location(&file.key);
+    match (&file.kind, row_group) {
+        (FileKind::Parquet(plan), Some(rg)) => {
+            let ranges = plan.ranges(rg);
+            let bytes = source
+                .get_ranges(&file.key, &ranges)
+                .map_err(RefreshError::Read)?;
+            let fetched: u64 = bytes.iter().map(|b| b.len() as u64).sum();
+            let newest = plan
+                .read_row_group(rg, &ranges, bytes, &object, sink)
+                .map_err(RefreshError::Decode)?;
+            Ok(FileStats {
+                rows: plan.row_group_rows(rg),
+                bytes: fetched,
+                newest_usage_end_ms: newest,
+                ..FileStats::default()
+            })
+        }
+        (FileKind::Csv { gzip }, _) => {
+            let input = source.open(&file.key).map_err(RefreshError::Read)?;
+            cur::csv::read(input, *gzip, &object, sink).map_err(RefreshError::Decode)
+        }
+        (FileKind::Parquet(_), None) => unreachable!("Parquet units are row groups"),
+    }
+}
+
+/// One worker: its units in order, one aggregator per period; skips the units of failed periods.
+fn run_worker<'u>(
+    units: impl Iterator<Item = &'u Unit>,
+    files: &[DataFile],
+    plans: &[PeriodPlan],
+    opts: &AggregateOptions,
+    source: &Source,
+    failed: &[AtomicBool],
+    done: std::sync::mpsc::Sender<(usize, FileStats)>,
+) -> WorkerParts {
+    let mut aggs: Vec<Option<PeriodAggregator>> = plans.iter().map(|_| None).collect();
+    let mut errors: Vec<Option<RefreshError>> = plans.iter().map(|_| None).collect();
+    for unit in units {
+        let file = &files[unit.file];
+        let i = file.period;
+        if failed[i].load(Ordering::Relaxed) {
+            continue;
+        }
+        let agg = aggs[i].get_or_insert_with(|| PeriodAggregator::new(&plans[i].period, opts));
+        let object = source.location(&file.key);
+        match guarded(&object, || read_unit(source, file, unit.row_group, agg)) {
+            Ok(stats) => {
+                let _ = done.send((unit.file, stats));
+            }
+            Err(e) => {
+                failed[i].store(true, Ordering::Relaxed);
+                errors[i] = Some(e);
+            }
+        }
+    }
+    aggs.into_iter()
+        .zip(errors)
+        .map(|(agg, err)| match err {
+            Some(e) => Some(Err(e)),
+            None => agg.map(|a| Ok(a.finish())),
+        })
+        .collect()
+}
+
+/// Adds one unit's stats to its file's.
+fn add_unit(file: &mut FileStats, unit: &FileStats) {
+    file.rows += unit.rows;
+    file.bytes += unit.bytes;
+    for c in &unit.missing_columns {
+        if !file.missing_columns.contains(c) {
+            file.missing_columns.push(c);
+        }
+    }
+    if let Some(end) = unit.newest_usage_end_ms {
+        file.newest_usage_end_ms = Some(file.newest_usage_end_ms.map_or(end, |n| n.max(end)));
+    }
 }
 
 /// Adds one file's stats to its period's status.

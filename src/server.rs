@@ -1,6 +1,12 @@
 //! The HTTP server: `/metrics` (OpenMetrics when the scraper asks for it, else text 0.0.4),
 //! `/healthz`, `/readyz` and a small index page. A scrape reads the published exposition through a
-//! `watch` channel: it never waits for a refresh.
+//! `watch` channel: it never waits for a refresh. Decompressing the exposition for a client that
+//! does not accept gzip runs on a blocking thread, not on the async workers. A client gets
+//! [`ServerOptions::header_read_timeout`] to send its request headers, then the connection closes.
+//!
+//! `Accept` and `Accept-Encoding` are negotiated here in a few lines: the only choices are
+//! OpenMetrics or not and gzip or not, and no widely used crate exposes hyper-compatible
+//! negotiation on its own (tower-http keeps its negotiation internal to its compression layer).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -13,7 +19,7 @@ use hyper::body::Incoming;
 use hyper::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -42,6 +48,8 @@ impl Published {
         }
     }
 
+    /// The uncompressed exposition; decompresses it on the first call (CPU work: call it on a
+    /// blocking thread).
     fn plain(&self, openmetrics: bool) -> Bytes {
         if openmetrics {
             self.plain_openmetrics
@@ -49,6 +57,21 @@ impl Published {
                 .clone()
         } else {
             self.plain_text.get_or_init(|| self.rendered.text()).clone()
+        }
+    }
+}
+
+/// Settings of the HTTP server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// How long a client may take to send its request headers.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -88,7 +111,7 @@ fn wants_openmetrics(req: &Request<Incoming>) -> bool {
         .any(|v| v.contains("application/openmetrics-text"))
 }
 
-fn handle(req: &Request<Incoming>, published: &Published) -> Response<Full<Bytes>> {
+async fn handle(req: &Request<Incoming>, published: Arc<Published>) -> Response<Full<Bytes>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return respond(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -107,7 +130,10 @@ fn handle(req: &Request<Incoming>, published: &Published) -> Response<Full<Bytes
                 resp.headers_mut().insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 resp
             } else {
-                respond(StatusCode::OK, content_type, published.plain(om))
+                let body = tokio::task::spawn_blocking(move || published.plain(om))
+                    .await
+                    .unwrap_or_default();
+                respond(StatusCode::OK, content_type, body)
             }
         }
         "/healthz" => respond(StatusCode::OK, "text/plain; charset=utf-8", Bytes::from_static(b"ok\n")),
@@ -136,10 +162,13 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 pub async fn serve(
     listener: TcpListener,
     published: watch::Receiver<Arc<Published>>,
+    options: ServerOptions,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
-    let http = hyper::server::conn::http1::Builder::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -156,7 +185,7 @@ pub async fn serve(
                 let rx = published.clone();
                 let service = service_fn(move |req: Request<Incoming>| {
                     let current = rx.borrow().clone();
-                    async move { Ok::<_, Infallible>(handle(&req, &current)) }
+                    async move { Ok::<_, Infallible>(handle(&req, current).await) }
                 });
                 let conn = http.serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);

@@ -15,11 +15,12 @@ pub enum CurError {
         #[source]
         source: parquet::errors::ParquetError,
     },
-    #[error("{object}: row group {row_group}: {message}")]
+    #[error("{object}: row group {row_group}: {source}")]
     ParquetRowGroup {
         object: String,
         row_group: usize,
-        message: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("{object}: line {line}: {message}")]
     Csv {

@@ -1,25 +1,32 @@
-//! Streaming Parquet decoding: one row group at a time, only the projected columns, rows handed
-//! to a [`RowSink`]. Memory is bounded by one batch of the projected columns.
+//! Parquet decoding built on byte ranges: the footer gives a [`ParquetPlan`]; each row group is
+//! then decoded on its own from its projected column chunks (fetched by the caller, from a file or
+//! with ranged GETs), so row groups of one file can be decoded on several cores. Rows go to a
+//! [`RowSink`]; memory is bounded by one row group's projected chunks and one batch.
 //!
-//! Physical types are read defensively (reference §2.4): strings may be plain, large, view or
+//! Every compression codec the `parquet` crate offers is built in (AWS writes snappy; mirrors get
+//! rewritten with zstd, gzip, lz4 or brotli). Strings, map keys and values are read as
+//! dictionaries (CUR strings repeat), so the prefilter evaluates once per dictionary value; the
+//! columns the rows need are then cast to plain strings batch by batch.
+//!
+//! Physical types are read defensively (the CUR 2.0 table dictionary documents logical types only): strings may be plain, large, view or
 //! dictionary-encoded; timestamps may be INT64 (any unit, with or without a time zone) or INT96;
 //! numbers may be any numeric type (costs are documented as double).
 
-use std::fs::File;
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, MapArray, RecordBatch, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, TimeUnit};
-use futures::StreamExt;
-use parquet::arrow::ParquetRecordBatchStreamBuilder;
+use bytes::{Buf, Bytes};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
     RowFilter,
 };
-use parquet::arrow::async_reader::AsyncFileReader;
-use parquet::file::reader::ChunkReader;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::ParquetMetaDataReader;
+use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::statistics::Statistics;
 
 use super::CurError;
@@ -30,107 +37,175 @@ use super::time::parse_iso8601_ms;
 /// Rows per decoded batch.
 pub const BATCH_ROWS: usize = 8192;
 
-/// A Parquet input that can be reopened once per row group.
-pub trait ParquetInput: ChunkReader + Sized + 'static {
-    fn dup(&self) -> std::io::Result<Self>;
-}
+/// Bytes to read from the end of a Parquet object to get its footer in one request (most fit).
+pub const FOOTER_GUESS: u64 = 64 << 10;
 
-impl ParquetInput for File {
-    fn dup(&self) -> std::io::Result<Self> {
-        self.try_clone()
+/// The byte range of a Parquet file's metadata, from the file's last bytes (`tail`, at least the
+/// 8-byte trailer) and its size. The caller fetches the range when `tail` does not hold it.
+pub fn metadata_range(tail: &[u8], size: u64, object: &str) -> Result<Range<u64>, CurError> {
+    let n = tail.len();
+    let bad = |message: String| CurError::ParquetFile {
+        object: object.to_string(),
+        source: ParquetError::General(message),
+    };
+    if n < 8 || &tail[n - 4..] != b"PAR1" {
+        return Err(bad(
+            "not a Parquet file (no PAR1 magic at the end); was it truncated or replaced?".into(),
+        ));
     }
-}
-
-impl ParquetInput for bytes::Bytes {
-    fn dup(&self) -> std::io::Result<Self> {
-        Ok(self.clone())
+    let meta_len = u64::from(u32::from_le_bytes(
+        tail[n - 8..n - 4].try_into().expect("4 bytes"),
+    ));
+    if meta_len + 8 > size {
+        return Err(bad(format!(
+            "the footer claims {meta_len} bytes of metadata in a {size}-byte file"
+        )));
     }
+    Ok(size - 8 - meta_len..size - 8)
 }
 
-/// Reads a Parquet data file; `object` names it in errors.
-pub fn read<R: ParquetInput>(
-    input: R,
-    object: &str,
-    sink: &mut dyn RowSink,
-) -> Result<FileStats, CurError> {
-    let bytes = input.len();
-    let meta = ArrowReaderMetadata::load(&input, ArrowReaderOptions::new()).map_err(|source| {
-        CurError::ParquetFile {
+/// What to read of one Parquet data file, decided from its footer: the schema with strings read
+/// as dictionaries, the projection, the late-materialisation filter's columns, and what is known
+/// before reading a row (missing optional columns, freshness from statistics).
+pub struct ParquetPlan {
+    meta: ArrowReaderMetadata,
+    mask: ProjectionMask,
+    stats: FileStats,
+    size: u64,
+}
+
+impl ParquetPlan {
+    /// A plan from the file's metadata bytes (see [`metadata_range`]) and its size.
+    pub fn new(metadata: &[u8], size: u64, object: &str) -> Result<ParquetPlan, CurError> {
+        let file_err = |source| CurError::ParquetFile {
             object: object.to_string(),
             source,
-        }
-    })?;
-    let (meta, mask, mut stats) = plan(meta, object)?;
-    stats.bytes = bytes;
-    for rg in 0..meta.metadata().num_row_groups() {
-        let rg_err = |message: String| CurError::ParquetRowGroup {
-            object: object.to_string(),
-            row_group: rg,
-            message,
         };
-        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
-            input.dup().map_err(|e| rg_err(e.to_string()))?,
-            meta.clone(),
-        )
-        .with_projection(mask.clone())
-        .with_row_groups(vec![rg])
-        .with_batch_size(BATCH_ROWS);
-        if let Some(filter) = row_filter(&meta, sink.prefilter()) {
-            builder = builder.with_row_filter(filter);
-        }
-        stats.rows += meta.metadata().row_group(rg).num_rows() as u64;
-        let reader = builder.build().map_err(|e| rg_err(e.to_string()))?;
-        for batch in reader {
-            let batch = batch.map_err(|e| rg_err(e.to_string()))?;
-            let newest = decode_batch(&batch, sink).map_err(|e| batch_error(e, object, rg))?;
-            if let Some(n) = newest {
-                stats.newest_usage_end_ms = Some(stats.newest_usage_end_ms.map_or(n, |o| o.max(n)));
-            }
-        }
+        let md = ParquetMetaDataReader::decode_metadata(metadata).map_err(file_err)?;
+        let meta = ArrowReaderMetadata::try_new(Arc::new(md), ArrowReaderOptions::new())
+            .map_err(file_err)?;
+        let (meta, mask, stats) = plan(meta, object)?;
+        Ok(ParquetPlan {
+            meta,
+            mask,
+            stats,
+            size,
+        })
     }
-    Ok(stats)
-}
 
-/// Reads a Parquet data file through an async reader (ranged GETs): footer first, then per row
-/// group only the projected columns' chunks. `FileStats::bytes` is left 0: the reader counts what
-/// it fetched.
-pub async fn read_async<R: AsyncFileReader + Clone + Unpin + 'static>(
-    mut input: R,
-    object: &str,
-    sink: &mut dyn RowSink,
-) -> Result<FileStats, CurError> {
-    let meta = ArrowReaderMetadata::load_async(&mut input, ArrowReaderOptions::new())
-        .await
-        .map_err(|source| CurError::ParquetFile {
-            object: object.to_string(),
-            source,
-        })?;
-    let (meta, mask, mut stats) = plan(meta, object)?;
-    for rg in 0..meta.metadata().num_row_groups() {
-        let rg_err = |message: String| CurError::ParquetRowGroup {
+    /// What is known of the file before reading a row (rows and bytes are 0).
+    pub fn file_stats(&self) -> &FileStats {
+        &self.stats
+    }
+
+    pub fn row_groups(&self) -> usize {
+        self.meta.metadata().num_row_groups()
+    }
+
+    /// Rows in row group `rg`.
+    pub fn row_group_rows(&self, rg: usize) -> u64 {
+        self.meta.metadata().row_group(rg).num_rows().max(0) as u64
+    }
+
+    /// The byte ranges of row group `rg`'s projected column chunks: all that decoding it reads.
+    pub fn ranges(&self, rg: usize) -> Vec<Range<u64>> {
+        let group = self.meta.metadata().row_group(rg);
+        (0..group.num_columns())
+            .filter(|&c| self.mask.leaf_included(c))
+            .map(|c| {
+                let (start, len) = group.column(c).byte_range();
+                start..start.saturating_add(len)
+            })
+            .collect()
+    }
+
+    /// Decodes row group `rg` from its fetched column chunks (`ranges` as given by
+    /// [`ParquetPlan::ranges`], `bytes` their contents), handing the rows to `sink`. Returns the
+    /// newest usage end date of its rows when that column was read.
+    pub fn read_row_group(
+        &self,
+        rg: usize,
+        ranges: &[Range<u64>],
+        bytes: Vec<Bytes>,
+        object: &str,
+        sink: &mut dyn RowSink,
+    ) -> Result<Option<i64>, CurError> {
+        let rg_err = |source: Box<dyn std::error::Error + Send + Sync>| CurError::ParquetRowGroup {
             object: object.to_string(),
             row_group: rg,
-            message,
+            source,
+        };
+        let input = Fetched {
+            size: self.size,
+            parts: ranges.iter().map(|r| r.start).zip(bytes).collect(),
         };
         let mut builder =
-            ParquetRecordBatchStreamBuilder::new_with_metadata(input.clone(), meta.clone())
-                .with_projection(mask.clone())
+            ParquetRecordBatchReaderBuilder::new_with_metadata(input, self.meta.clone())
+                .with_projection(self.mask.clone())
                 .with_row_groups(vec![rg])
                 .with_batch_size(BATCH_ROWS);
-        if let Some(filter) = row_filter(&meta, sink.prefilter()) {
+        if let Some(filter) = row_filter(&self.meta, sink.prefilter()) {
             builder = builder.with_row_filter(filter);
         }
-        stats.rows += meta.metadata().row_group(rg).num_rows() as u64;
-        let mut stream = builder.build().map_err(|e| rg_err(e.to_string()))?;
-        while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(|e| rg_err(e.to_string()))?;
-            let newest = decode_batch(&batch, sink).map_err(|e| batch_error(e, object, rg))?;
-            if let Some(n) = newest {
-                stats.newest_usage_end_ms = Some(stats.newest_usage_end_ms.map_or(n, |o| o.max(n)));
+        let reader = builder.build().map_err(|e| rg_err(Box::new(e)))?;
+        let mut newest: Option<i64> = None;
+        for batch in reader {
+            let batch = batch.map_err(|e| rg_err(Box::new(e)))?;
+            if let Some(n) = decode_batch(&batch, sink).map_err(|e| batch_error(e, object, rg))? {
+                newest = Some(newest.map_or(n, |o| o.max(n)));
             }
         }
+        Ok(newest)
     }
-    Ok(stats)
+}
+
+/// Column chunks fetched from an object, served to the Parquet reader as if it were the file.
+struct Fetched {
+    size: u64,
+    /// `(offset in the file, bytes)`, sorted by offset.
+    parts: Vec<(u64, Bytes)>,
+}
+
+impl Fetched {
+    fn part(&self, start: u64, len: u64) -> parquet::errors::Result<Bytes> {
+        self.parts
+            .iter()
+            .find(|(at, b)| *at <= start && start + len <= at + b.len() as u64)
+            .map(|(at, b)| b.slice((start - at) as usize..(start - at + len) as usize))
+            .ok_or_else(|| {
+                ParquetError::General(format!(
+                    "bytes {start}..{} lie outside the fetched column chunks",
+                    start + len
+                ))
+            })
+    }
+}
+
+impl Length for Fetched {
+    fn len(&self) -> u64 {
+        self.size
+    }
+}
+
+impl ChunkReader for Fetched {
+    type T = bytes::buf::Reader<Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let (at, b) = self
+            .parts
+            .iter()
+            .find(|(at, b)| *at <= start && start < at + b.len() as u64)
+            .ok_or_else(|| {
+                ParquetError::General(format!(
+                    "offset {start} lies outside the fetched column chunks"
+                ))
+            })?;
+        Ok(b.slice((start - at) as usize..).reader())
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        self.part(start, length as u64)
+    }
 }
 
 fn batch_error(e: BatchError, object: &str, row_group: usize) -> CurError {
@@ -148,7 +223,7 @@ fn batch_error(e: BatchError, object: &str, row_group: usize) -> CurError {
         BatchError::Arrow(message) => CurError::ParquetRowGroup {
             object: object.to_string(),
             row_group,
-            message,
+            source: message.into(),
         },
     }
 }

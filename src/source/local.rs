@@ -2,6 +2,9 @@
 //! gives): `<root>/data/BILLING_PERIOD=…/…` and `<root>/metadata/BILLING_PERIOD=…/…`.
 
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -89,5 +92,43 @@ impl LocalSource {
             location: self.location(key),
             source,
         })
+    }
+
+    fn io_err(&self, key: &str) -> impl Fn(std::io::Error) -> SourceError + '_ {
+        let location = self.location(key);
+        move |source| SourceError::Io {
+            location: location.clone(),
+            source,
+        }
+    }
+
+    /// The last `n` bytes of the file (all of it when shorter) and its size.
+    pub fn get_suffix(&self, key: &str, n: u64) -> Result<(bytes::Bytes, u64), SourceError> {
+        let err = self.io_err(key);
+        let mut file = self.open(key)?;
+        let size = file.metadata().map_err(&err)?.len();
+        let start = size.saturating_sub(n);
+        file.seek(SeekFrom::Start(start)).map_err(&err)?;
+        let mut buf = Vec::with_capacity((size - start) as usize);
+        file.read_to_end(&mut buf).map_err(&err)?;
+        Ok((buf.into(), size))
+    }
+
+    /// The given byte ranges of the file, in order.
+    pub fn get_ranges(
+        &self,
+        key: &str,
+        ranges: &[Range<u64>],
+    ) -> Result<Vec<bytes::Bytes>, SourceError> {
+        let err = self.io_err(key);
+        let file = self.open(key)?;
+        ranges
+            .iter()
+            .map(|r| {
+                let mut buf = vec![0; (r.end - r.start) as usize];
+                file.read_exact_at(&mut buf, r.start).map_err(&err)?;
+                Ok(buf.into())
+            })
+            .collect()
     }
 }

@@ -1,8 +1,17 @@
 //! Where export objects come from: a local directory laid out like the export's S3 prefix, or the
-//! S3 prefix itself. Lists, gets and opens objects by key; knows nothing of CUR.
+//! S3 prefix itself. [`Source`] is the one type the rest of the daemon sees: it lists objects and
+//! hands out whole objects, byte ranges and streaming readers, all blocking. For S3 it drives the
+//! async SDK with a runtime handle, so callers must run on a plain thread (a refresh runs on a
+//! blocking thread, or outside the runtime in `once`), never on an async worker. Knows nothing of
+//! CUR or Parquet.
 
 pub mod local;
 pub mod s3;
+
+use std::io::Read;
+use std::ops::Range;
+
+use bytes::Bytes;
 
 pub use local::LocalSource;
 pub use s3::{S3Settings, S3Source, S3Stats};
@@ -28,9 +37,108 @@ pub enum SourceError {
         source: std::io::Error,
     },
     #[error("{location}: {message}")]
-    S3 { location: String, message: String },
+    S3 {
+        location: String,
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     #[error(
         "{location}: no such export root (expected `data/` and `metadata/` folders as AWS Data Exports writes them)"
     )]
     NoRoot { location: String },
+}
+
+/// The export's objects: a local directory or an S3 prefix.
+#[derive(Debug, Clone)]
+pub struct Source(Backend);
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Local(LocalSource),
+    S3 {
+        s3: S3Source,
+        rt: tokio::runtime::Handle,
+    },
+}
+
+impl Source {
+    /// A local copy of the export prefix.
+    pub fn local(root: impl Into<std::path::PathBuf>) -> Source {
+        Source(Backend::Local(LocalSource::new(root)))
+    }
+
+    /// An S3 prefix; its requests run on `rt`.
+    pub fn s3(s3: S3Source, rt: tokio::runtime::Handle) -> Source {
+        Source(Backend::S3 { s3, rt })
+    }
+
+    /// Every object under `prefix` (relative to the export root), sorted by key.
+    pub fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, SourceError> {
+        match &self.0 {
+            Backend::Local(l) => l.list(prefix),
+            Backend::S3 { s3, rt } => rt.block_on(s3.list(prefix)),
+        }
+    }
+
+    /// The whole object (manifests are small).
+    pub fn get(&self, key: &str) -> Result<Bytes, SourceError> {
+        match &self.0 {
+            Backend::Local(l) => l.get(key).map(Bytes::from),
+            Backend::S3 { s3, rt } => rt.block_on(s3.get(key)),
+        }
+    }
+
+    /// The last `n` bytes of an object (all of it when shorter) and the object's size.
+    pub fn get_suffix(&self, key: &str, n: u64) -> Result<(Bytes, u64), SourceError> {
+        match &self.0 {
+            Backend::Local(l) => l.get_suffix(key, n),
+            Backend::S3 { s3, rt } => rt.block_on(s3.get_suffix(key, n)),
+        }
+    }
+
+    /// The given byte ranges of an object, in order. On S3 nearby ranges are fetched with one GET
+    /// and the GETs run in parallel (bounded by `s3.concurrency`).
+    pub fn get_ranges(&self, key: &str, ranges: &[Range<u64>]) -> Result<Vec<Bytes>, SourceError> {
+        match &self.0 {
+            Backend::Local(l) => l.get_ranges(key, ranges),
+            Backend::S3 { s3, rt } => rt.block_on(s3.get_ranges(key, ranges)),
+        }
+    }
+
+    /// A streaming reader of the whole object (gzip CSV is decompressed on the fly, never held
+    /// whole). Its bytes are counted as they are read.
+    pub fn open(&self, key: &str) -> Result<Box<dyn Read + Send>, SourceError> {
+        match &self.0 {
+            Backend::Local(l) => Ok(Box::new(l.open(key)?)),
+            Backend::S3 { s3, rt } => {
+                let body = rt.block_on(s3.stream(key))?;
+                Ok(Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+                    body,
+                    rt.clone(),
+                )))
+            }
+        }
+    }
+
+    /// The object's full name for messages (path or `s3://` URI).
+    pub fn location(&self, key: &str) -> String {
+        match &self.0 {
+            Backend::Local(l) => l.location(key),
+            Backend::S3 { s3, .. } => s3.location(key),
+        }
+    }
+
+    /// S3 self-metrics, for an S3 source.
+    pub fn s3_stats(&self) -> Option<S3Stats> {
+        match &self.0 {
+            Backend::Local(_) => None,
+            Backend::S3 { s3, .. } => Some(s3.stats()),
+        }
+    }
+
+    /// Whether requests wait on the network (worth more threads than cores).
+    pub fn is_remote(&self) -> bool {
+        matches!(self.0, Backend::S3 { .. })
+    }
 }

@@ -1,10 +1,10 @@
 //! S3: list, get, ranged and streamed reads of export objects through `aws-sdk-s3`, with the
 //! standard credential chain of `aws-config` (environment, profile, web identity/IRSA, ECS, IMDS).
-//! Knows nothing of CUR; the Parquet reader speaks only `parquet`'s `AsyncFileReader` interface.
+//! Knows nothing of CUR or Parquet: it hands out objects, byte ranges and streams.
 //!
 //! Resilience: the SDK's standard retry mode retries throttling (`SlowDown`, 503), 5xx, timeouts and
 //! connection errors with exponential backoff and jitter, up to `max_attempts`; each attempt has a
-//! timeout; GETs are bounded by a semaphore. Every HTTP attempt is counted by operation and status
+//! timeout; GETs (ranged, whole and streamed) are bounded by a semaphore. Every HTTP attempt is counted by operation and status
 //! code, and every byte fetched is counted.
 
 use std::collections::BTreeMap;
@@ -25,13 +25,8 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use bytes::Bytes;
-use futures::FutureExt;
-use futures::future::BoxFuture;
-use parquet::arrow::arrow_reader::ArrowReaderOptions;
-use parquet::arrow::async_reader::AsyncFileReader;
-use parquet::errors::ParquetError;
-use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
-use tokio::sync::Semaphore;
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{ObjectMeta, SourceError};
 
@@ -43,8 +38,6 @@ const POLICY_HINT: &str = "check the credentials the AWS SDK found (AWS_PROFILE,
 pub const COALESCE_GAP: u64 = 64 << 10;
 /// Largest coalesced GET.
 pub const COALESCE_MAX: u64 = 64 << 20;
-/// Bytes read from the end of a Parquet object to get its footer in one GET (most footers fit).
-pub const FOOTER_GUESS: u64 = 64 << 10;
 
 /// Connection settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,8 +182,7 @@ impl S3Source {
         }
     }
 
-    /// Counts bytes read through a stream returned by [`S3Source::stream`].
-    pub fn add_bytes(&self, n: u64) {
+    fn add_bytes(&self, n: u64) {
         self.counters.bytes.fetch_add(n, Ordering::Relaxed);
     }
 
@@ -245,7 +237,11 @@ impl S3Source {
             ),
             _ => format!("S3 request failed: {}", DisplayErrorContext(&err)),
         };
-        SourceError::S3 { location, message }
+        SourceError::S3 {
+            location,
+            message,
+            source: Some(Box::new(err)),
+        }
     }
 
     /// Every object under `prefix` (relative to the export root), with size, time and ETag.
@@ -303,6 +299,7 @@ impl S3Source {
         let body = resp.body.collect().await.map_err(|e| SourceError::S3 {
             location: self.location(key),
             message: format!("reading the body failed: {e}"),
+            source: Some(Box::new(e)),
         })?;
         let bytes = body.into_bytes();
         self.add_bytes(bytes.len() as u64);
@@ -332,6 +329,7 @@ impl S3Source {
                     "asked for bytes {range:?}, got {} bytes; the object changed or is shorter",
                     b.len()
                 ),
+                source: None,
             });
         }
         Ok(b)
@@ -349,12 +347,18 @@ impl S3Source {
         Ok((b, total))
     }
 
-    /// A streaming body (CSV.gz is decompressed on the fly, never buffered whole). Count its bytes
-    /// with [`S3Source::add_bytes`].
+    /// A streaming body (CSV.gz is decompressed on the fly, never buffered whole). It holds one
+    /// of the GET permits while it lives, and counts its bytes as they are read.
     pub async fn stream(
         &self,
         key: &str,
     ) -> Result<impl tokio::io::AsyncRead + Send + Unpin + 'static, SourceError> {
+        let permit = self
+            .gets
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore never closed");
         let resp = self
             .client
             .get_object()
@@ -363,42 +367,38 @@ impl S3Source {
             .send()
             .await
             .map_err(|e| self.error(self.location(key), e))?;
-        Ok(resp.body.into_async_read())
+        Ok(CountedBody {
+            inner: resp.body.into_async_read(),
+            counters: self.counters.clone(),
+            _permit: permit,
+        })
     }
 
-    /// A Parquet reader over ranged GETs of one object.
-    pub fn parquet_reader(&self, key: &str) -> S3ParquetReader {
-        S3ParquetReader {
-            source: self.clone(),
-            key: key.to_string(),
-            fetched: Arc::new(AtomicU64::new(0)),
-        }
-    }
-}
-
-/// `AsyncFileReader` over ranged GETs: footer first, then only the requested column chunks,
-/// nearby ranges coalesced into one GET, GETs in parallel up to the source's concurrency.
-#[derive(Debug, Clone)]
-pub struct S3ParquetReader {
-    source: S3Source,
-    key: String,
-    fetched: Arc<AtomicU64>,
-}
-
-impl S3ParquetReader {
-    /// Bytes fetched through this reader (and its clones).
-    pub fn fetched(&self) -> u64 {
-        self.fetched.load(Ordering::Relaxed)
-    }
-
-    async fn range(&self, range: Range<u64>) -> parquet::errors::Result<Bytes> {
-        let b = self
-            .source
-            .get_range(&self.key, range)
-            .await
-            .map_err(|e| ParquetError::External(Box::new(e)))?;
-        self.fetched.fetch_add(b.len() as u64, Ordering::Relaxed);
-        Ok(b)
+    /// The given byte ranges of an object, in order: ranges closer than [`COALESCE_GAP`] are
+    /// fetched with one GET, and the GETs run in parallel (bounded by the GET semaphore).
+    pub async fn get_ranges(
+        &self,
+        key: &str,
+        ranges: &[Range<u64>],
+    ) -> Result<Vec<Bytes>, SourceError> {
+        let merged = coalesce(ranges, COALESCE_GAP, COALESCE_MAX);
+        let fetched =
+            futures::future::try_join_all(merged.iter().map(|r| self.get_range(key, r.clone())))
+                .await?;
+        Ok(ranges
+            .iter()
+            .map(|r| {
+                if r.is_empty() {
+                    return Bytes::new();
+                }
+                let i = merged
+                    .iter()
+                    .position(|m| m.start <= r.start && r.end <= m.end)
+                    .expect("every range is inside a merged range");
+                let m = &merged[i];
+                fetched[i].slice((r.start - m.start) as usize..(r.end - m.start) as usize)
+            })
+            .collect())
     }
 }
 
@@ -421,74 +421,24 @@ pub fn coalesce(ranges: &[Range<u64>], gap: u64, max: u64) -> Vec<Range<u64>> {
     out
 }
 
-impl AsyncFileReader for S3ParquetReader {
-    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        let this = self.clone();
-        async move { this.range(range).await }.boxed()
-    }
+/// A streamed object body that counts its bytes and holds a GET permit until dropped.
+struct CountedBody<R> {
+    inner: R,
+    counters: Arc<Counters>,
+    _permit: OwnedSemaphorePermit,
+}
 
-    fn get_byte_ranges(
-        &mut self,
-        ranges: Vec<Range<u64>>,
-    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
-        let this = self.clone();
-        async move {
-            let merged = coalesce(&ranges, COALESCE_GAP, COALESCE_MAX);
-            let fetched =
-                futures::future::try_join_all(merged.iter().map(|r| this.range(r.clone()))).await?;
-            ranges
-                .iter()
-                .map(|r| {
-                    if r.is_empty() {
-                        return Ok(Bytes::new());
-                    }
-                    let i = merged
-                        .iter()
-                        .position(|m| m.start <= r.start && r.end <= m.end)
-                        .expect("every range is inside a merged range");
-                    let m = &merged[i];
-                    Ok(fetched[i].slice((r.start - m.start) as usize..(r.end - m.start) as usize))
-                })
-                .collect()
-        }
-        .boxed()
-    }
-
-    fn get_metadata<'a>(
-        &'a mut self,
-        _options: Option<&'a ArrowReaderOptions>,
-    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
-        let this = self.clone();
-        async move {
-            let (tail, size) = this
-                .source
-                .get_suffix(&this.key, FOOTER_GUESS)
-                .await
-                .map_err(|e| ParquetError::External(Box::new(e)))?;
-            this.fetched.fetch_add(tail.len() as u64, Ordering::Relaxed);
-            let n = tail.len();
-            if n < 8 || &tail[n - 4..] != b"PAR1" {
-                return Err(ParquetError::General(
-                    "not a Parquet file (no PAR1 footer)".into(),
-                ));
-            }
-            let meta_len =
-                u32::from_le_bytes(tail[n - 8..n - 4].try_into().expect("4 bytes")) as u64;
-            let need = meta_len + 8;
-            if need > size {
-                return Err(ParquetError::General(format!(
-                    "footer claims {meta_len} bytes of metadata in a {size}-byte file"
-                )));
-            }
-            let meta = if need as usize <= n {
-                ParquetMetaDataReader::decode_metadata(&tail[n - need as usize..n - 8])?
-            } else {
-                let buf = this.range(size - need..size - 8).await?;
-                ParquetMetaDataReader::decode_metadata(&buf)?
-            };
-            Ok(Arc::new(meta))
-        }
-        .boxed()
+impl<R: AsyncRead + Unpin> AsyncRead for CountedBody<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let n = (buf.filled().len() - before) as u64;
+        self.counters.bytes.fetch_add(n, Ordering::Relaxed);
+        poll
     }
 }
 
