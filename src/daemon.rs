@@ -242,7 +242,16 @@ pub async fn serve(
             // Refresh and render on a blocking thread; scrapes keep being answered meanwhile.
             let joined = tokio::task::spawn_blocking(move || {
                 daemon.refresh(&mut LogProgress::default());
+                let started = Instant::now();
                 let rendered = catch_unwind(AssertUnwindSafe(|| daemon.render()));
+                if let Ok(r) = &rendered {
+                    tracing::info!(
+                        render_seconds = format!("{:.3}", started.elapsed().as_secs_f64()),
+                        bytes = r.text_len,
+                        gzip_bytes = r.text_gz.len(),
+                        "exposition rendered"
+                    );
+                }
                 (daemon, rendered)
             })
             .await;

@@ -9,21 +9,27 @@
 //! Data flows one way, one plain type per stage:
 //!
 //! ```text
-//! source (ObjectMeta, File) → cur (CurRow) → bedrock (Classified) → aggregate (PeriodAggregate)
-//!   → snapshot (Snapshot) → metrics (Rendered) → server (/metrics)
+//! source (ObjectMeta, Bytes) → cur (ParquetPlan / CSV records → CurRow) → bedrock (Classified)
+//!   → aggregate (PeriodAggregate) → snapshot (Snapshot) → metrics (Rendered) → server (/metrics)
 //! ```
 //!
 //! - [`config`] — raw configuration → checked [`config::Config`].
-//! - [`source`] — export objects by key: list, get, open. Knows nothing of CUR.
-//! - [`cur`] — manifests, Parquet and CSV decoding into [`cur::CurRow`]. Knows nothing of Bedrock.
+//! - [`source`] — export objects by key: [`source::Source`] lists them and hands out bytes, byte
+//!   ranges and streams (local directory or S3; async bridging inside). Knows nothing of CUR.
+//! - [`cur`] — manifests, Parquet (footer → plan → row groups from their column chunks) and CSV
+//!   decoding into [`cur::CurRow`]. Knows nothing of Bedrock.
 //! - [`bedrock`] — usage-type grammar, regions, principal ARNs, tags. Pure.
 //! - [`aggregate`], [`snapshot`], [`sum`] — rows → series with compensated sums → capped snapshot. Pure.
 //! - [`names`] — every metric and label name.
-//! - [`metrics`] — Prometheus collectors and the rendered exposition. Sees only snapshot and status.
+//! - [`metrics`] — the exporters' layer (Prometheus today): reads only snapshot and status.
 //! - [`status`] — the exporter's own state as plain data (self-metrics).
-//! - [`refresh`] — one refresh, wiring the stages; keeps each period's last good aggregate.
-//! - [`daemon`] — the refresh loop, publication, progress reporting.
+//! - [`refresh`] — plans, caches and schedules one refresh (row-group units on a worker pool).
+//! - [`daemon`] — runs refreshes and publishes them (`once` and `serve` alike), progress reporting.
 //! - [`server`] — hyper: `/metrics`, `/healthz`, `/readyz`.
+//!
+//! Beside the crate: `tools/cur-sample` (the export generator, a workspace member), `tests/it`
+//! (integration tests), `bench/` (benchmarks against DuckDB), `deploy/`, `config/`, `scripts/`,
+//! `.ci/`.
 
 #![forbid(unsafe_code)]
 

@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 const AFTER_HELP: &str = "\
 Configuration: defaults, then the TOML file given with --config, then BCE_* environment variables
 (BCE_SOURCE, BCE_LISTEN, BCE_REFRESH_INTERVAL, BCE_PERIODS, BCE_MAX_SERIES, BCE_FOLD_SESSIONS,
-BCE_LOG_FORMAT, BCE_TAGS__SOURCES, BCE_S3__ENDPOINT, …), then flags. Every key is described in
+BCE_LOG_FORMAT, BCE_HEADER_READ_TIMEOUT, BCE_TAGS__SOURCES, BCE_S3__ENDPOINT, …), then flags. Every key is described in
 config/bedrock-cost-exporter.toml and the README. Log verbosity: RUST_LOG (default info).";
 
 #[derive(Debug, Parser)]

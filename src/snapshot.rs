@@ -35,7 +35,6 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Merges the periods' series and applies the cap.
     pub fn build<'a>(
         periods: impl IntoIterator<Item = &'a PeriodAggregate>,
         max_series: usize,

@@ -1,4 +1,5 @@
-//! CUR 2.0 column names this exporter reads [CUR2 table dictionary, reference §2.2].
+//! CUR 2.0 column names this exporter reads (AWS Data Exports user guide, "CUR 2.0 table
+//! dictionary"), defined once: decoders find a column's slot with [`position`].
 
 pub const PRODUCT_CODE: &str = "line_item_product_code";
 pub const BILLING_ENTITY: &str = "bill_billing_entity";
@@ -25,8 +26,8 @@ pub const TAGS: &str = "tags";
 /// Columns without which a file cannot be read.
 pub const REQUIRED: &[&str] = &[PRODUCT_CODE, UNBLENDED_COST];
 
-/// Every column the exporter reads, in one list (the Parquet projection).
-pub const ALL: &[&str] = &[
+/// Every column the exporter reads, in one list (the Parquet projection, the CSV column lookup).
+pub const ALL: [&str; 16] = [
     PRODUCT_CODE,
     BILLING_ENTITY,
     LINE_ITEM_TYPE,
@@ -44,3 +45,30 @@ pub const ALL: &[&str] = &[
     USAGE_END_DATE,
     TAGS,
 ];
+
+/// The index of a column in [`ALL`]; a compile-time error (in a `const` context) for a name that
+/// is not there.
+pub const fn position(name: &str) -> usize {
+    let mut i = 0;
+    while i < ALL.len() {
+        if eq(ALL[i].as_bytes(), name.as_bytes()) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a column of columns::ALL")
+}
+
+const fn eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}

@@ -145,8 +145,7 @@ impl<R: Read> Records<R> {
                 }
             }
             if !self.in_quotes {
-                self.commas +=
-                    memchr::memchr_iter(b',', &self.buf[self.scan..self.filled]).count();
+                self.commas += memchr::memchr_iter(b',', &self.buf[self.scan..self.filled]).count();
             }
             self.scan = self.filled;
             if self.eof {
@@ -334,29 +333,19 @@ fn read_records(
         }
     }
     let mut missing = Vec::new();
-    let mut at = |name: &'static str| {
+    // Each column's index in the record, in the order of `columns::ALL`.
+    let at: [Option<usize>; col::ALL.len()] = col::ALL.map(|name| {
         let i = idx(name);
         if i.is_none() && name != col::PRODUCT_PRODUCT_NAME && name != col::PRODUCT {
             missing.push(name);
         }
         i
-    };
-    let c_product_code = at(col::PRODUCT_CODE);
-    let c_entity = at(col::BILLING_ENTITY);
-    let c_type = at(col::LINE_ITEM_TYPE);
-    let c_usage_type = at(col::USAGE_TYPE);
-    let c_principal = at(col::IAM_PRINCIPAL);
-    let c_account = at(col::USAGE_ACCOUNT_ID);
-    let c_currency = at(col::CURRENCY_CODE);
-    let c_region = at(col::PRODUCT_REGION_CODE);
-    let c_unit = at(col::PRICING_UNIT);
-    let c_product = at(col::PRODUCT);
-    let c_product_name = at(col::PRODUCT_PRODUCT_NAME);
-    let c_unblended = at(col::UNBLENDED_COST);
-    let c_net = at(col::NET_UNBLENDED_COST);
-    let c_amount = at(col::USAGE_AMOUNT);
-    let c_end = at(col::USAGE_END_DATE);
-    let c_tags = at(col::TAGS);
+    });
+    macro_rules! at {
+        ($c:ident) => {
+            at[const { col::position(col::$c) }]
+        };
+    }
 
     // Raw prefilter: a record can only be wanted if it contains one of the wanted values.
     let needles: Option<Vec<memchr::memmem::Finder<'static>>> = sink.prefilter().map(|p| {
@@ -409,7 +398,7 @@ fn read_records(
             .is_none_or(|ns| ns.iter().any(|f| f.find(rec).is_some()));
         if !maybe {
             // Freshness still counts every row; a quoted field before it needs a full split.
-            if let Some(c) = c_end {
+            if let Some(c) = at!(USAGE_END_DATE) {
                 let end = match raw_field(rec, c) {
                     Some(f) => f.trim_ascii(),
                     None => {
@@ -431,26 +420,8 @@ fn read_records(
         if n != headers.len() {
             return Err(ragged(object, record_line, n, headers.len()));
         }
-        let mut texts: [&str; 16] = [""; 16];
-        let cols = [
-            c_product_code,
-            c_entity,
-            c_type,
-            c_usage_type,
-            c_principal,
-            c_account,
-            c_currency,
-            c_region,
-            c_unit,
-            c_product,
-            c_product_name,
-            c_unblended,
-            c_net,
-            c_amount,
-            c_end,
-            c_tags,
-        ];
-        for (slot, c) in texts.iter_mut().zip(cols) {
+        let mut texts = [""; col::ALL.len()];
+        for (slot, c) in texts.iter_mut().zip(at) {
             if let Some(i) = c {
                 *slot = std::str::from_utf8(fields.field(i)).map_err(|_| {
                     csv_err(
@@ -461,24 +432,13 @@ fn read_records(
                 })?;
             }
         }
-        let [
-            pc,
-            be,
-            li_type,
-            usage_type,
-            principal,
-            account,
-            currency,
-            region,
-            unit,
-            product,
-            product_name_cell,
-            unblended,
-            net,
-            amount,
-            end,
-            tags_cell,
-        ] = texts;
+        macro_rules! cell {
+            ($c:ident) => {
+                texts[const { col::position(col::$c) }]
+            };
+        }
+        let (pc, be) = (cell!(PRODUCT_CODE), cell!(BILLING_ENTITY));
+        let end = cell!(USAGE_END_DATE);
         let end = end.trim();
         if end.as_bytes() > newest_end.as_slice() {
             newest_end.clear();
@@ -500,23 +460,28 @@ fn read_records(
                 }),
             }
         };
-        let product_map = match c_product_name {
+        let product_map = match at!(PRODUCT_PRODUCT_NAME) {
             Some(_) => Vec::new(),
             None => json_map(
-                c_product.map(|_| product),
+                at!(PRODUCT).map(|_| cell!(PRODUCT)),
                 object,
                 record_line,
                 col::PRODUCT,
             )?,
         };
-        let product_name = match c_product_name {
-            Some(_) => Some(product_name_cell),
+        let product_name = match at!(PRODUCT_PRODUCT_NAME) {
+            Some(_) => Some(cell!(PRODUCT_PRODUCT_NAME)),
             None => product_map
                 .iter()
                 .find(|(k, _)| k == col::PRODUCT_NAME_KEY)
                 .map(|(_, v)| v.as_str()),
         };
-        let tags_owned = json_map(c_tags.map(|_| tags_cell), object, record_line, col::TAGS)?;
+        let tags_owned = json_map(
+            at!(TAGS).map(|_| cell!(TAGS)),
+            object,
+            record_line,
+            col::TAGS,
+        )?;
         let tags: Vec<(&str, &str)> = tags_owned
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -524,17 +489,26 @@ fn read_records(
         sink.row(&CurRow {
             product_code: pc,
             billing_entity: be,
-            line_item_type: li_type,
-            usage_type,
-            iam_principal: c_principal.map(|_| principal),
-            usage_account_id: account,
-            currency,
-            product_region_code: region,
-            pricing_unit: unit,
+            line_item_type: cell!(LINE_ITEM_TYPE),
+            usage_type: cell!(USAGE_TYPE),
+            iam_principal: at!(IAM_PRINCIPAL).map(|_| cell!(IAM_PRINCIPAL)),
+            usage_account_id: cell!(USAGE_ACCOUNT_ID),
+            currency: cell!(CURRENCY_CODE),
+            product_region_code: cell!(PRODUCT_REGION_CODE),
+            pricing_unit: cell!(PRICING_UNIT),
             product_name,
-            unblended_cost: float(unblended, true, col::UNBLENDED_COST)?.unwrap_or(0.0),
-            net_unblended_cost: float(net, c_net.is_some(), col::NET_UNBLENDED_COST)?,
-            usage_amount: float(amount, c_amount.is_some(), col::USAGE_AMOUNT)?.unwrap_or(0.0),
+            unblended_cost: float(cell!(UNBLENDED_COST), true, col::UNBLENDED_COST)?.unwrap_or(0.0),
+            net_unblended_cost: float(
+                cell!(NET_UNBLENDED_COST),
+                at!(NET_UNBLENDED_COST).is_some(),
+                col::NET_UNBLENDED_COST,
+            )?,
+            usage_amount: float(
+                cell!(USAGE_AMOUNT),
+                at!(USAGE_AMOUNT).is_some(),
+                col::USAGE_AMOUNT,
+            )?
+            .unwrap_or(0.0),
             tags: &tags,
         });
     }

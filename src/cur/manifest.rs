@@ -1,6 +1,6 @@
 //! Data Exports manifests: which data files of which execution count for each billing period.
 //!
-//! Layout [DELIVERY, reference §3.1]: `<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`
+//! Layout (Data Exports user guide, "Export delivery", docs.aws.amazon.com/cur/latest/userguide/dataexports-export-delivery.html): `<export>/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`
 //! (overwrite mode) or `…/BILLING_PERIOD=YYYY-MM/<timestamp>-<execution-id>/<export>-Manifest.json`
 //! (create-new mode). The manifest is written after all data files, and lists them in `dataFiles` as
 //! `s3://bucket/prefix/<export>/data/…` URIs. Only the files the newest manifest lists count:

@@ -4,7 +4,8 @@
 //! - [`columns`] — the column names we read (selected by name, never by position).
 //! - [`row`] — the plain row type and the sink trait.
 //! - [`manifest`] — Data Exports manifests: which files of which execution count.
-//! - [`parquet`], [`csv`] — streaming decoders, one row group / record at a time.
+//! - [`parquet`] — a plan from the footer, then any row group decoded from its column chunks.
+//! - [`csv`] — a streaming decoder, one record at a time.
 //! - [`time`] — ISO-8601 timestamps as written in CSV exports.
 
 pub mod columns;
@@ -21,7 +22,7 @@ pub use row::{CurRow, FileStats, Prefilter, RowSink};
 /// The data-file formats AWS Data Exports writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// `*.snappy.parquet` (any Parquet compression is read).
+    /// `*.snappy.parquet` (every codec the `parquet` crate has is built in).
     Parquet,
     /// `*.csv.gz`.
     CsvGz,

@@ -7,4 +7,5 @@ mod cli;
 mod prometheus_e2e;
 mod reconcile;
 mod s3;
+mod server;
 mod util;

@@ -245,7 +245,7 @@ fn series_cap_folds_into_other_and_keeps_totals() {
 fn generator_writes_every_column_the_exporter_reads() {
     use bedrock_cost_exporter::cur::columns;
     let names = cur_sample::column_names();
-    for c in columns::ALL {
+    for c in columns::ALL.iter() {
         if *c != columns::PRODUCT_PRODUCT_NAME {
             assert!(names.contains(c), "{c}");
         }
