@@ -76,6 +76,20 @@ impl Moto {
         ]
     }
 
+    /// Starts `serve` against `endpoint` (moto itself or a proxy in front of it) with this
+    /// server's credentials and `extra` environment.
+    fn serve(&self, endpoint: SocketAddr, extra: &[(&str, &str)]) -> Daemon {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .chain(extra.iter().copied())
+            .collect();
+        let args = s3_args(endpoint);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Daemon::start(&args, &env)
+    }
+
     fn client(&self, rt: &tokio::runtime::Runtime) -> aws_sdk_s3::Client {
         let conf = aws_sdk_s3::config::Builder::new()
             .behavior_version(BehaviorVersion::latest())
@@ -328,27 +342,30 @@ fn comparable(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn export(dir: &Path, format: SampleFormat, mode: SampleMode) -> ExportSummary {
-    write_export(
-        dir,
-        &ExportSpec {
-            format,
-            mode,
-            rows_per_period: 2_000,
-            files_per_period: 3,
-            row_group_rows: 400,
-            extra_sessions: 4,
-            ..ExportSpec::default()
-        },
-    )
-    .unwrap()
+/// The tests' usual export: small, several files and row groups.
+fn spec(format: SampleFormat, mode: SampleMode) -> ExportSpec {
+    ExportSpec {
+        format,
+        mode,
+        rows_per_period: 2_000,
+        files_per_period: 3,
+        row_group_rows: 400,
+        extra_sessions: 4,
+        ..ExportSpec::default()
+    }
+}
+
+/// An export written from `spec` into a temporary folder and uploaded to a fresh moto server.
+fn on_moto(spec: &ExportSpec) -> (tempfile::TempDir, ExportSummary, Moto) {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = write_export(dir.path(), spec).unwrap();
+    let moto = Moto::start();
+    moto.upload(dir.path());
+    (dir, summary, moto)
 }
 
 fn s3_once_matches_local(format: SampleFormat, mode: SampleMode) {
-    let dir = tempfile::tempdir().unwrap();
-    export(dir.path(), format, mode);
-    let moto = Moto::start();
-    moto.upload(dir.path());
+    let (dir, _, moto) = on_moto(&spec(format, mode));
     let local = once(dir.path(), &[]);
     let out = once_s3(moto.addr, &moto.env());
     assert!(
@@ -394,9 +411,7 @@ fn s3_csv_gz_overwrite_equals_local() {
 
 #[test]
 fn a_wide_parquet_export_is_read_with_at_most_a_quarter_of_its_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let summary = write_export(
-        dir.path(),
+    let (dir, summary, moto) = on_moto(
         // A large organisation's bill: most rows are not Bedrock (issue 4's setting).
         &ExportSpec {
             rows_per_period: 120_000,
@@ -405,10 +420,7 @@ fn a_wide_parquet_export_is_read_with_at_most_a_quarter_of_its_bytes() {
             bedrock_share: 0.05,
             ..ExportSpec::default()
         },
-    )
-    .unwrap();
-    let moto = Moto::start();
-    moto.upload(dir.path());
+    );
     let out = once_s3(moto.addr, &moto.env());
     assert!(
         out.status.success(),
@@ -448,19 +460,8 @@ fn requests(samples: &[Sample], op: &str) -> f64 {
 
 #[test]
 fn an_unchanged_manifest_costs_no_data_gets() {
-    let dir = tempfile::tempdir().unwrap();
-    export(dir.path(), SampleFormat::Parquet, SampleMode::Overwrite);
-    let moto = Moto::start();
-    moto.upload(dir.path());
-    let env = moto.env();
-    let env: Vec<(&str, &str)> = env
-        .iter()
-        .map(|(k, v)| (*k, v.as_str()))
-        .chain([("BCE_REFRESH_INTERVAL", "1s")])
-        .collect();
-    let args = s3_args(moto.addr);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let daemon = Daemon::start(&args, &env);
+    let (_dir, _, moto) = on_moto(&spec(SampleFormat::Parquet, SampleMode::Overwrite));
+    let daemon = moto.serve(moto.addr, &[("BCE_REFRESH_INTERVAL", "1s")]);
     daemon.wait_ready();
     let first = daemon.metrics();
     let ok = |m: &[Sample]| {
@@ -487,10 +488,7 @@ fn an_unchanged_manifest_costs_no_data_gets() {
 
 #[test]
 fn slowdown_is_retried_then_succeeds() {
-    let dir = tempfile::tempdir().unwrap();
-    export(dir.path(), SampleFormat::Parquet, SampleMode::Overwrite);
-    let moto = Moto::start();
-    moto.upload(dir.path());
+    let (dir, _, moto) = on_moto(&spec(SampleFormat::Parquet, SampleMode::Overwrite));
     let proxy = FaultProxy::start(moto.addr);
     proxy.state.slowdowns_left.store(3, Ordering::SeqCst);
     let out = once_s3(proxy.addr, &moto.env());
@@ -516,33 +514,21 @@ fn slowdown_is_retried_then_succeeds() {
 
 #[test]
 fn a_server_gone_mid_refresh_keeps_the_last_good_snapshot_and_recovers() {
-    let dir = tempfile::tempdir().unwrap();
-    let summary = write_export(
-        dir.path(),
-        &ExportSpec {
-            rows_per_period: 3_000,
-            files_per_period: 8,
-            row_group_rows: 300,
-            ..ExportSpec::default()
-        },
-    )
-    .unwrap();
-    let moto = Moto::start();
-    moto.upload(dir.path());
+    let (dir, summary, moto) = on_moto(&ExportSpec {
+        rows_per_period: 3_000,
+        files_per_period: 8,
+        row_group_rows: 300,
+        ..ExportSpec::default()
+    });
     let proxy = FaultProxy::start(moto.addr);
-    let env = moto.env();
-    let env: Vec<(&str, &str)> = env
-        .iter()
-        .map(|(k, v)| (*k, v.as_str()))
-        .chain([
+    let mut daemon = moto.serve(
+        proxy.addr,
+        &[
             ("BCE_REFRESH_INTERVAL", "1s"),
             ("BCE_S3__MAX_ATTEMPTS", "2"),
             ("BCE_S3__REQUEST_TIMEOUT", "2s"),
-        ])
-        .collect();
-    let args = s3_args(proxy.addr);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut daemon = Daemon::start(&args, &env);
+        ],
+    );
     daemon.wait_ready();
     let costs = |m: &[Sample]| -> Vec<Sample> {
         m.iter()
@@ -603,10 +589,7 @@ fn a_server_gone_mid_refresh_keeps_the_last_good_snapshot_and_recovers() {
 
 #[test]
 fn wrong_credentials_give_a_clear_error_naming_the_bucket() {
-    let dir = tempfile::tempdir().unwrap();
-    export(dir.path(), SampleFormat::Parquet, SampleMode::Overwrite);
-    let moto = Moto::start();
-    moto.upload(dir.path());
+    let (_dir, _, moto) = on_moto(&spec(SampleFormat::Parquet, SampleMode::Overwrite));
     let mut env = moto.env();
     env[1].1 = "not-the-secret".into();
     let out = once_s3(moto.addr, &env);
