@@ -1,10 +1,10 @@
-//! Helpers: run the binary, parse expositions, talk HTTP/1.1 to loopback servers, find tools.
+//! Helpers: run the binary, parse expositions, talk HTTP to loopback servers (`ureq`), find tools.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -30,7 +30,9 @@ impl Sample {
     }
 }
 
-/// Parses Prometheus text format (0.0.4 or OpenMetrics) samples, unescaping label values.
+/// Parses Prometheus text format (0.0.4 or OpenMetrics) samples, unescaping label values. Our own:
+/// the `prometheus-parse` crate splits label sets on `,` and `=` without unescaping, and our
+/// label values hold commas, `=`, quotes and backslashes (tag values, ARNs).
 pub fn parse_exposition(text: &str) -> Vec<Sample> {
     let mut out = Vec::new();
     for line in text.lines() {
@@ -157,89 +159,50 @@ pub fn tool(name: &str) -> PathBuf {
     );
 }
 
-/// A minimal HTTP/1.1 GET; returns (status, headers, body).
-pub fn http_get(
-    addr: SocketAddr,
-    path: &str,
-    accept: Option<&str>,
-) -> std::io::Result<(u16, String, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let accept = accept
-        .map(|a| format!("Accept: {a}\r\n"))
-        .unwrap_or_default();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{accept}Connection: close\r\n\r\n"
-    )?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf)?;
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0);
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    Ok((status, head.to_string(), body))
+/// An HTTP client that reports every status (no error for 4xx/5xx), never decompresses, and
+/// gives up after 10 s.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
 }
 
-/// GET with extra request headers; returns (status, response head, raw body bytes).
+/// GET with extra request headers; returns (status, response head as text, raw body bytes).
 pub fn http_get_raw(
     addr: SocketAddr,
     path: &str,
     headers: &[(&str, &str)],
 ) -> std::io::Result<(u16, String, Vec<u8>)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let extra: String = headers
+    let mut req = agent().get(format!("http://{addr}{path}"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut resp = req.call().map_err(std::io::Error::other)?;
+    let head: String = resp
+        .headers()
         .iter()
-        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .map(|(k, v)| format!("{k}: {}\r\n", v.to_str().unwrap_or("")))
         .collect();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
-    )?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf)?;
-    let split = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(buf.len(), |i| i + 4);
-    let head = String::from_utf8_lossy(&buf[..split]).to_string();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0);
-    assert!(
-        !head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked"),
-        "unexpected chunked body"
-    );
-    Ok((status, head, buf[split..].to_vec()))
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .map_err(std::io::Error::other)?;
+    Ok((resp.status().as_u16(), head, body))
 }
 
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest.get(n + 2..).unwrap_or("");
-    }
-    out
+/// A GET; returns (status, response head as text, body as text).
+pub fn http_get(
+    addr: SocketAddr,
+    path: &str,
+    accept: Option<&str>,
+) -> std::io::Result<(u16, String, String)> {
+    let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
+    let (status, head, body) = http_get_raw(addr, path, &headers)?;
+    Ok((status, head, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// Polls `f` until it returns `Some`, or panics after `timeout` with `what`.
