@@ -151,6 +151,7 @@ impl Progress for LogProgress {
             key,
             rows = stats.rows,
             bytes = stats.bytes,
+            skipped_row_groups = stats.skipped_row_groups,
             progress = format!("{done}/{total}"),
             "data file read"
         );

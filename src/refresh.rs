@@ -497,6 +497,15 @@ fn read_unit(
     let object = source.location(&file.key);
     match (&file.kind, row_group) {
         (FileKind::Parquet(plan), Some(rg)) => {
+            if let Some(pf) = sink.prefilter()
+                && !plan.may_hold(rg, &pf)
+            {
+                return Ok(FileStats {
+                    rows: plan.row_group_rows(rg),
+                    skipped_row_groups: 1,
+                    ..FileStats::default()
+                });
+            }
             let ranges = plan.ranges(rg);
             let bytes = source
                 .get_ranges(&file.key, &ranges)
@@ -562,6 +571,7 @@ fn run_worker<'u>(
 /// Adds one unit's stats to its file's.
 fn add_unit(file: &mut FileStats, unit: &FileStats) {
     file.rows += unit.rows;
+    file.skipped_row_groups += unit.skipped_row_groups;
     file.bytes += unit.bytes;
     for c in &unit.missing_columns {
         if !file.missing_columns.contains(c) {

@@ -107,6 +107,40 @@ impl ParquetPlan {
         self.meta.metadata().row_group(rg).num_rows().max(0) as u64
     }
 
+    /// Whether row group `rg` may hold a row the prefilter wants, judged from the column chunks'
+    /// statistics: `false` only when the product-code range and the billing-entity range both
+    /// exclude every wanted value (a row group of EC2 and S3 rows, say). Then it need not be
+    /// fetched or decoded. Without statistics, `true`.
+    pub fn may_hold(&self, rg: usize, prefilter: &Prefilter) -> bool {
+        let group = self.meta.metadata().row_group(rg);
+        let descr = self.meta.parquet_schema();
+        let leaf = |name: &str| {
+            (0..descr.num_columns()).find(|&i| descr.column(i).path().string() == name)
+        };
+        // `Some(false)` when the chunk's statistics rule out every value of `wanted`.
+        let possible = |name: &str, wanted: &[&str]| -> Option<bool> {
+            let chunk = group.column(leaf(name)?);
+            let Some(Statistics::ByteArray(stats)) = chunk.statistics() else {
+                return None;
+            };
+            if stats.null_count_opt() == Some(chunk.num_values().max(0) as u64) {
+                return Some(false);
+            }
+            let (min, max) = (stats.min_bytes_opt()?, stats.max_bytes_opt()?);
+            Some(
+                wanted
+                    .iter()
+                    .any(|w| min <= w.as_bytes() && w.as_bytes() <= max),
+            )
+        };
+        let by_code = possible(col::PRODUCT_CODE, prefilter.product_codes);
+        let by_entity = match leaf(col::BILLING_ENTITY) {
+            None => Some(false),
+            Some(_) => possible(col::BILLING_ENTITY, prefilter.billing_entities),
+        };
+        !(by_code == Some(false) && by_entity == Some(false))
+    }
+
     /// The byte ranges of row group `rg`'s projected column chunks: all that decoding it reads.
     pub fn ranges(&self, rg: usize) -> Vec<Range<u64>> {
         let group = self.meta.metadata().row_group(rg);
@@ -622,4 +656,111 @@ fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<Option<i6
         });
     }
     Ok(newest_end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Float64Array, StringArray};
+    use arrow::datatypes::Field;
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+
+    /// A Parquet file with one row group per `groups` entry, each a list of (product code,
+    /// billing entity, cost) rows.
+    fn file(groups: &[&[(&str, &str, f64)]]) -> Bytes {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(col::PRODUCT_CODE, DataType::Utf8, true),
+            Field::new(col::BILLING_ENTITY, DataType::Utf8, true),
+            Field::new(col::UNBLENDED_COST, DataType::Float64, true),
+        ]));
+        let mut out = Vec::new();
+        let props = WriterProperties::builder().build();
+        let mut w = ArrowWriter::try_new(&mut out, schema.clone(), Some(props)).unwrap();
+        for rows in groups {
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+                    Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
+                    Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.2))),
+                ],
+            )
+            .unwrap();
+            w.write(&batch).unwrap();
+            w.flush().unwrap();
+        }
+        w.close().unwrap();
+        out.into()
+    }
+
+    fn plan_of(bytes: &Bytes) -> ParquetPlan {
+        let size = bytes.len() as u64;
+        let range = metadata_range(bytes, size, "mem").unwrap();
+        ParquetPlan::new(
+            &bytes[range.start as usize..range.end as usize],
+            size,
+            "mem",
+        )
+        .unwrap()
+    }
+
+    const PF: Prefilter = Prefilter {
+        product_codes: &["AmazonBedrock", "AmazonBedrockService"],
+        billing_entities: &["AWS Marketplace"],
+    };
+
+    #[test]
+    fn row_groups_whose_statistics_rule_out_bedrock_are_skipped() {
+        let f = file(&[
+            &[("AmazonEC2", "AWS", 1.0), ("AmazonS3", "AWS", 2.0)],
+            &[("AWSLambda", "AWS", 1.0), ("AmazonS3", "AWS", 2.0)],
+            &[("AmazonEC2", "AWS Marketplace", 1.0)],
+            &[("AmazonBedrockService", "AWS", 3.0)],
+        ]);
+        let plan = plan_of(&f);
+        assert_eq!(plan.row_groups(), 4);
+        // "AmazonBedrock…" sorts before "AmazonEC2": the range AmazonEC2..AmazonS3 excludes it.
+        assert!(!plan.may_hold(0, &PF));
+        // "AWSLambda" < "AmazonBedrock" < "AmazonS3": statistics cannot rule it out.
+        assert!(plan.may_hold(1, &PF));
+        assert!(plan.may_hold(2, &PF), "a Marketplace entity");
+        assert!(plan.may_hold(3, &PF));
+    }
+
+    #[test]
+    fn a_row_group_decodes_from_its_column_chunks_alone() {
+        let f = file(&[
+            &[("AmazonEC2", "AWS", 1.0)],
+            &[("AmazonBedrock", "AWS", 0.25), ("AmazonS3", "AWS", 9.0)],
+        ]);
+        let plan = plan_of(&f);
+        let ranges = plan.ranges(1);
+        let bytes = ranges
+            .iter()
+            .map(|r| f.slice(r.start as usize..r.end as usize))
+            .collect();
+        struct Costs(Vec<(String, f64)>);
+        impl RowSink for Costs {
+            fn wants(&mut self, _: &str, _: &str) -> bool {
+                true
+            }
+            fn row(&mut self, row: &CurRow<'_>) {
+                self.0
+                    .push((row.product_code.to_string(), row.unblended_cost));
+            }
+        }
+        let mut sink = Costs(Vec::new());
+        plan.read_row_group(1, &ranges, bytes, "mem", &mut sink)
+            .unwrap();
+        assert_eq!(
+            sink.0,
+            vec![("AmazonBedrock".into(), 0.25), ("AmazonS3".into(), 9.0)]
+        );
+        // Without its bytes, a clear error rather than a wrong answer.
+        let e = plan
+            .read_row_group(1, &ranges, Vec::new(), "mem", &mut Costs(Vec::new()))
+            .unwrap_err();
+        assert!(e.to_string().starts_with("mem: row group 1:"), "{e}");
+    }
 }

@@ -57,6 +57,8 @@ pub struct FileStats {
     pub rows: u64,
     /// Bytes read from the object.
     pub bytes: u64,
+    /// Parquet row groups skipped because their statistics rule out Bedrock rows.
+    pub skipped_row_groups: u64,
     /// Optional columns the file lacks (e.g. `line_item_iam_principal`).
     pub missing_columns: Vec<&'static str>,
     /// Newest `line_item_usage_end_date` of all the file's rows (ms since the epoch): how current
