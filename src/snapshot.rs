@@ -42,7 +42,7 @@ impl Snapshot {
     ) -> Snapshot {
         let mut series: Vec<Series> = periods
             .into_iter()
-            .flat_map(|p| p.series.iter().cloned())
+            .flat_map(|p| p.series.iter().map(Series::without_daily))
             .collect();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         let max_series = max_series.max(1);
@@ -143,6 +143,7 @@ fn fold(ranked: &[Series], max: usize, bucket_of: fn(&Labels) -> Labels) -> Snap
                     net_cost: Sum::default(),
                     tokens: None,
                     usage: Vec::new(),
+                    daily: Vec::new(),
                 });
             b.absorb(s);
         }

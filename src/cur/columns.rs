@@ -19,6 +19,8 @@ pub const UNBLENDED_COST: &str = "line_item_unblended_cost";
 pub const NET_UNBLENDED_COST: &str = "line_item_net_unblended_cost";
 pub const USAGE_AMOUNT: &str = "line_item_usage_amount";
 pub const USAGE_END_DATE: &str = "line_item_usage_end_date";
+/// The usage day of a line item (budget forecasts and spikes work per UTC day).
+pub const USAGE_START_DATE: &str = "line_item_usage_start_date";
 /// `map<string,string>` unifying every tag source (`iamPrincipal/…`, `resourceTags/…`, …).
 pub const TAGS: &str = "tags";
 
@@ -43,4 +45,5 @@ pub const ALL: &[&str] = &[
     USAGE_AMOUNT,
     USAGE_END_DATE,
     TAGS,
+    USAGE_START_DATE,
 ];

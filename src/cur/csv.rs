@@ -305,6 +305,9 @@ fn read_records(
     let c_amount = at(col::USAGE_AMOUNT);
     let c_end = at(col::USAGE_END_DATE);
     let c_tags = at(col::TAGS);
+    let c_start = at(col::USAGE_START_DATE);
+    // Consecutive line items mostly share a usage start: parse each distinct text once.
+    let mut last_start: (Vec<u8>, Option<i64>) = (Vec::new(), None);
 
     // Raw prefilter: a record can only be wanted if it contains one of the wanted values.
     let needles: Option<Vec<memchr::memmem::Finder<'static>>> = sink.prefilter().map(|p| {
@@ -378,7 +381,7 @@ fn read_records(
                 format!("found {n} fields, the header has {}", headers.len()),
             ));
         }
-        let mut texts: [&str; 16] = [""; 16];
+        let mut texts: [&str; 17] = [""; 17];
         let cols = [
             c_product_code,
             c_entity,
@@ -396,6 +399,7 @@ fn read_records(
             c_amount,
             c_end,
             c_tags,
+            c_start,
         ];
         for (slot, c) in texts.iter_mut().zip(cols) {
             if let Some(i) = c {
@@ -425,6 +429,7 @@ fn read_records(
             amount,
             end,
             tags_cell,
+            start,
         ] = texts;
         let end = end.trim();
         if end.as_bytes() > newest_end.as_slice() {
@@ -483,6 +488,13 @@ fn read_records(
             net_unblended_cost: float(net, c_net.is_some(), col::NET_UNBLENDED_COST)?,
             usage_amount: float(amount, c_amount.is_some(), col::USAGE_AMOUNT)?.unwrap_or(0.0),
             tags: &tags,
+            usage_start_ms: {
+                let start = start.trim();
+                if last_start.0 != start.as_bytes() {
+                    last_start = (start.as_bytes().to_vec(), parse_iso8601_ms(start));
+                }
+                last_start.1
+            },
         });
     }
     let newest = String::from_utf8_lossy(&newest_end);
