@@ -152,6 +152,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("tags.allow       = {:?}", config.aggregate.tags.allow);
             println!("tags.rename      = {:?}", config.aggregate.tags.rename);
             println!("s3               = {:?}", config.s3);
+            for b in &config.budgets.budgets {
+                println!(
+                    "budget           = {:?} owner={:?} selector={:?} monthly={} {} cost={:?} labels={:?}",
+                    b.name,
+                    b.owner,
+                    b.selector.as_str(),
+                    b.monthly,
+                    b.currency,
+                    b.cost,
+                    b.labels
+                );
+            }
+            println!("forecast         = {:?}", config.budgets.forecast);
+            println!("spikes           = {:?}", config.budgets.spikes);
+            if let Some(now) = config.now_ms {
+                println!("now              = {now} (fixed; ms since the epoch)");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Once { format, progress } => {
@@ -184,7 +201,8 @@ fn once(
         config.aggregate.clone(),
         config.periods.clone(),
         config.max_series,
-    );
+    )
+    .with_budgets(config.budgets.clone(), config.now_ms);
     let started = std::time::Instant::now();
     let started_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -264,12 +282,15 @@ async fn serve(config: Config, source: Source) -> anyhow::Result<()> {
     let (tx, rx) = watch::channel(Arc::new(Published::new(initial, false)));
     let (stop_tx, stop_rx) = watch::channel(false);
 
-    let refresher = Arc::new(Mutex::new(Refresher::new(
-        source,
-        config.aggregate.clone(),
-        config.periods.clone(),
-        config.max_series,
-    )));
+    let refresher = Arc::new(Mutex::new(
+        Refresher::new(
+            source,
+            config.aggregate.clone(),
+            config.periods.clone(),
+            config.max_series,
+        )
+        .with_budgets(config.budgets.clone(), config.now_ms),
+    ));
     let interval = config.refresh_interval;
     let mut loop_stop = stop_rx.clone();
     let refresh_loop = tokio::spawn(async move {

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::aggregate::{Labels, PeriodAggregate, Series, merge_series};
+use crate::budget::BudgetReport;
 use crate::names::{OVERFLOW, label};
 use crate::sum::Sum;
 
@@ -32,6 +33,9 @@ pub struct Snapshot {
     pub series: Vec<Series>,
     pub folded: Folded,
     pub max_series: usize,
+    /// Budgets, forecasts, spikes and the current billing period, computed from the periods
+    /// before the cap (see [`crate::budget`]).
+    pub budgets: BudgetReport,
 }
 
 impl Snapshot {
@@ -51,6 +55,7 @@ impl Snapshot {
                 series,
                 folded: Folded::default(),
                 max_series,
+                budgets: BudgetReport::default(),
             };
         }
         // Largest first; ties broken by labels so the result does not depend on input order.
@@ -175,6 +180,7 @@ fn fold(ranked: &[Series], max: usize, bucket_of: fn(&Labels) -> Labels) -> Snap
                         .collect(),
                 },
                 max_series: max,
+                budgets: BudgetReport::default(),
             };
         }
         let over = keep + buckets.len() - max;
