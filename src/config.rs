@@ -724,4 +724,65 @@ mod tests {
             ["2026-09"]
         );
     }
+
+    #[test]
+    fn budget_errors_name_the_budget_and_its_position() {
+        let ok = "[[budgets]]\nname = \"ml\"\nowner = \"ml-leads\"\nselector = '{tag_team=\"ml\", account_id!=\"555566667777\"}'\nmonthly = 5000.0\ncost = \"net\"\nlabels = { slack = \"#ml\" }\n";
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, format!("now = \"2026-11-20T12:00:00Z\"\n{ok}")).unwrap();
+        let c = load(Some(&f), &Overrides::default()).unwrap();
+        assert_eq!(c.now_ms, Some(1_795_176_000_000));
+        let b = &c.budgets.budgets[0];
+        assert_eq!(
+            (b.name.as_str(), b.owner.as_str(), b.monthly),
+            ("ml", "ml-leads", 5000.0)
+        );
+        assert_eq!(b.cost, CostKind::Net);
+        assert_eq!(b.currency, "USD");
+        assert_eq!(b.labels, vec![("slack".to_string(), "#ml".to_string())]);
+        for (second, want) in [
+            (
+                "name = \"ml\"\nowner = \"x\"\nmonthly = 1.0\n",
+                "budgets[1]",
+            ),
+            ("name = \"b\"\nowner = \"x\"\nmonthly = 0.0\n", "monthly"),
+            ("name = \"b\"\nowner = \"x\"\nmonthly = -5.0\n", "monthly"),
+            (
+                "name = \"b\"\nowner = \"x\"\nmonthly = 1.0\nselector = '{team=\"ml\"}'\n",
+                "\"team\" is not a label",
+            ),
+            (
+                "name = \"b\"\nowner = \"x\"\nmonthly = 1.0\nselector = '{tag_team=\"ml\"'\n",
+                "selector",
+            ),
+            (
+                "name = \"b\"\nowner = \"x\"\nmonthly = 1.0\nselector = '{tag_team=~\"(\"}'\n",
+                "selector",
+            ),
+            ("name = \"b\"\nowner = \"\"\nmonthly = 1.0\n", "owner"),
+            (
+                "name = \"b\"\nowner = \"x\"\nmonthly = 1.0\ncost = \"blended\"\n",
+                "cost",
+            ),
+            (
+                "name = \"b\"\nowner = \"x\"\nmonthly = 1.0\nlabels = { budget = \"y\" }\n",
+                "labels",
+            ),
+        ] {
+            std::fs::write(&f, format!("{ok}[[budgets]]\n{second}")).unwrap();
+            let e = load(Some(&f), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("budgets[1]") && e.contains(want),
+                "{second}: {e}"
+            );
+        }
+        std::fs::write(&f, "now = \"yesterday\"\n").unwrap();
+        let e = load(Some(&f), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`now`"), "{e}");
+    }
 }
