@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of bedrock-cost-exporter — unit tests, DuckDB reconciliation, real Prometheus and
 # promtool on loopback — after installing what is missing on a Debian machine:
-#   - Debian's `prometheus` package (prometheus + promtool), with apt-get;
+#   - Debian's `prometheus` package (prometheus + promtool) and `prometheus-alertmanager`
+#     (/usr/bin/prometheus-alertmanager + amtool), with apt-get;
 #   - a Python venv in .venv with DuckDB (the independent reference for every figure) and moto's
 #     S3-compatible server (the S3 tests run it on loopback with SigV4 checking on).
 # Also checks formatting and clippy. Usage: ./scripts/test.sh [extra cargo test args]
@@ -12,6 +13,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+[ -x /usr/bin/prometheus-alertmanager ] && command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 if [ ${#missing[@]} -gt 0 ]; then

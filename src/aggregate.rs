@@ -47,6 +47,43 @@ pub struct Series {
     pub tokens: Option<Sum>,
     /// Usage in other pricing units: `(pricing unit, amount)`, sorted by unit.
     pub usage: Vec<(Arc<str>, Sum)>,
+    /// Cost per UTC usage day (`line_item_usage_start_date`), sorted by day: what budget
+    /// forecasts and spikes read. Empty in a [`Snapshot`](crate::snapshot::Snapshot)'s series.
+    pub daily: Vec<DaySum>,
+}
+
+/// The cost of one series' line items whose usage started on one UTC day.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DaySum {
+    /// Days since 1970-01-01 (UTC); [`NO_DAY`] for line items without a usage start date.
+    pub day: i32,
+    pub cost: Sum,
+    pub net_cost: Sum,
+}
+
+/// The `day` of line items without a usage start date.
+pub const NO_DAY: i32 = i32::MIN;
+
+/// Adds `(cost, net)` to the entry of `day` in a day-sorted list.
+fn add_day(daily: &mut Vec<DaySum>, day: i32, cost: &Sum, net: &Sum) {
+    let i = match daily.last() {
+        Some(last) if last.day == day => daily.len() - 1,
+        _ => match daily.binary_search_by_key(&day, |d| d.day) {
+            Ok(i) => i,
+            Err(i) => {
+                daily.insert(
+                    i,
+                    DaySum {
+                        day,
+                        ..DaySum::default()
+                    },
+                );
+                i
+            }
+        },
+    };
+    daily[i].cost.merge(cost);
+    daily[i].net_cost.merge(net);
 }
 
 impl Series {
@@ -64,6 +101,22 @@ impl Series {
             }
         }
         self.usage.sort_by(|a, b| a.0.cmp(&b.0));
+        for d in &s.daily {
+            add_day(&mut self.daily, d.day, &d.cost, &d.net_cost);
+        }
+    }
+
+    /// A copy without the per-day sums (what a snapshot keeps).
+    pub fn without_daily(&self) -> Series {
+        Series {
+            labels: self.labels.clone(),
+            currency: self.currency.clone(),
+            cost: self.cost,
+            net_cost: self.net_cost,
+            tokens: self.tokens,
+            usage: self.usage.clone(),
+            daily: Vec::new(),
+        }
     }
 }
 
@@ -168,6 +221,7 @@ struct Sums {
     net_cost: Sum,
     tokens: Option<Sum>,
     usage: Vec<(u32, Sum)>,
+    daily: Vec<DaySum>,
 }
 
 /// Aggregates the rows of one billing period; feed it as a [`RowSink`], then [`finish`](Self::finish).
@@ -292,6 +346,7 @@ impl<'o> PeriodAggregator<'o> {
             net_cost: sums.net_cost,
             tokens: sums.tokens,
             usage,
+            daily: sums.daily,
         }
     }
 }
@@ -389,6 +444,15 @@ impl RowSink for PeriodAggregator<'_> {
         let sums = self.series.entry(key).or_default();
         sums.cost.add(row.unblended_cost);
         sums.net_cost.add(net);
+        let day = row
+            .usage_start_ms
+            .map_or(NO_DAY, |ms| ms.div_euclid(86_400_000) as i32);
+        let one = |x: f64| {
+            let mut s = Sum::default();
+            s.add(x);
+            s
+        };
+        add_day(&mut sums.daily, day, &one(row.unblended_cost), &one(net));
         match factor {
             Some(f) => sums
                 .tokens

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::AggregateOptions;
 use crate::bedrock::tags::{TagRules, is_label_name};
+use crate::budget::{Budget, BudgetSettings, CostKind, ForecastSettings, Selector, SpikeSettings};
 use crate::names::SERIES_LABELS;
 use crate::source::S3Settings;
 
@@ -85,8 +86,63 @@ impl Default for RawS3 {
     }
 }
 
-/// Configuration as written, before checks.
+/// One `[[budgets]]` entry as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBudget {
+    pub name: String,
+    pub owner: String,
+    #[serde(default)]
+    pub selector: String,
+    pub monthly: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// `[forecast]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawForecast {
+    pub settle_days: u32,
+    pub window_days: u32,
+}
+
+impl Default for RawForecast {
+    fn default() -> Self {
+        let d = crate::budget::ForecastSettings::default();
+        RawForecast {
+            settle_days: d.settle_days,
+            window_days: d.window_days,
+        }
+    }
+}
+
+/// `[spikes]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSpikes {
+    pub settle_days: u32,
+    pub baseline_days: u32,
+    pub top_principals: usize,
+}
+
+impl Default for RawSpikes {
+    fn default() -> Self {
+        let d = crate::budget::SpikeSettings::default();
+        RawSpikes {
+            settle_days: d.settle_days,
+            baseline_days: d.baseline_days,
+            top_principals: d.top_principals,
+        }
+    }
+}
+
+/// Configuration as written, before checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawConfig {
     pub source: String,
@@ -99,6 +155,12 @@ pub struct RawConfig {
     pub header_read_timeout: String,
     pub tags: RawTags,
     pub s3: RawS3,
+    pub budgets: Vec<RawBudget>,
+    pub forecast: RawForecast,
+    pub spikes: RawSpikes,
+    /// A fixed "now" (RFC 3339), for tests and replays of old exports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub now: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -114,6 +176,10 @@ impl Default for RawConfig {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT.to_string(),
             tags: RawTags::default(),
             s3: RawS3::default(),
+            budgets: Vec::new(),
+            forecast: RawForecast::default(),
+            spikes: RawSpikes::default(),
+            now: None,
         }
     }
 }
@@ -204,6 +270,10 @@ pub struct Config {
     /// How long an HTTP client may take to send its request headers.
     pub header_read_timeout: Duration,
     pub s3: S3Settings,
+    /// Budgets, forecast and spike settings.
+    pub budgets: BudgetSettings,
+    /// A fixed "now" (ms since the epoch) instead of the clock.
+    pub now_ms: Option<i64>,
 }
 
 /// A configuration error naming the key and where it came from.
@@ -213,6 +283,12 @@ pub enum ConfigError {
     Figment(Box<figment::Error>),
     #[error("config key `{key}` {message}")]
     Invalid { key: &'static str, message: String },
+    #[error("config `budgets[{index}]` ({name:?}): {message}")]
+    Budget {
+        index: usize,
+        name: String,
+        message: String,
+    },
     #[error("config file {path}: cannot read it: {source}")]
     File {
         path: String,
@@ -427,6 +503,38 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
                 ),
             )
         })?;
+    let budgets = check_budgets(&raw.budgets)?;
+    if raw.forecast.window_days == 0 || raw.forecast.window_days > 62 {
+        return Err(invalid(
+            "forecast.window_days",
+            format!("{} is outside 1..=62", raw.forecast.window_days),
+        ));
+    }
+    if raw.forecast.settle_days > 14 || raw.spikes.settle_days > 14 {
+        return Err(invalid(
+            "forecast.settle_days / spikes.settle_days",
+            "must be at most 14".into(),
+        ));
+    }
+    if raw.spikes.baseline_days == 0 || raw.spikes.baseline_days > 62 {
+        return Err(invalid(
+            "spikes.baseline_days",
+            format!("{} is outside 1..=62", raw.spikes.baseline_days),
+        ));
+    }
+    let now_ms = match raw.now.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map_err(|e| {
+                    invalid(
+                        "now",
+                        format!("{s:?} is not an RFC 3339 time like 2026-11-15T12:00:00Z ({e})"),
+                    )
+                })?
+                .timestamp_millis(),
+        ),
+    };
     Ok(Config {
         source,
         listen,
@@ -444,7 +552,106 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
         log_format,
         header_read_timeout,
         s3,
+        budgets: BudgetSettings {
+            budgets,
+            forecast: ForecastSettings {
+                settle_days: raw.forecast.settle_days,
+                window_days: raw.forecast.window_days,
+            },
+            spikes: SpikeSettings {
+                settle_days: raw.spikes.settle_days,
+                baseline_days: raw.spikes.baseline_days,
+                top_principals: raw.spikes.top_principals,
+            },
+        },
+        now_ms,
     })
+}
+
+/// Label names a budget's `labels` may not use.
+const BUDGET_RESERVED_LABELS: &[&str] = &[
+    crate::names::BUDGET_LABEL,
+    crate::names::OWNER_LABEL,
+    "billing_period",
+    crate::names::USAGE_DATE_LABEL,
+    "severity",
+    "alertname",
+    "instance",
+    "job",
+];
+
+/// Checks `[[budgets]]`: errors name the budget and its position (`budgets[2] "ml-platform"`).
+fn check_budgets(raw: &[RawBudget]) -> Result<Vec<Budget>, ConfigError> {
+    let mut out: Vec<Budget> = Vec::new();
+    for (i, b) in raw.iter().enumerate() {
+        let err = |message: String| ConfigError::Budget {
+            index: i,
+            name: b.name.clone(),
+            message,
+        };
+        if b.name.trim().is_empty() {
+            return Err(err("`name` is empty".into()));
+        }
+        if out.iter().any(|o| o.name == b.name) {
+            return Err(err(format!(
+                "`name` {:?} is used by an earlier budget; budget names must be unique",
+                b.name
+            )));
+        }
+        if b.owner.trim().is_empty() {
+            return Err(err(
+                "`owner` is empty; Alertmanager routes on it (a team or on-call name)".into(),
+            ));
+        }
+        if !(b.monthly.is_finite() && b.monthly > 0.0) {
+            return Err(err(format!(
+                "`monthly` = {} is not a positive amount",
+                b.monthly
+            )));
+        }
+        let selector = Selector::parse(&b.selector).map_err(|e| err(format!("`selector` {e}")))?;
+        let cost = match b.cost.as_deref() {
+            None | Some("unblended") => CostKind::Unblended,
+            Some("net") => CostKind::Net,
+            Some(other) => {
+                return Err(err(format!(
+                    "`cost` = {other:?} is neither \"unblended\" nor \"net\""
+                )));
+            }
+        };
+        let currency = b
+            .currency
+            .as_deref()
+            .unwrap_or("USD")
+            .trim()
+            .to_ascii_uppercase();
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(err(format!(
+                "`currency` = {currency:?} is not a currency code like \"USD\""
+            )));
+        }
+        for name in b.labels.keys() {
+            if !is_label_name(name)
+                || BUDGET_RESERVED_LABELS.contains(&name.as_str())
+                || SERIES_LABELS.contains(&name.as_str())
+            {
+                return Err(err(format!(
+                    "`labels` key {name:?} is not a free Prometheus label name (letters, digits, _; not starting with __; not one of {})",
+                    BUDGET_RESERVED_LABELS.join(", ")
+                )));
+            }
+        }
+        out.push(Budget {
+            name: b.name.clone(),
+            owner: b.owner.clone(),
+            selector,
+            monthly: b.monthly,
+            cost,
+            currency,
+            labels: b.labels.clone().into_iter().collect(),
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -541,5 +748,66 @@ mod tests {
             PeriodSelection::Explicit(["2026-09".to_string()].into()).select(&avail),
             ["2026-09"]
         );
+    }
+
+    #[test]
+    fn budget_errors_name_the_budget_and_its_position() {
+        let ok = "[[budgets]]\nname = \"ml\"\nowner = \"ml-leads\"\nselector = '{tag_team=\"ml\", account_id!=\"555566667777\"}'\nmonthly = 5000.0\ncost = \"net\"\nlabels = { slack = \"#ml\" }\n";
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, format!("now = \"2026-11-20T12:00:00Z\"\n{ok}")).unwrap();
+        let c = load(Some(&f), &Overrides::default()).unwrap();
+        assert_eq!(c.now_ms, Some(1_795_176_000_000));
+        let b = &c.budgets.budgets[0];
+        assert_eq!(
+            (b.name.as_str(), b.owner.as_str(), b.monthly),
+            ("ml", "ml-leads", 5000.0)
+        );
+        assert_eq!(b.cost, CostKind::Net);
+        assert_eq!(b.currency, "USD");
+        assert_eq!(b.labels, vec![("slack".to_string(), "#ml".to_string())]);
+        for (second, want) in [
+            (
+                "name = \"ml\"\nowner = \"x\"\nmonthly = 1.0\n",
+                "budgets[1]",
+            ),
+            ("name = \"b\"\nowner = \"x\"\nmonthly = 0.0\n", "monthly"),
+            ("name = \"b\"\nowner = \"x\"\nmonthly = -5.0\n", "monthly"),
+            (
+                "name = \"b\"\nowner = \"x\"\nmonthly = 1.0\nselector = '{team=\"ml\"}'\n",
+                "\"team\" is not a label",
+            ),
+            (
+                "name = \"b\"\nowner = \"x\"\nmonthly = 1.0\nselector = '{tag_team=\"ml\"'\n",
+                "selector",
+            ),
+            (
+                "name = \"b\"\nowner = \"x\"\nmonthly = 1.0\nselector = '{tag_team=~\"(\"}'\n",
+                "selector",
+            ),
+            ("name = \"b\"\nowner = \"\"\nmonthly = 1.0\n", "owner"),
+            (
+                "name = \"b\"\nowner = \"x\"\nmonthly = 1.0\ncost = \"blended\"\n",
+                "cost",
+            ),
+            (
+                "name = \"b\"\nowner = \"x\"\nmonthly = 1.0\nlabels = { budget = \"y\" }\n",
+                "labels",
+            ),
+        ] {
+            std::fs::write(&f, format!("{ok}[[budgets]]\n{second}")).unwrap();
+            let e = load(Some(&f), &Overrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("budgets[1]") && e.contains(want),
+                "{second}: {e}"
+            );
+        }
+        std::fs::write(&f, "now = \"yesterday\"\n").unwrap();
+        let e = load(Some(&f), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`now`"), "{e}");
     }
 }

@@ -20,6 +20,7 @@
 //!   decoding into [`cur::CurRow`]. Knows nothing of Bedrock.
 //! - [`bedrock`] — usage-type grammar, regions, principal ARNs, tags. Pure.
 //! - [`aggregate`], [`snapshot`], [`sum`] — rows → series with compensated sums → capped snapshot. Pure.
+//! - [`budget`] — budgets, forecasts and spikes from the period aggregates and a given "now". Pure.
 //! - [`names`] — every metric and label name.
 //! - [`metrics`] — the exporters' layer (Prometheus today): reads only snapshot and status.
 //! - [`status`] — the exporter's own state as plain data (self-metrics).
@@ -35,6 +36,7 @@
 
 pub mod aggregate;
 pub mod bedrock;
+pub mod budget;
 pub mod config;
 pub mod cur;
 pub mod daemon;

@@ -147,6 +147,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("tags.allow       = {:?}", config.aggregate.tags.allow);
             println!("tags.rename      = {:?}", config.aggregate.tags.rename);
             println!("s3               = {:?}", config.s3);
+            for b in &config.budgets.budgets {
+                println!(
+                    "budget           = {:?} owner={:?} selector={:?} monthly={} {} cost={:?} labels={:?}",
+                    b.name,
+                    b.owner,
+                    b.selector.as_str(),
+                    b.monthly,
+                    b.currency,
+                    b.cost,
+                    b.labels
+                );
+            }
+            println!("forecast         = {:?}", config.budgets.forecast);
+            println!("spikes           = {:?}", config.budgets.spikes);
+            if let Some(now) = config.now_ms {
+                println!("now              = {now} (fixed; ms since the epoch)");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Once { format, progress } => {
@@ -169,12 +186,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn new_daemon(config: &Config, source: Source) -> Daemon {
-    Daemon::new(Refresher::new(
-        source,
-        config.aggregate.clone(),
-        config.periods.clone(),
-        config.max_series,
-    ))
+    Daemon::new(
+        Refresher::new(
+            source,
+            config.aggregate.clone(),
+            config.periods.clone(),
+            config.max_series,
+        )
+        .with_budgets(config.budgets.clone(), config.now_ms),
+    )
 }
 
 fn once(

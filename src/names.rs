@@ -85,3 +85,18 @@ pub mod stage {
     /// A bug: a panic while reading an object, caught and counted.
     pub const INTERNAL: &str = "internal";
 }
+
+/// Budgets (issue 9). The currency code is appended, lower-cased: `bedrock_budget_limit_usd`.
+pub const BUDGET_LIMIT_PREFIX: &str = "bedrock_budget_limit";
+pub const BUDGET_SPEND_PREFIX: &str = "bedrock_budget_spend";
+pub const BUDGET_FORECAST_PREFIX: &str = "bedrock_budget_forecast";
+/// Spend on the last settled usage day, and the mean daily spend of the baseline days before it.
+pub const BUDGET_DAY_SPEND_PREFIX: &str = "bedrock_budget_day_spend";
+pub const BUDGET_BASELINE_DAY_SPEND_PREFIX: &str = "bedrock_budget_baseline_day_spend";
+pub const PRINCIPAL_DAY_COST_PREFIX: &str = "bedrock_principal_day_cost";
+pub const PRINCIPAL_BASELINE_DAY_COST_PREFIX: &str = "bedrock_principal_baseline_day_cost";
+/// `bedrock_exporter_current_billing_period{billing_period="YYYY-MM"} 1` from the UTC calendar.
+pub const CURRENT_BILLING_PERIOD: &str = "bedrock_exporter_current_billing_period";
+pub const BUDGET_LABEL: &str = "budget";
+pub const OWNER_LABEL: &str = "owner";
+pub const USAGE_DATE_LABEL: &str = "usage_date";

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::aggregate::{AggregateOptions, PeriodAggregate, PeriodAggregator};
+use crate::budget::BudgetSettings;
 use crate::config::PeriodSelection;
 use crate::cur::parquet::{FOOTER_GUESS, ParquetPlan, metadata_range};
 use crate::cur::{self, CurError, FileStats, Format, manifest};
@@ -103,6 +104,9 @@ pub struct Refresher {
     max_series: usize,
     cache: BTreeMap<String, Cached>,
     pool: rayon::ThreadPool,
+    budgets: BudgetSettings,
+    /// A fixed "now" (ms since the epoch) instead of the clock.
+    now_ms: Option<i64>,
 }
 
 /// Workers for a source: one per core, and more for S3, whose units wait on the network (up to
@@ -136,7 +140,17 @@ impl Refresher {
             max_series,
             cache: BTreeMap::new(),
             pool,
+            budgets: BudgetSettings::default(),
+            now_ms: None,
         }
+    }
+
+    /// Budgets to evaluate on every snapshot, and a fixed "now" (tests, replays) or `None` for
+    /// the clock.
+    pub fn with_budgets(mut self, budgets: BudgetSettings, now_ms: Option<i64>) -> Self {
+        self.budgets = budgets;
+        self.now_ms = now_ms;
+        self
     }
 
     pub fn source(&self) -> &Source {
@@ -201,7 +215,19 @@ impl Refresher {
         if selected.iter().all(|p| self.cache.contains_key(p)) {
             let aggs: Vec<&PeriodAggregate> =
                 selected.iter().map(|p| &*self.cache[p].aggregate).collect();
-            report.snapshot = Some(Arc::new(Snapshot::build(aggs, self.max_series)));
+            let mut snapshot = Snapshot::build(aggs.iter().copied(), self.max_series);
+            let newest_usage_ms = selected
+                .iter()
+                .filter_map(|p| self.cache[p].status.newest_usage_end_ms)
+                .max();
+            let now_ms = self.now_ms.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64)
+            });
+            snapshot.budgets =
+                crate::budget::evaluate(&self.budgets, &aggs, newest_usage_ms, now_ms);
+            report.snapshot = Some(Arc::new(snapshot));
             report.periods = selected
                 .iter()
                 .map(|p| self.cache[p].status.clone())

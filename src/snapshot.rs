@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::aggregate::{Labels, PeriodAggregate, Series, merge_series};
+use crate::budget::BudgetReport;
 use crate::names::{OVERFLOW, label};
 use crate::sum::Sum;
 
@@ -32,6 +33,9 @@ pub struct Snapshot {
     pub series: Vec<Series>,
     pub folded: Folded,
     pub max_series: usize,
+    /// Budgets, forecasts, spikes and the current billing period, computed from the periods
+    /// before the cap (see [`crate::budget`]).
+    pub budgets: BudgetReport,
 }
 
 impl Snapshot {
@@ -41,7 +45,7 @@ impl Snapshot {
     ) -> Snapshot {
         let mut series: Vec<Series> = periods
             .into_iter()
-            .flat_map(|p| p.series.iter().cloned())
+            .flat_map(|p| p.series.iter().map(Series::without_daily))
             .collect();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         let max_series = max_series.max(1);
@@ -50,6 +54,7 @@ impl Snapshot {
                 series,
                 folded: Folded::default(),
                 max_series,
+                budgets: BudgetReport::default(),
             };
         }
         // Largest first; ties broken by labels so the result does not depend on input order.
@@ -142,6 +147,7 @@ fn fold(ranked: &[Series], max: usize, bucket_of: fn(&Labels) -> Labels) -> Snap
                     net_cost: Sum::default(),
                     tokens: None,
                     usage: Vec::new(),
+                    daily: Vec::new(),
                 });
             b.absorb(s);
         }
@@ -173,6 +179,7 @@ fn fold(ranked: &[Series], max: usize, bucket_of: fn(&Labels) -> Labels) -> Snap
                         .collect(),
                 },
                 max_series: max,
+                budgets: BudgetReport::default(),
             };
         }
         let over = keep + buckets.len() - max;

@@ -20,6 +20,8 @@ pub const UNBLENDED_COST: &str = "line_item_unblended_cost";
 pub const NET_UNBLENDED_COST: &str = "line_item_net_unblended_cost";
 pub const USAGE_AMOUNT: &str = "line_item_usage_amount";
 pub const USAGE_END_DATE: &str = "line_item_usage_end_date";
+/// The usage day of a line item (budget forecasts and spikes work per UTC day).
+pub const USAGE_START_DATE: &str = "line_item_usage_start_date";
 /// `map<string,string>` unifying every tag source (`iamPrincipal/…`, `resourceTags/…`, …).
 pub const TAGS: &str = "tags";
 
@@ -27,7 +29,7 @@ pub const TAGS: &str = "tags";
 pub const REQUIRED: &[&str] = &[PRODUCT_CODE, UNBLENDED_COST];
 
 /// Every column the exporter reads, in one list (the Parquet projection, the CSV column lookup).
-pub const ALL: [&str; 16] = [
+pub const ALL: [&str; 17] = [
     PRODUCT_CODE,
     BILLING_ENTITY,
     LINE_ITEM_TYPE,
@@ -44,6 +46,7 @@ pub const ALL: [&str; 16] = [
     USAGE_AMOUNT,
     USAGE_END_DATE,
     TAGS,
+    USAGE_START_DATE,
 ];
 
 /// The index of a column in [`ALL`]; a compile-time error (in a `const` context) for a name that

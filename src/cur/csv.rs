@@ -346,6 +346,8 @@ fn read_records(
             at[const { col::position(col::$c) }]
         };
     }
+    // Consecutive line items mostly share a usage start: parse each distinct text once.
+    let mut last_start: (Vec<u8>, Option<i64>) = (Vec::new(), None);
 
     // Raw prefilter: a record can only be wanted if it contains one of the wanted values.
     let needles: Option<Vec<memchr::memmem::Finder<'static>>> = sink.prefilter().map(|p| {
@@ -510,6 +512,13 @@ fn read_records(
             )?
             .unwrap_or(0.0),
             tags: &tags,
+            usage_start_ms: {
+                let start = cell!(USAGE_START_DATE).trim();
+                if last_start.0 != start.as_bytes() {
+                    last_start = (start.as_bytes().to_vec(), parse_iso8601_ms(start));
+                }
+                last_start.1
+            },
         });
     }
     let newest = String::from_utf8_lossy(&newest_end);

@@ -611,6 +611,7 @@ fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<Option<i6
     let net = floats(batch, col::NET_UNBLENDED_COST)?;
     let amount = floats(batch, col::USAGE_AMOUNT)?;
     let end = millis(batch, col::USAGE_END_DATE)?;
+    let start = millis(batch, col::USAGE_START_DATE)?;
     let newest_end = end
         .as_ref()
         .and_then(|e| arrow::compute::max(e.as_primitive::<Int64Type>()));
@@ -653,6 +654,10 @@ fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<Option<i6
             net_unblended_cost: f64_at(&net, i),
             usage_amount: f64_at(&amount, i).unwrap_or(0.0),
             tags: &tag_buf,
+            usage_start_ms: start.as_ref().and_then(|a| {
+                let p = a.as_primitive::<Int64Type>();
+                p.is_valid(i).then(|| p.value(i))
+            }),
         });
     }
     Ok(newest_end)

@@ -21,6 +21,8 @@ pub struct CurRow<'a> {
     pub usage_amount: f64,
     /// The `tags` map's entries.
     pub tags: &'a [(&'a str, &'a str)],
+    /// `line_item_usage_start_date` (ms since the epoch); `None` when NULL, absent or unparsable.
+    pub usage_start_ms: Option<i64>,
 }
 
 /// A filter a decoder can apply before decoding a row's other columns (Parquet late

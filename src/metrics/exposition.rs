@@ -15,7 +15,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use prometheus_client::registry::Registry;
 
-use super::prometheus::{SnapshotCollector, StatusCollector};
+use super::prometheus::{BudgetCollector, SnapshotCollector, StatusCollector};
 use crate::snapshot::Snapshot;
 use crate::status::Status;
 
@@ -197,6 +197,7 @@ impl std::fmt::Write for DualGz {
 pub fn render(snapshot: Arc<Snapshot>, status: Arc<Status>) -> Rendered {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(SnapshotCollector(snapshot.clone())));
+    registry.register_collector(Box::new(BudgetCollector(snapshot.clone())));
     registry.register_collector(Box::new(StatusCollector { status, snapshot }));
     let mut out = DualGz::new();
     prometheus_client::encoding::text::encode(&mut out, &registry)

@@ -358,3 +358,150 @@ impl Collector for StatusCollector {
         Ok(())
     }
 }
+
+/// Budgets, forecasts, spikes and the current billing period (see [`crate::budget`]).
+#[derive(Debug)]
+pub struct BudgetCollector(pub Arc<Snapshot>);
+
+impl Collector for BudgetCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let report = &self.0.budgets;
+        if !report.current_period.is_empty() {
+            let mut e = enc.encode_descriptor(
+                names::CURRENT_BILLING_PERIOD,
+                "The billing period (YYYY-MM) of the current UTC calendar month; always 1. Rules join on it so that budget alerts fire for the current month only.",
+                None,
+                MetricType::Gauge,
+            )?;
+            e.encode_family(&[("billing_period", report.current_period.as_str())])?
+                .encode_gauge(&1i64)?;
+        }
+        let mut currencies: Vec<&str> = report
+            .budgets
+            .iter()
+            .map(|b| b.budget.currency.as_str())
+            .chain(report.principal_spikes.iter().map(|p| &*p.currency))
+            .collect();
+        currencies.sort_unstable();
+        currencies.dedup();
+        for ccy in currencies {
+            let suffix = currency_suffix(ccy);
+            let budgets: Vec<&crate::budget::BudgetState> = report
+                .budgets
+                .iter()
+                .filter(|b| b.budget.currency == ccy)
+                .collect();
+            let base = |b: &'_ crate::budget::BudgetState| -> Vec<(String, String)> {
+                let mut v = vec![
+                    (names::BUDGET_LABEL.to_string(), b.budget.name.clone()),
+                    (names::OWNER_LABEL.to_string(), b.budget.owner.clone()),
+                ];
+                v.extend(b.budget.labels.iter().cloned());
+                v
+            };
+            let with = |mut v: Vec<(String, String)>, k: &str, val: &str| {
+                v.push((k.to_string(), val.to_string()));
+                v
+            };
+            if !budgets.is_empty() {
+                let name = format!("{}_{suffix}", names::BUDGET_LIMIT_PREFIX);
+                let mut e = enc.encode_descriptor(
+                    &name,
+                    "The budget's configured limit per billing period (monthly).",
+                    None,
+                    MetricType::Gauge,
+                )?;
+                for b in &budgets {
+                    e.encode_family(&base(b))?.encode_gauge(&b.budget.monthly)?;
+                }
+                let name = format!("{}_{suffix}", names::BUDGET_SPEND_PREFIX);
+                let mut e = enc.encode_descriptor(
+                    &name,
+                    "The budget's spend, billing period to date: cost of the Bedrock line items its selector matches, computed before the series cap.",
+                    None,
+                    MetricType::Gauge,
+                )?;
+                for b in &budgets {
+                    for p in &b.periods {
+                        e.encode_family(&with(base(b), "billing_period", &p.period))?
+                            .encode_gauge(&p.spend)?;
+                    }
+                }
+                let name = format!("{}_{suffix}", names::BUDGET_FORECAST_PREFIX);
+                let mut e = enc.encode_descriptor(
+                    &name,
+                    "Forecast of the budget's spend at the end of the billing period: spend plus the trailing daily rate of settled usage days for every unsettled or remaining day (README, Budgets and alerts). Never below spend; always finite.",
+                    None,
+                    MetricType::Gauge,
+                )?;
+                for b in &budgets {
+                    for p in &b.periods {
+                        e.encode_family(&with(base(b), "billing_period", &p.period))?
+                            .encode_gauge(&p.forecast)?;
+                    }
+                }
+                for (prefix, help, baseline) in [
+                    (
+                        names::BUDGET_DAY_SPEND_PREFIX,
+                        "The budget's spend on its last settled usage day (label usage_date).",
+                        false,
+                    ),
+                    (
+                        names::BUDGET_BASELINE_DAY_SPEND_PREFIX,
+                        "The budget's mean daily spend over the baseline days before usage_date (across the month boundary).",
+                        true,
+                    ),
+                ] {
+                    let name = format!("{prefix}_{suffix}");
+                    let mut e = enc.encode_descriptor(&name, help, None, MetricType::Gauge)?;
+                    for b in &budgets {
+                        if let Some(s) = &b.spike {
+                            let v = if baseline { s.baseline } else { s.day };
+                            e.encode_family(&with(
+                                base(b),
+                                names::USAGE_DATE_LABEL,
+                                &s.usage_date,
+                            ))?
+                            .encode_gauge(&v)?;
+                        }
+                    }
+                }
+            }
+            let spikes: Vec<&crate::budget::PrincipalSpike> = report
+                .principal_spikes
+                .iter()
+                .filter(|p| &*p.currency == ccy)
+                .collect();
+            if !spikes.is_empty() {
+                for (prefix, help, baseline) in [
+                    (
+                        names::PRINCIPAL_DAY_COST_PREFIX,
+                        "Cost of a principal on the last settled usage day (label usage_date); only the top spenders of that day (spikes.top_principals).",
+                        false,
+                    ),
+                    (
+                        names::PRINCIPAL_BASELINE_DAY_COST_PREFIX,
+                        "A principal's mean daily cost over the baseline days before usage_date (across the month boundary).",
+                        true,
+                    ),
+                ] {
+                    let name = format!("{prefix}_{suffix}");
+                    let mut e = enc.encode_descriptor(&name, help, None, MetricType::Gauge)?;
+                    for p in &spikes {
+                        let v = if baseline {
+                            p.spend.baseline
+                        } else {
+                            p.spend.day
+                        };
+                        e.encode_family(&[
+                            ("principal", &*p.principal),
+                            (names::USAGE_DATE_LABEL, p.spend.usage_date.as_str()),
+                        ])?
+                        .encode_gauge(&v)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

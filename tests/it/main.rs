@@ -2,6 +2,7 @@
 //! generator, the real `bedrock-cost-exporter` binary, DuckDB as the independent reference,
 //! and real `prometheus`/`promtool` binaries on loopback.
 
+mod alerting;
 mod bad_input;
 mod cli;
 mod prometheus_e2e;
