@@ -244,6 +244,12 @@ fn once(
     Ok(ExitCode::SUCCESS)
 }
 
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -292,12 +298,21 @@ async fn serve(config: Config, source: Source) -> anyhow::Result<()> {
         .with_budgets(config.budgets.clone(), config.now_ms),
     ));
     let interval = config.refresh_interval;
+    let fixed_now = config.now_ms;
     let mut loop_stop = stop_rx.clone();
     let refresh_loop = tokio::spawn(async move {
         loop {
             daemon::refresh_and_publish(&refresher, &mut status, &mut current, &tx).await;
+            // Also wake at the start of the next UTC month, so that the current billing period
+            // (and the budget alerts joined on it) changes at midnight on the 1st.
+            let wait = match fixed_now {
+                Some(_) => interval,
+                None => interval.min(std::time::Duration::from_millis(
+                    bedrock_cost_exporter::budget::ms_until_next_period(unix_ms()) as u64 + 1_000,
+                )),
+            };
             tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = loop_stop.changed() => break,
             }
         }

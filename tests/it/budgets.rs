@@ -70,6 +70,25 @@ monthly = 1000.0
     );
     let got = parse_exposition(&text);
     let reference = duckdb_sums(&export, &[]);
+    // promtool has nothing to say about the budget families.
+    let mut child = std::process::Command::new(tool("promtool"))
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "promtool: {report}"
+    );
 
     // The cap folded principals and their tags away…
     assert!(value(&got, "bedrock_exporter_folded_series", &[]).unwrap() > 0.0);
