@@ -242,6 +242,14 @@ pub fn period_of(ms: i64) -> String {
     format!("{:04}-{:02}", d.year(), d.month())
 }
 
+/// Milliseconds from `now_ms` to the start of the next UTC month: the daemon refreshes then, so
+/// that `bedrock_exporter_current_billing_period` changes at midnight on the 1st rather than up
+/// to one refresh interval later.
+pub fn ms_until_next_period(now_ms: i64) -> i64 {
+    let (_, last) = period_days(&period_of(now_ms)).unwrap_or((0, 0));
+    ((last as i64 + 1) * DAY_MS - now_ms).max(0)
+}
+
 /// First and last day (days since the epoch) of a `YYYY-MM` billing period.
 pub fn period_days(period: &str) -> Option<(i32, i32)> {
     let (y, m) = period.split_once('-')?;
@@ -607,6 +615,11 @@ mod tests {
         assert_eq!(day_string(f), "2028-02-01");
         assert_eq!(day_string(l), "2028-02-29");
         assert_eq!(period_days("2026-13"), None);
+        assert_eq!(ms_until_next_period(ms("2026-12-31T23:59:59Z")), 1000);
+        assert_eq!(
+            ms_until_next_period(ms("2026-11-01T00:00:00Z")),
+            30 * DAY_MS
+        );
     }
 
     /// Hand-computed: 10 USD a day from Nov 1 to Nov 14, now Nov 15 12:00, settle 3, window 7.

@@ -20,6 +20,12 @@ use crate::server::{self, Published, ServerOptions};
 use crate::snapshot::Snapshot;
 use crate::status::Status;
 
+fn unix_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -220,10 +226,13 @@ impl Progress for BarProgress {
     }
 }
 
-/// Refreshes every `interval` and serves the result on `listener` until `shutdown` resolves.
+/// Refreshes every `interval` (and, with `follow_calendar`, also at the start of each UTC month,
+/// so that the current billing period and the budget alerts joined on it change at midnight on
+/// the 1st) and serves the result on `listener` until `shutdown` resolves.
 pub async fn serve(
     daemon: Daemon,
     interval: Duration,
+    follow_calendar: bool,
     listener: TcpListener,
     options: ServerOptions,
     shutdown: impl std::future::Future<Output = ()>,
@@ -269,8 +278,14 @@ pub async fn serve(
                     "rendering the exposition panicked (a bug); serving the previous one"
                 ),
             }
+            let wait = if follow_calendar {
+                let to_next_month = crate::budget::ms_until_next_period(unix_now_ms()) as u64;
+                interval.min(Duration::from_millis(to_next_month + 1_000))
+            } else {
+                interval
+            };
             tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = loop_stop.changed() => break,
             }
         }

@@ -18,7 +18,10 @@ const AFTER_HELP: &str = "\
 Configuration: defaults, then the TOML file given with --config, then BCE_* environment variables
 (BCE_SOURCE, BCE_LISTEN, BCE_REFRESH_INTERVAL, BCE_PERIODS, BCE_MAX_SERIES, BCE_FOLD_SESSIONS,
 BCE_LOG_FORMAT, BCE_HEADER_READ_TIMEOUT, BCE_TAGS__SOURCES, BCE_S3__ENDPOINT, …), then flags. Every key is described in
-config/bedrock-cost-exporter.toml and the README. Log verbosity: RUST_LOG (default info).";
+config/bedrock-cost-exporter.toml and the README. Log verbosity: RUST_LOG (default info).
+Budgets: [[budgets]] tables (name, owner, selector, monthly, cost, currency, labels), [forecast]
+and [spikes] in the TOML file, and `now` (RFC 3339) to replay an old export as of a fixed time;
+see the README, \"Budgets and alerts\".";
 
 #[derive(Debug, Parser)]
 #[command(name = "bedrock-cost-exporter", version, about = "Amazon Bedrock cost per IAM principal, model, region and token direction, from the CUR 2.0 bill, for Prometheus.", after_help = AFTER_HELP)]
@@ -275,6 +278,7 @@ async fn serve(config: Config, source: Source) -> anyhow::Result<()> {
     daemon::serve(
         daemon,
         config.refresh_interval,
+        config.now_ms.is_none(),
         listener,
         options,
         shutdown_signal(),

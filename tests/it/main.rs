@@ -4,6 +4,7 @@
 
 mod alerting;
 mod bad_input;
+mod budgets;
 mod cli;
 mod prometheus_e2e;
 mod reconcile;

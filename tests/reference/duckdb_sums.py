@@ -5,7 +5,9 @@ Reads the export's manifests itself (newest execution per billing period, newest
 exactly the data files they list with DuckDB, applies the Bedrock filter and the label rules in SQL,
 and prints JSON sums: total cost/net/tokens, and cost by each label (principal, model, region,
 direction, billing_period, line_item_type, account_id, every tag_* label), net cost by period, tokens
-by model. Shares no code with the exporter: a bug in one is caught by the other.
+by model; for budgets, cost by billing period and label value, and by UTC usage day
+(line_item_usage_start_date) overall and per tag value. Shares no code with the exporter: a bug in
+one is caught by the other.
 
 usage: duckdb_sums.py EXPORT_ROOT [--periods N|all] [--fold-sessions]
 """
@@ -88,7 +90,8 @@ WITH raw AS (
     CAST(line_item_unblended_cost AS DOUBLE)                             AS cost,
     coalesce(CAST({net} AS DOUBLE), CAST(line_item_unblended_cost AS DOUBLE)) AS net,
     coalesce(CAST(line_item_usage_amount AS DOUBLE), 0)                  AS amount,
-    {tags}                                                               AS tags
+    {tags}                                                               AS tags,
+    {usage_day}                                                          AS usage_day
   FROM {reader}
 ),
 bedrock AS (
@@ -168,8 +171,10 @@ def main():
     if principal != "NULL" and args.fold_sessions:
         principal = r"regexp_replace(line_item_iam_principal, '^(arn:[^:]+:sts::[0-9]+:assumed-role/[^/]+/).+$', '\1*')"
     net = "line_item_net_unblended_cost" if "line_item_net_unblended_cost" in cols else "NULL"
+    usage_day = ("substr(CAST(line_item_usage_start_date AS VARCHAR), 1, 10)"
+                 if "line_item_usage_start_date" in cols else "NULL")
     base = SQL
-    for name, value in [("reader", reader), ("tags", tags), ("product_name", product_name), ("principal", principal), ("net", net)]:
+    for name, value in [("reader", reader), ("tags", tags), ("product_name", product_name), ("principal", principal), ("net", net), ("usage_day", usage_day)]:
         base = base.replace("{" + name + "}", value)
 
     def q(sql):
@@ -196,6 +201,22 @@ def main():
             continue
         by = out["cost_by"].setdefault(label, {})
         by[value] = by.get(value, 0.0) + cost
+    # Budgets: cost by billing period and label value; by usage day, overall and per tag value.
+    out["cost_by_period"] = {}
+    for label in ["principal", "model", "line_item_type", "account_id"]:
+        by = out["cost_by_period"].setdefault(label, {})
+        for period, value, cost in q(f"SELECT billing_period, {label}, sum(cost) FROM final GROUP BY 1, 2"):
+            by.setdefault(period, {})[value] = cost
+    out["cost_by_day"] = dict(q("SELECT usage_day, sum(cost) FROM final GROUP BY 1"))
+    out["tag_cost_by_day"] = {}
+    rows = q("SELECT billing_period, usage_day, k, v, sum(cost) FROM (SELECT billing_period, usage_day, cost, unnest(map_keys(tags)) AS k, unnest(map_values(tags)) AS v FROM final) GROUP BY 1, 2, 3, 4")
+    for period, day, key, value, cost in rows:
+        label = tag_label(key)
+        if label is None or value is None or value == "":
+            continue
+        for table, key2 in [("cost_by_period", period), ("tag_cost_by_day", day)]:
+            by = out[table].setdefault(label, {}).setdefault(key2, {})
+            by[value] = by.get(value, 0.0) + cost
     json.dump(out, sys.stdout, indent=1, sort_keys=True, default=str)
 
 
