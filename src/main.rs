@@ -1,6 +1,9 @@
-//! The command line: `serve` (default), `once`, `check-config`. `anyhow` lives only here.
+//! The command line: `serve` (default), `once`, `check-config`, `healthcheck`. `anyhow` lives
+//! only here.
 
 #![forbid(unsafe_code)]
+
+mod healthcheck;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -64,6 +67,30 @@ enum Command {
     },
     /// Check the configuration and print the effective settings.
     CheckConfig,
+    /// Probe a running exporter over HTTP: exit 0 when it answers 2xx, 1 with the reason on
+    /// stderr otherwise. For container health checks: needs no shell, curl or wget.
+    Healthcheck {
+        /// URL to GET. Default: /healthz (or /readyz with --ready) on the configured listen
+        /// address, with 0.0.0.0 and [::] probed on loopback.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Probe /readyz (200 once a refresh has succeeded) instead of /healthz (200 while the
+        /// process serves).
+        #[arg(long, conflicts_with = "url")]
+        ready: bool,
+        /// Listen address of the daemon to probe (default: `listen` from the configuration).
+        #[arg(long, value_name = "ADDR", conflicts_with = "url")]
+        listen: Option<String>,
+        /// Give up after this long (`500ms`, `5s`, …).
+        #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_timeout)]
+        timeout: std::time::Duration,
+    },
+}
+
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    config::parse_duration(s)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{s:?} is not a positive duration (e.g. 500ms, 5s)"))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -125,8 +152,18 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Command::Healthcheck {
+        url: Some(url),
+        timeout,
+        ..
+    }) = &cli.command
+    {
+        return Ok(healthcheck_url(url, *timeout));
+    }
     let listen = match &cli.command {
-        Some(Command::Serve { listen }) => listen.clone(),
+        Some(Command::Serve { listen }) | Some(Command::Healthcheck { listen, .. }) => {
+            listen.clone()
+        }
         _ => None,
     };
     let overrides = Overrides {
@@ -154,6 +191,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("s3               = {:?}", config.s3);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Healthcheck { ready, timeout, .. } => {
+            let path = if ready { "/readyz" } else { "/healthz" };
+            let url = healthcheck::url_for_listen(config.listen, path);
+            Ok(healthcheck_url(&url, timeout))
+        }
         Command::Once { format, progress } => {
             init_logging(config.log_format);
             let rt = runtime()?;
@@ -169,6 +211,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let result = rt.block_on(serve(config, source));
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
             result.map(|()| ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Probes `url`; prints the verdict (stdout when healthy, stderr when not).
+fn healthcheck_url(url: &str, timeout: std::time::Duration) -> ExitCode {
+    match healthcheck::parse_url(url).and_then(|t| healthcheck::probe(&t, timeout).map(|b| (t, b)))
+    {
+        Ok((target, body)) => {
+            println!("healthy: {target} answered {body:?}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
         }
     }
 }
