@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod cli;
+mod ha;
 mod healthcheck;
 mod prometheus_e2e;
 mod reconcile;
