@@ -14,7 +14,6 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY tools ./tools
-COPY tests ./tests
 RUN cargo build --release --locked --bin bedrock-cost-exporter \
     && cp target/release/bedrock-cost-exporter /bedrock-cost-exporter
 
