@@ -175,7 +175,15 @@ grep -q "summary: Spend {{ \$value | humanize }} USD in {{ \$labels.billing_peri
   || { echo "FAIL: the PrometheusRule does not carry the fixture's annotation verbatim" >&2; exit 1; }
 grep -q '{"title": "Fixture {{ not a template }}", "panels": \[\]}' "$tmp/fx.yaml" \
   || { echo "FAIL: the dashboard ConfigMap does not carry the fixture verbatim" >&2; exit 1; }
-echo "   fixture rules and dashboard carried verbatim"
+"$py" - "$tmp/fx.yaml" "$tmp/fx-rules.yml" <<'PY'
+import sys, yaml
+rules = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "PrometheusRule"]
+fx = [r for r in rules if r["metadata"]["name"].endswith("zz-fixture")]
+assert len(fx) == 1, "no PrometheusRule rendered from the fixture"
+yaml.safe_dump({"groups": fx[0]["spec"]["groups"]}, open(sys.argv[2], "w"))
+PY
+promtool check rules "$tmp/fx-rules.yml" >/dev/null
+echo "   fixture rules and dashboard carried verbatim; the fixture PrometheusRule passes promtool check rules"
 # Broken copies (in a scratch copy of the repository's deploy files).
 mkdir -p "$tmp/repo/scripts"
 cp scripts/sync-chart.sh "$tmp/repo/scripts/"

@@ -14,7 +14,7 @@ check=false
 status=0
 sync_dir() { # source-dir glob chart-subdir
   local src=$1 pattern=$2 dst=$chart/$3
-  mkdir -p "$dst"
+  $check || mkdir -p "$dst"
   local f base
   shopt -s nullglob
   for f in "$src"/$pattern; do
