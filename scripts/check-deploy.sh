@@ -130,6 +130,7 @@ chart=deploy/helm/bedrock-cost-exporter
 allvals=$chart/ci/all-options-values.yaml
 "$helm" lint --strict "$chart"
 "$helm" lint --strict "$chart" -f "$allvals"
+expect_fail "a misspelt value (values.schema.json)" "$helm" lint --strict "$chart" --set serviceMonitor.enable=true
 render_and_validate() { # name chart-dir [helm args...]
   local name=$1 dir=$2; shift 2
   "$helm" template bce "$dir" --namespace monitoring "$@" >"$tmp/$name.yaml"
