@@ -288,7 +288,11 @@ def cmd_cfn_consistency(template):
     selected = {c.strip() for c in m.group(1).split(",")}
     cols_rs = (REPO / "src/cur/columns.rs").read_text()
     consts = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', cols_rs))
-    all_block = re.search(r"pub const ALL: &\[&str\] = &\[(.*?)\];", cols_rs, re.S).group(1)
+    # `pub const ALL: &[&str] = &[...]` or `pub const ALL: [&str; N] = [...]`.
+    m_all = re.search(r"pub const ALL\b[^=]*=\s*&?\[(.*?)\];", cols_rs, re.S)
+    if not m_all:
+        fail("src/cur/columns.rs: cannot find `pub const ALL` (the columns the exporter reads)")
+    all_block = m_all.group(1)
     needed = {consts[n] for n in re.findall(r"\b([A-Z_]+)\b", all_block) if n in consts}
     # `product_product_name` is an alias some export queries project (product.product_name); the
     # exporter reads the same value from the `product` map, which the query selects.
