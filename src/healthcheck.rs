@@ -8,7 +8,30 @@
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+/// Probes `url`; prints the verdict (stdout when healthy, stderr when not) and returns the exit
+/// code: 0 healthy, 1 otherwise.
+pub fn run(url: &str, timeout: Duration) -> ExitCode {
+    match parse_url(url).and_then(|t| probe(&t, timeout).map(|b| (t, b))) {
+        Ok((target, body)) => {
+            println!("healthy: {target} answered {body:?}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--timeout`: a positive duration in the configuration's syntax (`500ms`, `5s`).
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    bedrock_cost_exporter::config::parse_duration(s)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{s:?} is not a positive duration (e.g. 500ms, 5s)"))
+}
 
 /// A parsed `http://host:port/path` target.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -82,15 +82,9 @@ enum Command {
         #[arg(long, value_name = "ADDR", conflicts_with = "url")]
         listen: Option<String>,
         /// Give up after this long (`500ms`, `5s`, …).
-        #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_timeout)]
+        #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = healthcheck::parse_timeout)]
         timeout: std::time::Duration,
     },
-}
-
-fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
-    config::parse_duration(s)
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| format!("{s:?} is not a positive duration (e.g. 500ms, 5s)"))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -158,7 +152,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ..
     }) = &cli.command
     {
-        return Ok(healthcheck_url(url, *timeout));
+        return Ok(healthcheck::run(url, *timeout));
     }
     let listen = match &cli.command {
         Some(Command::Serve { listen }) | Some(Command::Healthcheck { listen, .. }) => {
@@ -194,7 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Healthcheck { ready, timeout, .. } => {
             let path = if ready { "/readyz" } else { "/healthz" };
             let url = healthcheck::url_for_listen(config.listen, path);
-            Ok(healthcheck_url(&url, timeout))
+            Ok(healthcheck::run(&url, timeout))
         }
         Command::Once { format, progress } => {
             init_logging(config.log_format);
@@ -211,21 +205,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let result = rt.block_on(serve(config, source));
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
             result.map(|()| ExitCode::SUCCESS)
-        }
-    }
-}
-
-/// Probes `url`; prints the verdict (stdout when healthy, stderr when not).
-fn healthcheck_url(url: &str, timeout: std::time::Duration) -> ExitCode {
-    match healthcheck::parse_url(url).and_then(|t| healthcheck::probe(&t, timeout).map(|b| (t, b)))
-    {
-        Ok((target, body)) => {
-            println!("healthy: {target} answered {body:?}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::FAILURE
         }
     }
 }
