@@ -66,7 +66,11 @@ sed "s|^ExecStart=/usr/local/bin/bedrock-cost-exporter |ExecStart=$bin |" "$unit
 grep -q "^ExecStart=$bin " "$tmp/systemd/bedrock-cost-exporter.service" || { echo "FAIL: $unit: ExecStart is not /usr/local/bin/bedrock-cost-exporter" >&2; exit 1; }
 quiet_ok systemd-analyze verify "$tmp/systemd/bedrock-cost-exporter.service"
 systemd-analyze security --offline=yes --threshold=20 "$tmp/systemd/bedrock-cost-exporter.service" | tail -1
-grep -q '^ExecReload=' "$unit" && { echo "FAIL: $unit: ExecReload set, but the daemon has no SIGHUP reload yet" >&2; exit 1; }
+# Reload: only ever by SIGHUP to the main process (once the exporter reloads on SIGHUP); any other
+# ExecReload (a restart in disguise, a signal to the whole group) fails.
+if grep -q '^ExecReload=' "$unit" && ! grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$unit"; then
+  echo "FAIL: $unit: ExecReload must be exactly: /bin/kill -HUP \$MAINPID" >&2; exit 1
+fi
 mkdir -p "$tmp/bad"
 sed 's/^ProtectSystem=strict/ProtectSystem=bogus/' "$tmp/systemd/bedrock-cost-exporter.service" >"$tmp/bad/bedrock-cost-exporter.service"
 expect_fail "a bad directive value (a warning only)" quiet_ok systemd-analyze verify "$tmp/bad/bedrock-cost-exporter.service"
