@@ -99,6 +99,15 @@ fn unreachable_and_silent_servers_fail_within_the_timeout() {
     let t = std::thread::spawn(move || {
         use std::io::Write;
         let (mut conn, _) = garbage.accept().unwrap();
+        // Read the request first, so the client never writes into a closed socket.
+        let mut buf = [0u8; 1024];
+        let mut got = Vec::new();
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
         let _ = conn.write_all(b"SSH-2.0-OpenSSH\r\n");
     });
     let (ok, _, err) = healthcheck(&["--url", &format!("http://{addr}/")], &[]);
