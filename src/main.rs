@@ -1,6 +1,9 @@
-//! The command line: `serve` (default), `once`, `check-config`. `anyhow` lives only here.
+//! The command line: `serve` (default), `once`, `check-config`, `healthcheck`. `anyhow` lives
+//! only here.
 
 #![forbid(unsafe_code)]
+
+mod healthcheck;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -62,6 +65,24 @@ enum Command {
     },
     /// Check the configuration and print the effective settings.
     CheckConfig,
+    /// Probe a running exporter over HTTP: exit 0 when it answers 2xx, 1 with the reason on
+    /// stderr otherwise. For container health checks: needs no shell, curl or wget.
+    Healthcheck {
+        /// URL to GET. Default: /healthz (or /readyz with --ready) on the configured listen
+        /// address, with 0.0.0.0 and [::] probed on loopback.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Probe /readyz (200 once a refresh has succeeded) instead of /healthz (200 while the
+        /// process serves).
+        #[arg(long, conflicts_with = "url")]
+        ready: bool,
+        /// Listen address of the daemon to probe (default: `listen` from the configuration).
+        #[arg(long, value_name = "ADDR", conflicts_with = "url")]
+        listen: Option<String>,
+        /// Give up after this long (`500ms`, `5s`, …).
+        #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = healthcheck::parse_timeout)]
+        timeout: std::time::Duration,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -123,8 +144,18 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Command::Healthcheck {
+        url: Some(url),
+        timeout,
+        ..
+    }) = &cli.command
+    {
+        return Ok(healthcheck::run(url, *timeout));
+    }
     let listen = match &cli.command {
-        Some(Command::Serve { listen }) => listen.clone(),
+        Some(Command::Serve { listen }) | Some(Command::Healthcheck { listen, .. }) => {
+            listen.clone()
+        }
         _ => None,
     };
     let overrides = Overrides {
@@ -168,6 +199,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("now              = {now} (fixed; ms since the epoch)");
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck { ready, timeout, .. } => {
+            let path = if ready { "/readyz" } else { "/healthz" };
+            let url = healthcheck::url_for_listen(config.listen, path);
+            Ok(healthcheck::run(&url, timeout))
         }
         Command::Once { format, progress } => {
             init_logging(config.log_format);

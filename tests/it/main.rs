@@ -6,6 +6,8 @@ mod alerting;
 mod bad_input;
 mod budgets;
 mod cli;
+mod ha;
+mod healthcheck;
 mod prometheus_e2e;
 mod reconcile;
 mod s3;

@@ -1,0 +1,481 @@
+#!/usr/bin/env python3
+"""Structured checks of the deployment artifacts, called by scripts/check-deploy.sh.
+
+Each subcommand exits non-zero with a message naming the file when a check fails, and prints
+"SKIP: ..." when a check waits for a file that is not shipped yet.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dockerfile
+
+
+def dockerfile_stages(path):
+    """[(from_line, [(instruction, args)])] with continuation lines joined."""
+    text = Path(path).read_text()
+    text = re.sub(r"\\\n", " ", text)
+    stages = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        instr, _, args = line.partition(" ")
+        instr = instr.upper()
+        if instr == "FROM":
+            stages.append((args, []))
+        elif stages:
+            stages[-1][1].append((instr, args.strip()))
+    return stages
+
+
+def exec_form(args):
+    args = args.strip()
+    if not args.startswith("["):
+        fail(f"Dockerfile: {args!r} is in shell form; the image has no shell, use the exec form")
+    return json.loads(args)
+
+
+def dockerignore_allows(src):
+    """The .dockerignore is an allow list: `*` then `!path` lines."""
+    lines = [
+        l.strip()
+        for l in (REPO / ".dockerignore").read_text().splitlines()
+        if l.strip() and not l.startswith("#")
+    ]
+    if lines[0] != "*":
+        fail(".dockerignore: expected an allow list starting with `*`")
+    allowed = [l[1:].rstrip("/") for l in lines[1:] if l.startswith("!")]
+    src = src.rstrip("/")
+    return any(src == a or src.startswith(a + "/") for a in allowed)
+
+
+def cmd_dockerfile_context(out_dir):
+    """Copies the build stage's COPY sources into out_dir (what `docker build` would send)."""
+    stages = dockerfile_stages(REPO / "Dockerfile")
+    build = stages[0][1]
+    out = Path(out_dir)
+    for instr, args in build:
+        if instr != "COPY" or "--from" in args:
+            continue
+        *srcs, _dst = args.split()
+        for s in srcs:
+            if not (REPO / s).exists():
+                fail(f"Dockerfile COPY source {s} does not exist")
+            if not dockerignore_allows(s):
+                fail(f"Dockerfile COPY source {s} is excluded by .dockerignore")
+            target = out / s
+            if (REPO / s).is_dir():
+                shutil.copytree(REPO / s, target, dirs_exist_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(REPO / s, target)
+    # Runtime-stage copies from the context, too.
+    for instr, args in stages[-1][1]:
+        if instr == "COPY" and "--from" not in args:
+            for s in args.split()[:-1]:
+                if not (REPO / s).exists() or not dockerignore_allows(s):
+                    fail(f"Dockerfile COPY source {s} is missing or excluded by .dockerignore")
+    print(f"Dockerfile build context complete ({out_dir})")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cmd_dockerfile_contract(binary):
+    """Runs the final stage as the image would: ENTRYPOINT + CMD with its ENV and WORKDIR (the
+    copied files laid out under a temporary root), then its HEALTHCHECK command until healthy."""
+    stages = dockerfile_stages(REPO / "Dockerfile")
+    final = stages[-1][1]
+    instr = {}
+    env = {}
+    copies = []
+    for i, a in final:
+        if i == "ENV":
+            k, _, v = a.partition("=")
+            env[k.strip()] = v.strip().strip('"')
+        elif i == "COPY":
+            copies.append(a.split())
+        else:
+            instr[i] = a
+    for need in ["ENTRYPOINT", "CMD", "HEALTHCHECK", "EXPOSE", "USER", "WORKDIR"]:
+        if need not in instr:
+            fail(f"Dockerfile: the runtime stage has no {need}")
+    user = instr["USER"].split(":")[0]
+    if user in ("root", "0") or not user.isdigit():
+        fail(f"Dockerfile: USER {instr['USER']} must be a numeric non-root user (runAsNonRoot)")
+    listen = env.get("BCE_LISTEN", "")
+    if not listen.startswith("0.0.0.0:"):
+        fail(f"Dockerfile: ENV BCE_LISTEN={listen!r}; the container must listen on 0.0.0.0")
+    if listen.split(":")[1] != instr["EXPOSE"].strip():
+        fail(f"Dockerfile: EXPOSE {instr['EXPOSE']} differs from BCE_LISTEN {listen}")
+    hc = instr["HEALTHCHECK"]
+    if " CMD " not in f" {hc} ":
+        fail("Dockerfile: HEALTHCHECK without CMD")
+    hc_cmd = exec_form(hc.split(" CMD ", 1)[1] if not hc.startswith("CMD") else hc[3:])
+    entry = exec_form(instr["ENTRYPOINT"])
+    cmd = exec_form(instr["CMD"])
+    if entry[0] != hc_cmd[0]:
+        fail("Dockerfile: HEALTHCHECK runs another program than the ENTRYPOINT")
+
+    root = Path(tempfile.mkdtemp(prefix="bce-image-"))
+    try:
+        binary_dest = None
+        for c in copies:
+            if c[0].startswith("--from"):
+                binary_dest = c[-1]
+                continue
+            src, dst = REPO / c[0], root / c[-1].lstrip("/")
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(src, dst)
+        if binary_dest != entry[0]:
+            fail(f"Dockerfile: ENTRYPOINT {entry[0]} is not the copied binary {binary_dest}")
+        workdir = root / instr["WORKDIR"].lstrip("/")
+        workdir.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        run_env = {
+            k: v for k, v in os.environ.items() if not k.startswith("BCE_") and k != "RUST_LOG"
+        }
+        run_env.update(env)
+        run_env["BCE_LISTEN"] = f"0.0.0.0:{port}"
+        run_env["AWS_EC2_METADATA_DISABLED"] = "true"
+        daemon = subprocess.Popen(
+            [binary] + entry[1:] + cmd,
+            cwd=workdir,
+            env=run_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.time() + 60
+            while True:
+                r = subprocess.run(
+                    [binary] + hc_cmd[1:] + ["--ready"],
+                    cwd=workdir,
+                    env=run_env,
+                    capture_output=True,
+                    text=True,
+                )
+                if r.returncode == 0:
+                    break
+                if daemon.poll() is not None:
+                    fail(f"the image's CMD exited: {daemon.stderr.read().decode()[-2000:]}")
+                if time.time() > deadline:
+                    fail(f"the image's daemon never became ready: {r.stderr}")
+                time.sleep(0.3)
+            r = subprocess.run(
+                [binary] + hc_cmd[1:], cwd=workdir, env=run_env, capture_output=True, text=True
+            )
+            if r.returncode != 0:
+                fail(f"the image's HEALTHCHECK fails against its own daemon: {r.stderr}")
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(15)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                fail("the daemon did not stop within 15 s of SIGTERM (docker stop would kill it)")
+        if daemon.returncode != 0:
+            fail(f"the daemon exited {daemon.returncode} on SIGTERM")
+        print(
+            f"Dockerfile runtime contract holds: `{' '.join(entry + cmd)}` in {instr['WORKDIR']} "
+            f"with BCE_LISTEN={env['BCE_LISTEN']} serves the sample, its HEALTHCHECK passes, "
+            "SIGTERM stops it cleanly"
+        )
+    finally:
+        shutil.rmtree(root)
+
+
+# ---------------------------------------------------------------------------------------------
+# CloudFormation
+
+
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _cfn_tag(loader, tag_suffix, node):
+    name = "Fn::" + tag_suffix if tag_suffix not in ("Ref",) else "Ref"
+    if isinstance(node, yaml.ScalarNode):
+        v = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        v = loader.construct_sequence(node, deep=True)
+    else:
+        v = loader.construct_mapping(node, deep=True)
+    return {name: v}
+
+
+CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def resolve(v, subst):
+    """Resolves Ref / Fn::Sub / Fn::GetAtt with placeholders, enough for the policy check."""
+    if isinstance(v, dict) and len(v) == 1:
+        (k, x), = v.items()
+        if k == "Ref":
+            return subst[x]
+        if k == "Fn::GetAtt":
+            x = x if isinstance(x, list) else x.split(".")
+            return subst[".".join(x)]
+        if k == "Fn::Sub":
+            return re.sub(r"\$\{([^}]+)\}", lambda m: subst[m.group(1)], x)
+    if isinstance(v, dict):
+        return {k: resolve(x, subst) for k, x in v.items()}
+    if isinstance(v, list):
+        return [resolve(x, subst) for x in v]
+    return v
+
+
+def norm(v):
+    if isinstance(v, list):
+        return sorted((norm(x) for x in v), key=json.dumps) if len(v) != 1 else norm(v[0])
+    if isinstance(v, dict):
+        return {k: norm(x) for k, x in v.items()}
+    return v
+
+
+def cmd_cfn_consistency(template):
+    t = yaml.load(Path(template).read_text(), Loader=CfnLoader)
+    res = t["Resources"]
+    subst = {
+        "ExportBucket.Arn": "arn:aws:s3:::BUCKET",
+        "ExportBucket": "BUCKET",
+        "S3Prefix": "PREFIX",
+        "ExportName": "EXPORT_NAME",
+    }
+    role = res["ExporterRole"]["Properties"]["Policies"]
+    if len(role) != 1:
+        fail(f"{template}: the exporter role must have exactly one inline policy")
+    got = norm(resolve(role[0]["PolicyDocument"], subst))
+    want = norm(json.loads((REPO / "deploy/iam-policy.json").read_text()))
+    if got != want:
+        fail(
+            f"{template}: the exporter role's policy differs from deploy/iam-policy.json\n"
+            f"role: {json.dumps(got, indent=1)}\nfile: {json.dumps(want, indent=1)}"
+        )
+    if res["ExporterRole"]["Properties"].get("ManagedPolicyArns"):
+        fail(f"{template}: the exporter role must not carry managed policies")
+    export = res["CurExport"]["Properties"]["Export"]
+    q = export["DataQuery"]["QueryStatement"]
+    m = re.match(r"\s*SELECT\s+(.*)\s+FROM\s+COST_AND_USAGE_REPORT\s*$", q, re.S | re.I)
+    if not m:
+        fail(f"{template}: unexpected QueryStatement {q!r}")
+    selected = {c.strip() for c in m.group(1).split(",")}
+    cols_rs = (REPO / "src/cur/columns.rs").read_text()
+    consts = dict(re.findall(r'pub const (\w+): &str = "([^"]+)";', cols_rs))
+    # `pub const ALL: &[&str] = &[...]` or `pub const ALL: [&str; N] = [...]`.
+    m_all = re.search(r"pub const ALL\b[^=]*=\s*&?\[(.*?)\];", cols_rs, re.S)
+    if not m_all:
+        fail("src/cur/columns.rs: cannot find `pub const ALL` (the columns the exporter reads)")
+    all_block = m_all.group(1)
+    needed = {consts[n] for n in re.findall(r"\b([A-Z_]+)\b", all_block) if n in consts}
+    # `product_product_name` is an alias some export queries project (product.product_name); the
+    # exporter reads the same value from the `product` map, which the query selects.
+    missing = sorted(needed - selected - {"product_product_name"})
+    if missing:
+        fail(f"{template}: the export's QueryStatement lacks columns the exporter reads: {missing}")
+    tc = export["DataQuery"]["TableConfigurations"]["COST_AND_USAGE_REPORT"]
+    if tc.get("INCLUDE_IAM_PRINCIPAL_DATA") != "TRUE":
+        fail(f"{template}: INCLUDE_IAM_PRINCIPAL_DATA must be TRUE")
+    out = export["DestinationConfigurations"]["S3Destination"]["S3OutputConfigurations"]
+    want_out = {"Format": "PARQUET", "Compression": "PARQUET", "Overwrite": "OVERWRITE_REPORT"}
+    for k, v in want_out.items():
+        if out.get(k) != v:
+            fail(f"{template}: S3OutputConfigurations.{k} must be {v}")
+    print(
+        f"{template}: role policy = deploy/iam-policy.json; the query selects all "
+        f"{len(needed)} columns the exporter reads; IAM principal data, Parquet, overwrite"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus configurations
+
+
+def cmd_prom_config(src, out, *maps):
+    """Writes a copy of a Prometheus config for `promtool check config`: rule_files mapped from
+    container paths to repository paths (`container=host` pairs), absolute; rules files that are
+    not shipped yet dropped with a SKIP line."""
+    mapping = dict(m.split("=", 1) for m in maps)
+    cfg = yaml.safe_load(Path(src).read_text())
+    kept = []
+    for rf in cfg.get("rule_files") or []:
+        host = mapping.get(rf, rf)
+        p = Path(host) if os.path.isabs(host) else (Path(src).parent / host)
+        if p.exists():
+            kept.append(str(p.resolve()))
+        else:
+            print(f"SKIP: {src}: rule file {rf} ({p}) is not shipped yet; checking the rest")
+    if kept:
+        cfg["rule_files"] = kept
+    else:
+        cfg.pop("rule_files", None)
+    Path(out).write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+def cmd_compose_mounts(compose):
+    """Every bind mount's host path exists, except files other work ships later (SKIP); prints
+    `service container-path host-path` lines for the prometheus and alertmanager services."""
+    pending = {
+        "deploy/prometheus/bedrock-cost-exporter.rules.yml",
+        "deploy/alertmanager/alertmanager.example.yml",
+        "grafana/provisioning",
+        "grafana/dashboards",
+    }
+    c = yaml.safe_load(Path(compose).read_text())
+    base = Path(compose).parent
+    named = set((c.get("volumes") or {}).keys())
+    for name, svc in c["services"].items():
+        for v in svc.get("volumes") or []:
+            host, container = v.split(":")[:2]
+            if host in named:
+                continue
+            p = (base / host).resolve()
+            rel = os.path.relpath(p, REPO)
+            if not p.exists():
+                if rel in pending:
+                    print(f"SKIP: {compose}: {name} mounts {rel}, not shipped yet")
+                    continue
+                fail(f"{compose}: service {name} mounts {host} ({rel}), which does not exist")
+            print(f"MOUNT {name} {container} {p}")
+        if name == "grafana":
+            check_grafana_provisioning(c, svc, base)
+        build = svc.get("build")
+        if build:
+            ctx = (base / build["context"]).resolve()
+            if not (ctx / build.get("dockerfile", "Dockerfile")).exists():
+                fail(f"{compose}: service {name} builds from a missing Dockerfile")
+
+
+def check_grafana_provisioning(compose, svc, base):
+    """Grafana's provisioning files, once shipped, must work in the demo: dashboard providers read
+    a folder the grafana service mounts, datasources point at a compose service."""
+    mounts = {}
+    for v in svc.get("volumes") or []:
+        host, container = v.split(":")[:2]
+        mounts[container] = (base / host).resolve()
+    prov = next((h for c, h in mounts.items() if c == "/etc/grafana/provisioning"), None)
+    if prov is None or not prov.exists():
+        return
+    services = set(compose["services"])
+    for f in sorted(prov.glob("dashboards/*.y*ml")):
+        for p in (yaml.safe_load(f.read_text()) or {}).get("providers") or []:
+            path = (p.get("options") or {}).get("path", "")
+            if not any(path == c or path.startswith(c + "/") for c in mounts):
+                fail(f"{f}: dashboard provider path {path!r} is not mounted in the compose demo "
+                     f"(grafana mounts {sorted(mounts)})")
+    for f in sorted(prov.glob("datasources/*.y*ml")):
+        for d in (yaml.safe_load(f.read_text()) or {}).get("datasources") or []:
+            url = d.get("url", "")
+            host = re.sub(r"^[a-z]+://", "", url).split("/")[0].split(":")[0]
+            if "$" not in url and host not in services:
+                fail(f"{f}: datasource {d.get('name')!r} points at {url!r}, not a compose service "
+                     f"({sorted(services)}); use http://prometheus:9090 or an environment variable")
+    print(f"grafana provisioning fits the compose demo ({prov})")
+
+
+# ---------------------------------------------------------------------------------------------
+# Helm
+
+
+def cmd_helm_split(rendered, out_dir):
+    """Splits `helm template` output: core kinds → core.yaml (for kubernetes-validate); each
+    PrometheusRule's groups → rules-N.yml (for promtool) and compared with the shipped rules files;
+    dashboard ConfigMaps compared byte for byte with grafana/dashboards; the exporter's config.toml
+    written out (for check-config); the Deployment's pod template checked for what the issue asks."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    docs = [d for d in yaml.safe_load_all(Path(rendered).read_text()) if d]
+    core, crds = [], []
+    shipped_rules = {
+        p.name: yaml.safe_load(p.read_text())
+        for p in sorted((REPO / "deploy/prometheus").glob("*.rules.yml"))
+    }
+    shipped_dash = {p.name: p.read_text() for p in sorted((REPO / "grafana/dashboards").glob("*.json"))}
+    seen_rules, seen_dash = [], []
+    config = None
+    for d in docs:
+        kind = d["kind"]
+        if d["apiVersion"].startswith("monitoring.coreos.com/"):
+            crds.append(d)
+            if kind == "PrometheusRule":
+                n = len(seen_rules)
+                groups = {"groups": d["spec"]["groups"]}
+                (out / f"rules-{n}.yml").write_text(yaml.safe_dump(groups, sort_keys=False))
+                match = [name for name, r in shipped_rules.items() if r == groups]
+                if not match:
+                    fail(f"{rendered}: PrometheusRule {d['metadata']['name']} equals no shipped rules file")
+                seen_rules.append(match[0])
+            continue
+        core.append(d)
+        labels = d["metadata"].get("labels") or {}
+        if kind == "ConfigMap" and "grafana_dashboard" in labels:
+            for k, v in d["data"].items():
+                if shipped_dash.get(k) != v:
+                    fail(f"{rendered}: dashboard ConfigMap key {k} differs from grafana/dashboards/{k}")
+                seen_dash.append(k)
+        elif kind == "ConfigMap" and "config.toml" in (d.get("data") or {}):
+            config = d["data"]["config.toml"]
+        elif kind == "Deployment":
+            pod = d["spec"]["template"]["spec"]
+            c = pod["containers"][0]
+            sc = c.get("securityContext") or {}
+            psc = pod.get("securityContext") or {}
+            checks = {
+                "runAsNonRoot": psc.get("runAsNonRoot") is True or sc.get("runAsNonRoot") is True,
+                "readOnlyRootFilesystem": sc.get("readOnlyRootFilesystem") is True,
+                "allowPrivilegeEscalation false": sc.get("allowPrivilegeEscalation") is False,
+                "capabilities drop ALL": "ALL" in (sc.get("capabilities") or {}).get("drop", []),
+                "liveness /healthz": c["livenessProbe"]["httpGet"]["path"] == "/healthz",
+                "readiness /readyz": c["readinessProbe"]["httpGet"]["path"] == "/readyz",
+                "resources": bool(c.get("resources", {}).get("requests")),
+                "config checksum": "checksum/config" in d["spec"]["template"]["metadata"]["annotations"],
+            }
+            bad = [k for k, ok in checks.items() if not ok]
+            if bad:
+                fail(f"{rendered}: the Deployment lacks {bad}")
+    (out / "core.yaml").write_text(yaml.safe_dump_all(core, sort_keys=False))
+    if config is None:
+        fail(f"{rendered}: no ConfigMap with config.toml")
+    (out / "config.toml").write_text(config)
+    summary = f"{len(core)} core objects, {len(crds)} Prometheus Operator objects"
+    if seen_rules:
+        if sorted(seen_rules) != sorted(shipped_rules):
+            fail(f"{rendered}: PrometheusRules carry {seen_rules}, shipped are {sorted(shipped_rules)}")
+        summary += f", rules {seen_rules} identical to deploy/prometheus"
+    if seen_dash:
+        if sorted(seen_dash) != sorted(shipped_dash):
+            fail(f"{rendered}: dashboard ConfigMaps carry {seen_dash}, shipped are {sorted(shipped_dash)}")
+        summary += f", dashboards {seen_dash} identical to grafana/dashboards"
+    print(summary)
+    (out / "rule-count").write_text(str(len(seen_rules)))
+
+
+if __name__ == "__main__":
+    cmd, *args = sys.argv[1:]
+    globals()["cmd_" + cmd.replace("-", "_")](*args)
