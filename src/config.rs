@@ -25,6 +25,7 @@ pub const DEFAULT_REFRESH_INTERVAL: &str = "1h";
 pub const DEFAULT_PERIODS: usize = 2;
 pub const DEFAULT_MAX_SERIES: usize = 20_000;
 pub const DEFAULT_HEADER_READ_TIMEOUT: &str = "10s";
+pub const DEFAULT_MAX_CONNECTIONS: usize = crate::server::DEFAULT_MAX_CONNECTIONS;
 /// Longest duration any key accepts (a year): longer ones are typos, and timers overflow.
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
 
@@ -99,6 +100,7 @@ pub struct RawConfig {
     pub header_read_timeout: String,
     pub tags: RawTags,
     pub s3: RawS3,
+    pub max_connections: usize,
 }
 
 impl Default for RawConfig {
@@ -114,6 +116,7 @@ impl Default for RawConfig {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT.to_string(),
             tags: RawTags::default(),
             s3: RawS3::default(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -204,6 +207,8 @@ pub struct Config {
     /// How long an HTTP client may take to send its request headers.
     pub header_read_timeout: Duration,
     pub s3: S3Settings,
+    /// Open HTTP connections at most.
+    pub max_connections: usize,
 }
 
 /// A configuration error naming the key and where it came from.
@@ -427,6 +432,15 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
                 ),
             )
         })?;
+    if raw.max_connections == 0 || raw.max_connections > 1_000_000 {
+        return Err(invalid(
+            "max_connections",
+            format!(
+                "{} is outside 1..=1000000 (default {DEFAULT_MAX_CONNECTIONS})",
+                raw.max_connections
+            ),
+        ));
+    }
     Ok(Config {
         source,
         listen,
@@ -444,6 +458,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
         log_format,
         header_read_timeout,
         s3,
+        max_connections: raw.max_connections,
     })
 }
 

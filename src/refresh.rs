@@ -143,6 +143,23 @@ impl Refresher {
         &self.source
     }
 
+    /// Applies reloaded settings. Cached period aggregates were built with the old aggregation
+    /// options: when those change, the cache is dropped and the next refresh rereads every period.
+    /// The series cap and the period selection apply to the next snapshot as they are.
+    pub fn reconfigure(
+        &mut self,
+        opts: AggregateOptions,
+        periods: PeriodSelection,
+        max_series: usize,
+    ) {
+        if opts != self.opts {
+            self.cache.clear();
+            self.opts = opts;
+        }
+        self.periods = periods;
+        self.max_series = max_series;
+    }
+
     pub fn refresh(&mut self, progress: &mut dyn Progress) -> RefreshReport {
         let mut report = RefreshReport::default();
         let listing = match self.source.list("metadata/") {

@@ -9,3 +9,4 @@ mod reconcile;
 mod s3;
 mod server;
 mod util;
+mod web;
