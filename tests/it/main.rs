@@ -6,6 +6,7 @@ mod bad_input;
 mod cli;
 mod prometheus_e2e;
 mod reconcile;
+mod reload;
 mod s3;
 mod server;
 mod util;

@@ -279,9 +279,9 @@ fn tls_get(
     Ok((status, text))
 }
 
-fn curl() -> Option<std::path::PathBuf> {
-    let p = Path::new("/usr/bin/curl");
-    p.exists().then(|| p.to_path_buf())
+/// curl (OpenSSL): a second, independent TLS client; ./scripts/test.sh installs it.
+fn curl() -> std::path::PathBuf {
+    tool("curl")
 }
 
 #[test]
@@ -336,7 +336,8 @@ fn tls_with_client_certificates_refuses_strangers_and_plain_http() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("HTTPS"), "{body}");
     // A different TLS stack (curl with OpenSSL), HTTP/2 negotiated by ALPN.
-    if let Some(curl) = curl() {
+    {
+        let curl = curl();
         let p = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
         let url = format!("https://127.0.0.1:{}/metrics", d.addr.port());
         let out = Command::new(&curl)
@@ -456,7 +457,8 @@ fn tls_with_basic_auth_over_http2_and_http1() {
     .with_root_certificates(roots)
     .with_no_client_auth();
     assert!(tls_get(d.addr, Arc::new(tls12), "/healthz", good.to_str().ok()).is_err());
-    if let Some(curl) = curl() {
+    {
+        let curl = curl();
         let url = format!("https://127.0.0.1:{}/metrics", d.addr.port());
         let ca = dir.path().join("ca.crt");
         for (creds, want) in [("prometheus:s3cret", "200 2"), ("prometheus:nope", "401 2")] {
