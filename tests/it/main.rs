@@ -9,5 +9,6 @@ mod reconcile;
 mod reload;
 mod s3;
 mod server;
+mod soak;
 mod util;
 mod web;
