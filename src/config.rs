@@ -26,6 +26,7 @@ pub const DEFAULT_REFRESH_INTERVAL: &str = "1h";
 pub const DEFAULT_PERIODS: usize = 2;
 pub const DEFAULT_MAX_SERIES: usize = 20_000;
 pub const DEFAULT_HEADER_READ_TIMEOUT: &str = "10s";
+pub const DEFAULT_MAX_CONNECTIONS: usize = crate::server::DEFAULT_MAX_CONNECTIONS;
 /// Longest duration any key accepts (a year): longer ones are typos, and timers overflow.
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
 
@@ -161,6 +162,7 @@ pub struct RawConfig {
     /// A fixed "now" (RFC 3339), for tests and replays of old exports.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub now: Option<String>,
+    pub max_connections: usize,
 }
 
 impl Default for RawConfig {
@@ -180,6 +182,7 @@ impl Default for RawConfig {
             forecast: RawForecast::default(),
             spikes: RawSpikes::default(),
             now: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -274,6 +277,8 @@ pub struct Config {
     pub budgets: BudgetSettings,
     /// A fixed "now" (ms since the epoch) instead of the clock.
     pub now_ms: Option<i64>,
+    /// Open HTTP connections at most.
+    pub max_connections: usize,
 }
 
 /// A configuration error naming the key and where it came from.
@@ -535,6 +540,15 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
                 .timestamp_millis(),
         ),
     };
+    if raw.max_connections == 0 || raw.max_connections > 1_000_000 {
+        return Err(invalid(
+            "max_connections",
+            format!(
+                "{} is outside 1..=1000000 (default {DEFAULT_MAX_CONNECTIONS})",
+                raw.max_connections
+            ),
+        ));
+    }
     Ok(Config {
         source,
         listen,
@@ -565,6 +579,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
             },
         },
         now_ms,
+        max_connections: raw.max_connections,
     })
 }
 

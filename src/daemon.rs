@@ -9,16 +9,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
+use crate::config::Config;
 use crate::cur::FileStats;
 use crate::metrics::Rendered;
 use crate::metrics::exposition::render;
 use crate::names::stage;
 use crate::refresh::{Progress, RefreshError, Refresher};
-use crate::server::{self, Published, ServerOptions};
+use crate::server::{self, LiveSettings, Published, ReloadRequest, ServerOptions};
 use crate::snapshot::Snapshot;
 use crate::status::Status;
+use crate::web_config::WebConfig;
 
 fn unix_now_ms() -> i64 {
     SystemTime::now()
@@ -226,17 +228,127 @@ impl Progress for BarProgress {
     }
 }
 
-/// Refreshes every `interval` (and, with `follow_calendar`, also at the start of each UTC month,
-/// so that the current billing period and the budget alerts joined on it change at midnight on
-/// the 1st) and serves the result on `listener` until `shutdown` resolves.
+/// Re-reads the configuration for a reload: the TOML file, environment and flags as at the start,
+/// and the web configuration file. An error is a message for the log and for `POST /-/reload`.
+pub type Loader = Arc<dyn Fn() -> Result<(Config, WebConfig), String> + Send + Sync>;
+
+/// What [`serve`] needs beside the daemon.
+pub struct ServeOptions {
+    /// The configuration in effect.
+    pub config: Config,
+    /// The web configuration in effect (`--web.config.file`).
+    pub web: WebConfig,
+    /// Re-reads both for a reload (SIGHUP, `POST /-/reload`).
+    pub loader: Loader,
+    /// `POST /-/reload` is answered (`--web.enable-lifecycle`); SIGHUP always reloads.
+    pub enable_lifecycle: bool,
+}
+
+/// Keys a reload cannot change in a running process, with whether they differ.
+fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    let mut check = |key: &'static str, differs: bool| {
+        if differs {
+            changed.push(key);
+        }
+    };
+    check("source", old.source != new.source);
+    check("listen", old.listen != new.listen);
+    check("log_format", old.log_format != new.log_format);
+    check("s3", old.s3 != new.s3);
+    check(
+        "max_connections",
+        old.max_connections != new.max_connections,
+    );
+    changed
+}
+
+/// Keeps the running values of the keys that need a restart.
+fn keep_restart_only(old: &Config, new: &mut Config) {
+    new.source = old.source.clone();
+    new.listen = old.listen;
+    new.log_format = old.log_format;
+    new.s3 = old.s3.clone();
+    new.max_connections = old.max_connections;
+}
+
+/// A reload's outcome, for the refresh loop (which owns the status and the refresher).
+enum Reloaded {
+    Applied(Box<Config>, f64),
+    Failed,
+}
+
+impl Daemon {
+    /// Applies a reloaded configuration's live keys (aggregation options, periods, series cap,
+    /// budgets, `now`).
+    pub fn reconfigure(&mut self, config: &Config) {
+        self.refresher.reconfigure(
+            config.aggregate.clone(),
+            config.periods.clone(),
+            config.max_series,
+        );
+        self.refresher
+            .set_budgets(config.budgets.clone(), config.now_ms);
+    }
+
+    /// Records the outcome of a configuration (re)load for the self-metrics.
+    pub fn set_config_loaded(&mut self, ok: bool, at_unix: Option<f64>) {
+        self.status.config_last_reload_ok = Some(ok);
+        if ok {
+            self.status.config_last_reload_success_unix = at_unix;
+        }
+    }
+}
+
+/// SIGHUP as a stream (never fires where there are no such signals).
+struct Hangups {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangups {
+    /// Installs the handler: from here on SIGHUP no longer ends the process.
+    fn install() -> Hangups {
+        #[cfg(unix)]
+        {
+            let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGHUP; reload with POST /-/reload (--web.enable-lifecycle)"))
+                .ok();
+            Hangups { signal }
+        }
+        #[cfg(not(unix))]
+        Hangups {}
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some(s) = &mut self.signal
+            && s.recv().await.is_some()
+        {
+            return;
+        }
+        std::future::pending::<()>().await
+    }
+}
+
+/// Refreshes every `refresh_interval` (and, unless `now` is fixed, also at the start of each UTC
+/// month, so that the current billing period and the budget alerts joined on it change at
+/// midnight on the 1st) and serves the result on `listener` until `shutdown` resolves. SIGHUP (and `POST /-/reload` with `enable_lifecycle`) re-reads the configuration:
+/// a valid one is swapped in (live keys at once, followed by a refresh), an invalid one is logged
+/// and the previous one stays in effect.
 pub async fn serve(
-    daemon: Daemon,
-    interval: Duration,
-    follow_calendar: bool,
+    mut daemon: Daemon,
+    options: ServeOptions,
     listener: TcpListener,
-    options: ServerOptions,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    let ServeOptions {
+        config,
+        web,
+        loader,
+        enable_lifecycle,
+    } = options;
+    daemon.set_config_loaded(true, Some(unix_now()));
     let (stop_tx, stop_rx) = watch::channel(false);
     let initial = tokio::task::spawn_blocking({
         let status = Arc::new(daemon.status.clone());
@@ -245,10 +357,92 @@ pub async fn serve(
     .await
     .unwrap_or_default();
     let (tx, rx) = watch::channel(Arc::new(Published::new(initial, false)));
+    let (settings_tx, settings_rx) = watch::channel(LiveSettings {
+        web: Arc::new(web),
+        header_read_timeout: config.header_read_timeout,
+    });
+    let (loop_tx, mut loop_rx) = mpsc::unbounded_channel::<Reloaded>();
+    let (http_reload_tx, mut http_reload_rx) = mpsc::channel::<ReloadRequest>(8);
+    let mut hangups = Hangups::install();
+    let mut interval = config.refresh_interval;
+    let mut follow_calendar = config.now_ms.is_none();
+    let max_connections = config.max_connections;
+
+    // Reloads, one at a time.
+    let mut reload_stop = stop_rx.clone();
+    let reloader = tokio::spawn(async move {
+        let mut current = config;
+        loop {
+            let reply: Option<ReloadRequest> = tokio::select! {
+                _ = hangups.next() => {
+                    tracing::info!("SIGHUP received; reloading the configuration");
+                    None
+                }
+                Some(r) = http_reload_rx.recv() => {
+                    tracing::info!("POST /-/reload received; reloading the configuration");
+                    Some(r)
+                }
+                _ = reload_stop.changed() => break,
+            };
+            let load = loader.clone();
+            let loaded = tokio::task::spawn_blocking(move || load())
+                .await
+                .unwrap_or_else(|_| Err("reading the configuration panicked (a bug)".into()));
+            let outcome = match loaded {
+                Ok((mut new, web)) => {
+                    let restart = restart_only_changes(&current, &new);
+                    if !restart.is_empty() {
+                        tracing::warn!(
+                            keys = restart.join(", "),
+                            "these configuration keys changed but apply only after a restart; they keep their running values"
+                        );
+                        keep_restart_only(&current, &mut new);
+                    }
+                    tracing::info!(
+                        refresh_interval = ?new.refresh_interval,
+                        max_series = new.max_series,
+                        web = %web.describe(),
+                        "configuration reloaded"
+                    );
+                    settings_tx.send_replace(LiveSettings {
+                        web: Arc::new(web),
+                        header_read_timeout: new.header_read_timeout,
+                    });
+                    let _ = loop_tx.send(Reloaded::Applied(Box::new(new.clone()), unix_now()));
+                    current = new;
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "configuration reload failed; the previous configuration stays in effect");
+                    let _ = loop_tx.send(Reloaded::Failed);
+                    Err(e)
+                }
+            };
+            if let Some(reply) = reply {
+                let _ = reply.send(outcome);
+            }
+        }
+    });
+
     let mut loop_stop = stop_rx.clone();
     let refresh_loop = tokio::spawn(async move {
         let mut daemon = daemon;
+        let mut pending: Option<Reloaded> = None;
         loop {
+            // Reloads that arrived meanwhile: the newest configuration wins.
+            while let Ok(r) = loop_rx.try_recv() {
+                pending = Some(r);
+            }
+            match pending.take() {
+                Some(Reloaded::Applied(c, at)) => {
+                    daemon.reconfigure(&c);
+                    daemon.set_config_loaded(true, Some(at));
+                    interval = c.refresh_interval;
+                    follow_calendar = c.now_ms.is_none();
+                }
+                Some(Reloaded::Failed) => daemon.set_config_loaded(false, None),
+                None => {}
+            }
             // Refresh and render on a blocking thread; scrapes keep being answered meanwhile.
             let joined = tokio::task::spawn_blocking(move || {
                 daemon.refresh(&mut LogProgress::default());
@@ -286,16 +480,23 @@ pub async fn serve(
             };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
+                r = loop_rx.recv() => pending = r,
                 _ = loop_stop.changed() => break,
             }
         }
     });
     let mut server_stop = stop_rx.clone();
-    let server = tokio::spawn(server::serve(listener, rx, options, async move {
+    let server_options = ServerOptions {
+        max_connections,
+        settings: settings_rx,
+        reload: enable_lifecycle.then_some(http_reload_tx),
+    };
+    let server = tokio::spawn(server::serve(listener, rx, server_options, async move {
         let _ = server_stop.changed().await;
     }));
     shutdown.await;
     let _ = stop_tx.send(true);
     let _ = server.await;
     refresh_loop.abort();
+    reloader.abort();
 }

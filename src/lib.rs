@@ -26,7 +26,8 @@
 //! - [`status`] — the exporter's own state as plain data (self-metrics).
 //! - [`refresh`] — plans, caches and schedules one refresh (row-group units on a worker pool).
 //! - [`daemon`] — runs refreshes and publishes them (`once` and `serve` alike), progress reporting.
-//! - [`server`] — hyper: `/metrics`, `/healthz`, `/readyz`.
+//! - [`server`] — hyper: `/metrics`, `/healthz`, `/readyz`, `/-/reload`; TLS, basic auth, connection bound.
+//! - [`web_config`] — the exporter-toolkit web configuration file (`--web.config.file`), and a probe client speaking it.
 //!
 //! Beside the crate: `tools/cur-sample` (the export generator, a workspace member), `tests/it`
 //! (integration tests), `bench/` (benchmarks against DuckDB), `deploy/`, `config/`, `scripts/`,
@@ -48,3 +49,4 @@ pub mod snapshot;
 pub mod source;
 pub mod status;
 pub mod sum;
+pub mod web_config;

@@ -8,20 +8,24 @@ mod healthcheck;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use bedrock_cost_exporter::config::{self, Config, LogFormat, Overrides, S3Overrides, SourceSpec};
 use bedrock_cost_exporter::daemon::{self, BarProgress, Daemon};
 use bedrock_cost_exporter::refresh::{NoProgress, Refresher};
-use bedrock_cost_exporter::server::{self, ServerOptions};
+use bedrock_cost_exporter::server;
 use bedrock_cost_exporter::source::{S3Source, Source};
+use bedrock_cost_exporter::web_config::WebConfig;
 use clap::{Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
 Configuration: defaults, then the TOML file given with --config, then BCE_* environment variables
 (BCE_SOURCE, BCE_LISTEN, BCE_REFRESH_INTERVAL, BCE_PERIODS, BCE_MAX_SERIES, BCE_FOLD_SESSIONS,
-BCE_LOG_FORMAT, BCE_HEADER_READ_TIMEOUT, BCE_TAGS__SOURCES, BCE_S3__ENDPOINT, …), then flags. Every key is described in
-config/bedrock-cost-exporter.toml and the README. Log verbosity: RUST_LOG (default info).
+BCE_LOG_FORMAT, BCE_HEADER_READ_TIMEOUT, BCE_MAX_CONNECTIONS, BCE_TAGS__SOURCES, BCE_S3__ENDPOINT, …), then flags.
+Every key is described in config/bedrock-cost-exporter.toml and the README. Log verbosity: RUST_LOG
+(default info). SIGHUP (and POST /-/reload with --web.enable-lifecycle) rereads the configuration
+and the web configuration file; an invalid one is logged and the running one kept.
 Budgets: [[budgets]] tables (name, owner, selector, monthly, cost, currency, labels), [forecast]
 and [spikes] in the TOML file, and `now` (RFC 3339) to replay an old export as of a fixed time;
 see the README, \"Budgets and alerts\".";
@@ -42,6 +46,13 @@ struct Cli {
     /// Path-style S3 addressing (for S3-compatible servers). Overrides `s3.path_style`.
     #[arg(long, global = true)]
     s3_path_style: bool,
+    /// Web configuration file (the Prometheus exporter-toolkit format): TLS, basic auth, headers.
+    /// Applies to every path. Reread on reload.
+    #[arg(long = "web.config.file", global = true, value_name = "FILE")]
+    web_config_file: Option<PathBuf>,
+    /// Answer POST /-/reload (reload the configuration, as SIGHUP does).
+    #[arg(long = "web.enable-lifecycle", global = true)]
+    web_enable_lifecycle: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -168,6 +179,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let config =
         config::load(cli.config.as_deref(), &overrides).context("invalid configuration")?;
+    let web =
+        WebConfig::load(cli.web_config_file.as_deref()).context("invalid web configuration")?;
+    let config_file = cli.config.clone();
+    let web_file = cli.web_config_file.clone();
+    let loader: daemon::Loader = Arc::new(move || {
+        let c = config::load(config_file.as_deref(), &overrides).map_err(|e| e.to_string())?;
+        let w = WebConfig::load(web_file.as_deref()).map_err(|e| e.to_string())?;
+        Ok((c, w))
+    });
     match cli.command.unwrap_or(Command::Serve { listen: None }) {
         Command::CheckConfig => {
             println!("configuration OK");
@@ -198,6 +218,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(now) = config.now_ms {
                 println!("now              = {now} (fixed; ms since the epoch)");
             }
+            println!("max_connections  = {}", config.max_connections);
+            println!("web              = {}", web.describe());
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck { ready, timeout, .. } => {
@@ -217,7 +239,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             init_logging(config.log_format);
             let rt = runtime()?;
             let source = make_source(&config, rt.handle());
-            let result = rt.block_on(serve(config, source));
+            let options = daemon::ServeOptions {
+                config,
+                web,
+                loader,
+                enable_lifecycle: cli.web_enable_lifecycle,
+            };
+            let result = rt.block_on(serve(options, source));
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
             result.map(|()| ExitCode::SUCCESS)
         }
@@ -298,7 +326,8 @@ async fn shutdown_signal() {
     tracing::info!("shutdown signal received; stopping");
 }
 
-async fn serve(config: Config, source: Source) -> anyhow::Result<()> {
+async fn serve(options: daemon::ServeOptions, source: Source) -> anyhow::Result<()> {
+    let config = &options.config;
     let listener = server::bind(config.listen).await.with_context(|| {
         format!(
             "cannot listen on {} (in use? set --listen or `listen`)",
@@ -306,19 +335,13 @@ async fn serve(config: Config, source: Source) -> anyhow::Result<()> {
         )
     })?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    tracing::info!(%addr, source = %config.source, interval = ?config.refresh_interval, "serving /metrics, /healthz, /readyz");
-    let options = ServerOptions {
-        header_read_timeout: config.header_read_timeout,
+    let scheme = if options.web.tls.is_some() {
+        "https"
+    } else {
+        "http"
     };
-    let daemon = new_daemon(&config, source);
-    daemon::serve(
-        daemon,
-        config.refresh_interval,
-        config.now_ms.is_none(),
-        listener,
-        options,
-        shutdown_signal(),
-    )
-    .await;
+    tracing::info!(%addr, scheme, source = %config.source, interval = ?config.refresh_interval, web = %options.web.describe(), "serving /metrics, /healthz, /readyz");
+    let daemon = new_daemon(config, source);
+    daemon::serve(daemon, options, listener, shutdown_signal()).await;
     Ok(())
 }

@@ -75,6 +75,10 @@ pub const FOLDED_SERIES: &str = "bedrock_exporter_folded_series";
 pub const FOLDED_COST_PREFIX: &str = "bedrock_exporter_folded_cost";
 pub const S3_REQUESTS: &str = "bedrock_exporter_s3_requests";
 pub const S3_BYTES: &str = "bedrock_exporter_s3_bytes_fetched";
+/// As Prometheus names its own (`prometheus_config_last_reload_successful`, …).
+pub const CONFIG_RELOAD_OK: &str = "bedrock_exporter_config_last_reload_successful";
+pub const CONFIG_RELOAD_SUCCESS: &str =
+    "bedrock_exporter_config_last_reload_success_timestamp_seconds";
 
 /// Closed values of the `stage` label of [`ERRORS`].
 pub mod stage {

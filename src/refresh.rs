@@ -148,13 +148,35 @@ impl Refresher {
     /// Budgets to evaluate on every snapshot, and a fixed "now" (tests, replays) or `None` for
     /// the clock.
     pub fn with_budgets(mut self, budgets: BudgetSettings, now_ms: Option<i64>) -> Self {
+        self.set_budgets(budgets, now_ms);
+        self
+    }
+
+    /// Replaces the budgets and the fixed "now" (a configuration reload).
+    pub fn set_budgets(&mut self, budgets: BudgetSettings, now_ms: Option<i64>) {
         self.budgets = budgets;
         self.now_ms = now_ms;
-        self
     }
 
     pub fn source(&self) -> &Source {
         &self.source
+    }
+
+    /// Applies reloaded settings. Cached period aggregates were built with the old aggregation
+    /// options: when those change, the cache is dropped and the next refresh rereads every period.
+    /// The series cap and the period selection apply to the next snapshot as they are.
+    pub fn reconfigure(
+        &mut self,
+        opts: AggregateOptions,
+        periods: PeriodSelection,
+        max_series: usize,
+    ) {
+        if opts != self.opts {
+            self.cache.clear();
+            self.opts = opts;
+        }
+        self.periods = periods;
+        self.max_series = max_series;
     }
 
     pub fn refresh(&mut self, progress: &mut dyn Progress) -> RefreshReport {

@@ -46,4 +46,8 @@ pub struct Status {
     pub periods: Vec<PeriodStatus>,
     /// S3 requests and bytes, for an S3 source.
     pub s3: Option<S3Stats>,
+    /// Whether the last configuration (re)load succeeded; `None` outside `serve`.
+    pub config_last_reload_ok: Option<bool>,
+    /// Unix time of the last successful configuration (re)load (the start counts as one).
+    pub config_last_reload_success_unix: Option<f64>,
 }

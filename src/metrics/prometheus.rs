@@ -355,6 +355,22 @@ impl Collector for StatusCollector {
                 *cost,
             )?;
         }
+        if let Some(ok) = st.config_last_reload_ok {
+            gauge(
+                &mut enc,
+                names::CONFIG_RELOAD_OK,
+                "1 if the last configuration reload (SIGHUP or POST /-/reload) succeeded; 0 if it failed and the previous configuration stays in effect.",
+                if ok { 1.0 } else { 0.0 },
+            )?;
+        }
+        if let Some(t) = st.config_last_reload_success_unix {
+            gauge(
+                &mut enc,
+                names::CONFIG_RELOAD_SUCCESS,
+                "Unix time of the last successful configuration load (start or reload).",
+                t,
+            )?;
+        }
         Ok(())
     }
 }

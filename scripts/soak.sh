@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The long soak: 1,000 refreshes (default) against moto on loopback, the export changing every
+# refresh and the S3 server killed and restarted every 10th; prints RSS and open file descriptors
+# (first, median, last, max, slope per 100 refreshes over the second half). Debug build (the one
+# the tests use; ~1.2 s a refresh on 2 cores, mostly rendering), or SOAK_PROFILE=release.
+# Usage: scripts/soak.sh [REFRESHES]   (needs .venv with moto[server]: ./scripts/test.sh makes it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export REFERENCE_PYTHON="${REFERENCE_PYTHON:-$PWD/.venv/bin/python}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/target}"
+export AWS_EC2_METADATA_DISABLED=true
+export SOAK_REFRESHES="${1:-1000}"
+profile=()
+[ "${SOAK_PROFILE:-dev}" = release ] && profile=(--release)
+cargo test "${profile[@]}" --test it soak:: -- --nocapture 2>&1 | grep -E '^SOAK|test result|panicked|assert'
