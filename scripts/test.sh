@@ -4,7 +4,10 @@
 #   - Debian's `prometheus` package (prometheus + promtool) and `prometheus-alertmanager`
 #     (/usr/bin/prometheus-alertmanager + amtool), with apt-get;
 #   - a Python venv in .venv with DuckDB (the independent reference for every figure) and moto's
-#     S3-compatible server (the S3 tests run it on loopback with SigV4 checking on).
+#     S3-compatible server (the S3 tests run it on loopback with SigV4 checking on);
+#   - Node.js and npm (Debian packages) and, in grafana/tools/node_modules, the pinned
+#     @grafana/schema, ts-json-schema-generator and ajv of grafana/tools/package-lock.json (the
+#     dashboards' schema check).
 # Also checks formatting and clippy. Usage: ./scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +19,8 @@ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || 
 [ -x /usr/bin/prometheus-alertmanager ] && command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]} (apt-get)"
   as_root apt-get update -qq
@@ -28,6 +33,13 @@ if ! .venv/bin/python -c 'import duckdb, moto, flask' >/dev/null 2>&1 || [ ! -x 
   .venv/bin/pip install -q 'duckdb>=1.1,<3' 'moto[server]>=5,<6'
 fi
 export REFERENCE_PYTHON="$PWD/.venv/bin/python"
+
+# Reinstalled when package-lock.json changes (the stamp is a copy of the lock file installed).
+if ! cmp -s grafana/tools/package-lock.json grafana/tools/node_modules/.installed-lock.json; then
+  echo "== installing the dashboard schema tools (npm ci --prefix grafana/tools)"
+  npm ci --prefix grafana/tools --no-audit --no-fund --ignore-scripts --loglevel=error
+  cp grafana/tools/package-lock.json grafana/tools/node_modules/.installed-lock.json
+fi
 
 # A target dir outside the clone, so CI and later runs reuse builds.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/target}"

@@ -5,6 +5,7 @@
 mod alerting;
 mod bad_input;
 mod cli;
+mod dashboards;
 mod prometheus_e2e;
 mod reconcile;
 mod s3;
