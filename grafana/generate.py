@@ -240,14 +240,14 @@ def panel(ptype, title, description, targets, unit, options=None, custom=None, l
     return p
 
 
-def stat(title, description, targets, unit, thr=None, links=None, color_mode="value", **kw):
+def stat(title, description, targets, unit, thr=None, links=None, color_mode="value", text_mode="auto", **kw):
     return panel(
         "stat", title, description, targets, unit,
         options={
             "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
             "colorMode": color_mode,
             "graphMode": "none",
-            "textMode": "auto",
+            "textMode": text_mode,
             "justifyMode": "auto",
             "orientation": "auto",
             "showPercentChange": False,
@@ -439,7 +439,7 @@ def overview():
         "the mean daily spend of the last settled week for every remaining or unsettled day. A "
         "budget without selector forecasts the whole bill. Not filtered by the label variables.",
         [target('max by (budget) (budget_billing_period:bedrock_budget_forecast_usd:max{job=~"$job", billing_period="$billing_period"})', "{{budget}}")],
-        "currencyUSD", links=[dlink("budgets", "Budgets", [])]), 7, 4))
+        "currencyUSD", links=[dlink("budgets", "Budgets", [])]), 6, 4))
     P.append(g.place(bargauge(
         "Budget used",
         "Spend / monthly limit of each configured budget in this billing period (bedrock_budget_spend_usd "
@@ -452,7 +452,7 @@ def overview():
         "Newest line_item_usage_end_date in the billing period's export (all services): how current the "
         "bill is. CUR 2.0 lags usage by about a day and updates a few times a day.",
         [target('max(bedrock_exporter_data_newest_usage_timestamp_seconds{job=~"$job", billing_period="$billing_period"}) * 1000', "data as of")],
-        "dateTimeAsIso", color_mode="none"), 3, 4))
+        "dateTimeAsIso", color_mode="none"), 4, 4))
     P.append(g.place(stat(
         "Bill age",
         "Time since the newest usage in the export (now − newest line_item_usage_end_date). The "
@@ -547,6 +547,11 @@ def overview():
         P, cost_vars(), time_from="now-7d")
 
 
+def untagged(label, expr):
+    """Names the group of line items without the tag "(untagged)" instead of an empty legend."""
+    return f'label_replace({expr}, "{label}", "(untagged)", "{label}", "")'
+
+
 def principals():
     g = Grid()
     P = []
@@ -558,9 +563,9 @@ def principals():
     ]:
         P.append(g.place(bargauge(
             title,
-            f"Cost per value of the {desc} (label {lab}); an empty name is spend without the tag."
+            f"Cost per value of the {desc} (label {lab}); \"(untagged)\" is spend without the tag."
             + FROM_BILL + FILTERS,
-            [target(f"sort_desc(sum by ({lab}) ({cost()}))", "{{" + lab + "}}")], "currencyUSD"), 6, 8))
+            [target("sort_desc(" + untagged(lab, f"sum by ({lab}) ({cost()})") + ")", "{{" + lab + "}}")], "currencyUSD"), 6, 8))
     P.append(g.place(piechart(
         "By principal type",
         "Cost per kind of caller: user, bedrock_api_key, assumed_role (sessions), role, federated_user, "
@@ -588,7 +593,7 @@ def principals():
     P.append(g.place(timeseries(
         "Month to date by team",
         "Cost of the billing period so far per iamPrincipal/team tag, as each scrape saw it." + FILTERS,
-        [target(f"sum by (tag_team) ({cost()})", "{{tag_team}}", instant=False)], "currencyUSD"), 12, 8))
+        [target(untagged("tag_team", f"sum by (tag_team) ({cost()})"), "{{tag_team}}", instant=False)], "currencyUSD"), 12, 8))
     P.append(g.place(bargauge(
         "Models used by the selected principals",
         "Cost per model of the principals selected above (all of them with All)." + FROM_BILL + FILTERS,
@@ -809,8 +814,9 @@ def health():
         [target(f"sum by (outcome) (increase(bedrock_exporter_refreshes_total{{{S}}}[$__range]))", "{{outcome}}")], "short"), 6, 5))
     P.append(g.place(stat(
         "Version",
-        "bedrock_exporter_build_info: running versions (one value per version).",
-        [target(f"count by (version) (bedrock_exporter_build_info{{{S}}})", "{{version}}")], "short", color_mode="none"), 6, 5))
+        "bedrock_exporter_build_info: the versions running (one name per version).",
+        [target(f"count by (version) (bedrock_exporter_build_info{{{S}}})", "{{version}}")], "short", color_mode="none",
+        text_mode="name"), 6, 5))
     P.append(g.place(timeseries(
         "Refresh duration",
         "Duration of the last refresh attempt (bedrock_exporter_last_refresh_duration_seconds): listing, "
