@@ -71,7 +71,7 @@ def v_query(name, label, query, description, multi=True, sort=1, hide=0):
         "label": label,
         "type": "query",
         "datasource": DS,
-        "query": {"query": query, "refId": f"{name}-values", "qryType": 1},
+        "query": query,  # classic label_values(): every Grafana version reads it
         "description": description,
         "refresh": 2,
         "sort": sort,

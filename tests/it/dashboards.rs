@@ -536,7 +536,7 @@ fn broken_overview() -> Value {
     vars.retain(|v| v["name"] != "job" && v["type"] != "datasource");
     let model = vars.iter_mut().find(|v| v["name"] == "model").unwrap();
     model["refresh"] = json!(1);
-    model["query"]["query"] = json!("label_values(bedrock_cost_usd{model=~\"(\"}, model)");
+    model["query"] = json!("label_values(bedrock_cost_usd{model=~\"(\"}, model)");
     let mut ps: Vec<Value> = Vec::new();
     for p in d["panels"].as_array().unwrap() {
         if p["type"] != "row" {
@@ -817,18 +817,19 @@ fn expand(expr: &str, vars: &[&Value], picks: &BTreeMap<String, Pick>) -> String
     })
 }
 
+/// A dashboard's variables resolved against Prometheus.
+struct Resolved {
+    /// What each variable is set to by default.
+    picks: BTreeMap<String, Pick>,
+    /// Every value each query variable offers.
+    values: BTreeMap<String, Vec<String>>,
+    /// Variable queries that failed or returned nothing.
+    problems: Vec<String>,
+}
+
 /// Resolves a dashboard's variables in order (defaults: All, or the first value in the
-/// variable's sort order for single-value ones). Returns picks, every variable's values, and
-/// problems (a variable query that fails or returns nothing).
-fn resolve_variables(
-    prom: SocketAddr,
-    file: &str,
-    d: &Value,
-) -> (
-    BTreeMap<String, Pick>,
-    BTreeMap<String, Vec<String>>,
-    Vec<String>,
-) {
+/// variable's sort order for single-value ones).
+fn resolve_variables(prom: SocketAddr, file: &str, d: &Value) -> Resolved {
     let vars = variables(d);
     let mut picks = BTreeMap::new();
     let mut values = BTreeMap::new();
@@ -857,43 +858,57 @@ fn resolve_variables(
             Err(e) => problems.push(format!("{file}: variable {name}: {q}: {e}")),
         }
     }
-    (picks, values, problems)
+    Resolved {
+        picks,
+        values,
+        problems,
+    }
 }
 
-/// Runs every target of every panel; returns (panel title, refId, expr, instant, result or error).
-#[allow(clippy::type_complexity)]
-fn run_panels(
-    prom: SocketAddr,
-    d: &Value,
-    picks: &BTreeMap<String, Pick>,
-) -> Vec<(String, String, String, bool, Result<Value, String>)> {
+/// One panel target as run.
+struct Run {
+    title: String,
+    ref_id: String,
+    /// The query with variables substituted.
+    expr: String,
+    instant: bool,
+    /// Prometheus' `data`, or the error.
+    result: Result<Value, String>,
+}
+
+/// Runs every target of every panel.
+fn run_panels(prom: SocketAddr, d: &Value, picks: &BTreeMap<String, Pick>) -> Vec<Run> {
     let vars = variables(d);
     let mut out = Vec::new();
     for p in panels(d) {
         for t in p["targets"].as_array().into_iter().flatten() {
             let expr = expand(t["expr"].as_str().unwrap_or(""), &vars, picks);
             let instant = t["instant"] == true;
-            let r = run_target(prom, &expr, instant, 120.0);
-            out.push((
-                p["title"].as_str().unwrap_or("").to_string(),
-                t["refId"].as_str().unwrap_or("").to_string(),
+            let result = run_target(prom, &expr, instant, 120.0);
+            out.push(Run {
+                title: p["title"].as_str().unwrap_or("").to_string(),
+                ref_id: t["refId"].as_str().unwrap_or("").to_string(),
                 expr,
                 instant,
-                r,
-            ));
+                result,
+            });
         }
     }
     out
 }
 
 /// Findings for one dashboard run: empty results and errors, naming the panel.
-fn empty_panels(
-    file: &str,
-    runs: &[(String, String, String, bool, Result<Value, String>)],
-) -> Vec<String> {
+fn empty_panels(file: &str, runs: &[Run]) -> Vec<String> {
     let mut bad = Vec::new();
-    for (title, r, expr, _, res) in runs {
-        match res {
+    for Run {
+        title,
+        ref_id: r,
+        expr,
+        result,
+        ..
+    } in runs
+    {
+        match result {
             Ok(data) if data["result"].as_array().is_some_and(|a| !a.is_empty()) => {}
             Ok(_) => bad.push(format!("{file}: panel {title:?} ({r}) has no data: {expr}")),
             Err(e) => bad.push(format!("{file}: panel {title:?} ({r}) failed: {e}: {expr}")),
@@ -1069,7 +1084,11 @@ fn every_panel_and_variable_query_returns_data_on_a_real_prometheus() {
     let mut problems = Vec::new();
     let mut record = Vec::new();
     for (file, d) in load() {
-        let (picks, values, vproblems) = resolve_variables(prom, &file, &d);
+        let Resolved {
+            picks,
+            values,
+            problems: vproblems,
+        } = resolve_variables(prom, &file, &d);
         problems.extend(vproblems);
         if let Some(Pick::Values(p)) = picks.get("billing_period") {
             assert_eq!(p, &vec![cur.clone()], "{file}: default period");
@@ -1095,8 +1114,15 @@ fn every_panel_and_variable_query_returns_data_on_a_real_prometheus() {
             } else {
                 continue;
             }
-            for (title, r, expr, _, res) in run_panels(prom, &d, &p) {
-                if let Err(e) = res {
+            for Run {
+                title,
+                ref_id: r,
+                expr,
+                result,
+                ..
+            } in run_panels(prom, &d, &p)
+            {
+                if let Err(e) = result {
                     problems.push(format!(
                         "{file}: panel {title:?} ({r}) with {name}={:?} failed: {e}: {expr}",
                         p[name]
@@ -1116,7 +1142,7 @@ fn every_panel_and_variable_query_returns_data_on_a_real_prometheus() {
                     "type": p["type"],
                     "unit": p["fieldConfig"]["defaults"]["unit"],
                     "gridPos": p["gridPos"],
-                    "targets": runs.iter().filter(|r| r.0 == title).map(|(_, r, expr, instant, res)| {
+                    "targets": runs.iter().filter(|r| r.title == title).map(|Run { ref_id: r, expr, instant, result: res, .. }| {
                         let t = p["targets"].as_array().unwrap().iter().find(|t| t["refId"] == r.as_str()).unwrap();
                         json!({"refId": r, "expr": expr, "instant": instant, "legendFormat": t["legendFormat"],
                                "result": res.as_ref().map(|d| d["result"].clone()).unwrap_or(Value::Null)})
@@ -1146,7 +1172,7 @@ fn every_panel_and_variable_query_returns_data_on_a_real_prometheus() {
         json!("sum(bedrock_cost_usd{job=~\"$job\", model=\"no-such-model\"})");
     let bar = ps.iter_mut().find(|p| p["title"] == "By region").unwrap();
     bar["targets"][0]["expr"] = json!("sum by (region) (bedrock_cost_usd{job=~\"$job\"}");
-    let (picks, _, _) = resolve_variables(prom, "broken.json", &broken);
+    let picks = resolve_variables(prom, "broken.json", &broken).picks;
     let bad = empty_panels("broken.json", &run_panels(prom, &broken, &picks));
     assert_eq!(bad.len(), 2, "{bad:#?}");
     assert!(
@@ -1158,9 +1184,9 @@ fn every_panel_and_variable_query_returns_data_on_a_real_prometheus() {
         "{bad:#?}"
     );
     let mut broken_var = broken.clone();
-    broken_var["templating"]["list"][4]["query"]["query"] =
+    broken_var["templating"]["list"][4]["query"] =
         json!("label_values(bedrock_cost_usd{job=~\"$job\"}, no_such_label)");
-    let (_, _, vbad) = resolve_variables(prom, "broken.json", &broken_var);
+    let vbad = resolve_variables(prom, "broken.json", &broken_var).problems;
     assert!(
         vbad.iter().any(|p| p.contains("variable team: no values")),
         "{vbad:?}"
