@@ -442,6 +442,19 @@ pub fn lint(file: &str, d: &Value, known_uids: &BTreeSet<String>) -> Vec<String>
                         format!("{at}: counter {} outside rate/irate/increase", s.name),
                     );
                 }
+                if !counter
+                    && s.func
+                        .is_some_and(|f| COUNTER_FUNCS.contains(&f) || f == "deriv")
+                {
+                    say(
+                        "target-gauge-rate",
+                        format!(
+                            "{at}: {}() of the gauge {}: period-to-date values are read as they are",
+                            s.func.unwrap(),
+                            s.name
+                        ),
+                    );
+                }
                 if matches!(s.func, Some("rate" | "irate"))
                     && s.range != Some(Duration::from_secs(4242))
                 {
@@ -555,6 +568,7 @@ fn broken_overview() -> Value {
     ps[8]["targets"] = t("sum(bedrock_cost_usd{job=~\"$job\", team=~\"$tema\"})");
     ps[9]["fieldConfig"]["defaults"]["links"] =
         json!([{"title": "gone", "url": "/d/no-such-dashboard/x"}]);
+    ps[10]["targets"] = t("sum(rate(bedrock_cost_usd{job=~\"$job\"}[$__rate_interval]))");
     d["panels"] = Value::Array(ps);
     d
 }
@@ -578,6 +592,7 @@ fn a_broken_dashboard_fails_every_lint_rule() {
         "target-promql",
         "target-counter-agg",
         "target-rate-interval",
+        "target-gauge-rate",
         "target-job",
         "target-variables",
         "panel-links",
