@@ -9,6 +9,7 @@ const PER_PROCESS: &[&str] = &[
     "bedrock_exporter_last_refresh_timestamp_seconds",
     "bedrock_exporter_last_refresh_success_timestamp_seconds",
     "bedrock_exporter_last_refresh_duration_seconds",
+    "bedrock_exporter_config_last_reload_success_timestamp_seconds",
 ];
 
 /// The body without the sample lines of per-process families (their HELP/TYPE lines stay, so
