@@ -55,6 +55,14 @@ impl Default for RawTags {
     }
 }
 
+/// `[models]`: model names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawModels {
+    /// Canonical (or as-billed) model name → the `model` label value to export.
+    pub rename: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawS3 {
@@ -94,6 +102,7 @@ pub struct RawConfig {
     pub fold_sessions: bool,
     pub log_format: String,
     pub tags: RawTags,
+    pub models: RawModels,
     pub s3: RawS3,
 }
 
@@ -108,6 +117,7 @@ impl Default for RawConfig {
             fold_sessions: false,
             log_format: "text".to_string(),
             tags: RawTags::default(),
+            models: RawModels::default(),
             s3: RawS3::default(),
         }
     }
@@ -358,6 +368,14 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
             ));
         }
     }
+    for (from, to) in &raw.models.rename {
+        if from.trim().is_empty() || to.trim().is_empty() {
+            return Err(invalid(
+                "models.rename",
+                format!("{from:?} = {to:?}: model names must not be empty"),
+            ));
+        }
+    }
     for key in &raw.tags.allow {
         if !key.contains('/') {
             return Err(invalid(
@@ -431,6 +449,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
                 rename: raw.tags.rename,
             },
             fold_sessions: raw.fold_sessions,
+            model_rename: raw.models.rename,
         },
         log_format,
         s3,

@@ -401,6 +401,10 @@ impl Refresher {
             }
             let aggregate = PeriodAggregate::merge(&plan.period, period_parts);
             status.stats = aggregate.stats.clone();
+            status.newest_usage_end_ms = crate::status::freshness_ms(
+                aggregate.stats.newest_usage_end_ms,
+                plan.meta.last_modified_ms,
+            );
             log_period(plan, &status, aggregate.series.len());
             out.push((plan, Ok((aggregate, status))));
         }
@@ -432,9 +436,6 @@ fn add_file(status: &mut PeriodStatus, stats: &FileStats) {
         .contains(&cur::columns::NET_UNBLENDED_COST)
     {
         status.net_cost_column = false;
-    }
-    if let Some(end) = stats.newest_usage_end_ms {
-        status.newest_usage_end_ms = Some(status.newest_usage_end_ms.map_or(end, |n| n.max(end)));
     }
 }
 

@@ -21,6 +21,8 @@ pub struct CurRow<'a> {
     pub usage_amount: f64,
     /// The `tags` map's entries.
     pub tags: &'a [(&'a str, &'a str)],
+    /// `line_item_usage_end_date` (ms since the epoch); `None` when NULL or absent.
+    pub usage_end_ms: Option<i64>,
 }
 
 /// A filter a decoder can apply before decoding a row's other columns (Parquet late
@@ -59,7 +61,4 @@ pub struct FileStats {
     pub bytes: u64,
     /// Optional columns the file lacks (e.g. `line_item_iam_principal`).
     pub missing_columns: Vec<&'static str>,
-    /// Newest `line_item_usage_end_date` of all the file's rows (ms since the epoch): how current
-    /// the export is. From Parquet column statistics where the file has them.
-    pub newest_usage_end_ms: Option<i64>,
 }

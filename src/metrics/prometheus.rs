@@ -269,7 +269,7 @@ impl Collector for StatusCollector {
         per_period(
             &mut enc,
             names::DATA_NEWEST,
-            "Newest line_item_usage_end_date among the billing period's line items (all services; Unix time): how current the bill is.",
+            "Up to when Bedrock usage is billed: newest line_item_usage_end_date of the period's Bedrock usage line items, never after the export was written (Unix time).",
             st,
             |p| p.newest_usage_end_ms.map(|ms| ms as f64 / 1000.0),
         )?;
