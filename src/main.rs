@@ -259,7 +259,11 @@ async fn serve(config: Config, source: Source) -> anyhow::Result<()> {
     tracing::info!(%addr, source = %config.source, interval = ?config.refresh_interval, "serving /metrics, /healthz, /readyz");
 
     let mut status = Status::default();
-    let mut current = Arc::new(Snapshot::default());
+    // Known before the first refresh: the series limit (and build info).
+    let mut current = Arc::new(Snapshot {
+        max_series: config.max_series,
+        ..Snapshot::default()
+    });
     let initial = render(current.clone(), Arc::new(status.clone()));
     let (tx, rx) = watch::channel(Arc::new(Published::new(initial, false)));
     let (stop_tx, stop_rx) = watch::channel(false);

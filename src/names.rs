@@ -75,6 +75,8 @@ pub const FOLDED_SERIES: &str = "bedrock_exporter_folded_series";
 pub const FOLDED_COST_PREFIX: &str = "bedrock_exporter_folded_cost";
 pub const S3_REQUESTS: &str = "bedrock_exporter_s3_requests";
 pub const S3_BYTES: &str = "bedrock_exporter_s3_bytes_fetched";
+pub const UNKNOWN_USAGE_TYPES: &str = "bedrock_exporter_unknown_usage_type_rows";
+pub const READY: &str = "bedrock_exporter_ready";
 
 /// Closed values of the `stage` label of [`ERRORS`].
 pub mod stage {

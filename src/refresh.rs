@@ -172,6 +172,8 @@ pub struct Refresher {
     cache: BTreeMap<String, Cached>,
     /// Data files decoded in parallel at most.
     workers: usize,
+    /// Unknown usage types already logged (each is logged once per process).
+    unknown_logged: std::collections::HashSet<String>,
 }
 
 impl Refresher {
@@ -190,6 +192,7 @@ impl Refresher {
             workers: std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .min(8),
+            unknown_logged: std::collections::HashSet::new(),
         }
     }
 
@@ -240,6 +243,7 @@ impl Refresher {
         for (plan, result) in self.read_periods(&plans, progress, &mut report) {
             match result {
                 Ok((aggregate, status)) => {
+                    self.log_unknown_usage_types(&plan.period, &aggregate.stats);
                     self.cache.insert(
                         plan.period.clone(),
                         Cached {
@@ -262,6 +266,20 @@ impl Refresher {
                 .collect();
         }
         report
+    }
+
+    /// Logs each usage type no rule recognises, the first time it is seen.
+    fn log_unknown_usage_types(&mut self, period: &str, stats: &crate::aggregate::PeriodStats) {
+        for (usage_type, rows) in &stats.unknown_usage_types {
+            if self.unknown_logged.insert(usage_type.clone()) {
+                tracing::warn!(
+                    period,
+                    usage_type = %usage_type,
+                    rows,
+                    "unknown Bedrock usage type: its cost is counted (direction=\"other\"), but no rule names its token kind; check the labels it gets, map its model with models.rename if needed, and report the string"
+                );
+            }
+        }
     }
 
     fn period_failed(&self, period: &str, e: RefreshError, report: &mut RefreshReport) {

@@ -174,10 +174,19 @@ impl Collector for StatusCollector {
         }
         gauge(
             &mut enc,
-            names::UP,
-            "1 if the last refresh succeeded (its data is being served), 0 if it failed (the last good data is being served).",
-            if st.last_refresh_ok { 1.0 } else { 0.0 },
+            names::READY,
+            "1 once a refresh has succeeded (as /readyz); 0 before the first successful refresh.",
+            if st.ready { 1.0 } else { 0.0 },
         )?;
+        // Absent until the first refresh has finished: "not yet refreshed" is not "failed".
+        if st.last_attempt_unix.is_some() {
+            gauge(
+                &mut enc,
+                names::UP,
+                "1 if the last refresh succeeded (its data is being served), 0 if it failed (the last good data is being served).",
+                if st.last_refresh_ok { 1.0 } else { 0.0 },
+            )?;
+        }
         if let Some(t) = st.last_success_unix {
             gauge(
                 &mut enc,
@@ -287,6 +296,27 @@ impl Collector for StatusCollector {
             st,
             |p| Some(if p.net_cost_column { 1.0 } else { 0.0 }),
         )?;
+        if st
+            .periods
+            .iter()
+            .any(|p| !p.stats.unknown_usage_types.is_empty())
+        {
+            let mut e = enc.encode_descriptor(
+                names::UNKNOWN_USAGE_TYPES,
+                "Bedrock line items whose usage type matched no classification rule, by billing period and usage type (at most 100 strings per period; the rest under usage_type=\"__other__\"). Each new string is logged once.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for p in &st.periods {
+                for (usage_type, rows) in &p.stats.unknown_usage_types {
+                    e.encode_family(&[
+                        ("billing_period", p.period.as_str()),
+                        ("usage_type", usage_type.as_str()),
+                    ])?
+                    .encode_gauge(&(*rows as f64))?;
+                }
+            }
+        }
         {
             let mut e = enc.encode_descriptor(
                 names::MANIFEST_INFO,

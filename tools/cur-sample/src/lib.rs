@@ -1,6 +1,8 @@
 //! A generator of realistic CUR 2.0 exports, laid out as AWS Data Exports writes them to S3: the
 //! full CUR 2.0 column set (map columns included), the launch blog's four access patterns,
-//! Marketplace-billed models, credits, refunds and tax, non-Bedrock services, in Parquet or gzip
+//! Marketplace-billed models (and one model, Claude Sonnet 4.6, in both billing forms), modality
+//! token counts, a rerank line, 5m/30m/1h cache writes, credits, refunds and whole-month tax
+//! (usage dates spanning the period), non-Bedrock services, in Parquet or gzip
 //! CSV, in overwrite mode (with a stale chunk the manifest does not list) or create-new mode (with
 //! older executions). Deterministic for a seed. Used by the tests, the benchmarks and the bundled
 //! sample; the `cur-sample` binary runs it from the command line. A workspace member of its own, so
@@ -395,6 +397,57 @@ const SKUS: &[Sku] = &[
         21.18,
         "us-east-1",
     ),
+    // Modality token counts (priced per 1K tokens like text tokens) and a rerank line (issue 8).
+    sku(
+        "USE1-Nova2.0Pro-input-image-token-count-cross-region-global",
+        "AmazonBedrock",
+        "1K tokens",
+        0.00125,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-NovaSonic-speech-input-tokens",
+        "AmazonBedrock",
+        "1K tokens",
+        0.0034,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-NovaSonic-speech-output-tokens",
+        "AmazonBedrock",
+        "1K tokens",
+        0.0136,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-cohere.rerank-english-v3-search-units",
+        "AmazonBedrock",
+        "Units",
+        0.002,
+        "us-east-1",
+    ),
+    // The second billing form of Claude Sonnet 4.6 (Marketplace-style SKUs under
+    // AmazonBedrockFoundationModels), with a 30-minute cache write and a bare SKU without `-Units`.
+    Sku {
+        usage_type: "USE2-MP:USE2_CacheWrite30mInputTokenCount_Global-Units",
+        product_code: "AmazonBedrockFoundationModels",
+        pricing_unit: "Units",
+        rate: 3.75,
+        operation: "InvokeModelStreamingInference",
+        region: "us-east-2",
+        product_name: Some("Claude Sonnet 4.6 (Amazon Bedrock Edition)"),
+        marketplace: false,
+    },
+    Sku {
+        usage_type: "USE2_CacheWriteInputTokenCount",
+        product_code: "AmazonBedrockFoundationModels",
+        pricing_unit: "Units",
+        rate: 4.125,
+        operation: "InvokeModelStreamingInference",
+        region: "us-east-2",
+        product_name: Some("Claude Sonnet 4.6 (Amazon Bedrock Edition)"),
+        marketplace: false,
+    },
     Sku {
         usage_type: "USE2-MP:USE2_InputTokenCount_Global-Units",
         product_code: "AmazonBedrockFoundationModels",
@@ -746,8 +799,17 @@ impl<'s> RowGen<'s> {
             unblended_cost: cost,
             net_cost,
             rate: sku.rate,
-            start_ms,
-            end_ms,
+            // Tax is billed for the whole month: its usage dates span the billing period.
+            start_ms: if line_item_type == "Tax" {
+                self.period_start
+            } else {
+                start_ms
+            },
+            end_ms: if line_item_type == "Tax" {
+                self.period_start + self.hours * 3_600_000
+            } else {
+                end_ms
+            },
             tags,
             line_item_id,
         }
