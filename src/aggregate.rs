@@ -107,6 +107,9 @@ pub struct PeriodStats {
     /// items ([`USAGE_LINE_ITEM_TYPES`]): up to when Bedrock usage is billed. Whole-month tax and
     /// fee lines, which carry the period's end, do not count.
     pub newest_usage_end_ms: Option<i64>,
+    /// `tags` keys seen on Bedrock line items (with a value), by number of line items; the
+    /// first [`MAX_UNKNOWN_USAGE_TYPES`]·10 keys, the rest under `__other__`. `doctor` shows them.
+    pub tag_keys: BTreeMap<String, u64>,
 }
 
 impl PeriodStats {
@@ -122,7 +125,19 @@ impl PeriodStats {
         if let Some(end) = other.newest_usage_end_ms {
             self.newest_usage_end_ms = Some(self.newest_usage_end_ms.map_or(end, |n| n.max(end)));
         }
+        for (key, n) in &other.tag_keys {
+            add_tag_key(&mut self.tag_keys, key, *n);
+        }
     }
+}
+
+fn add_tag_key(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
+    let key = if map.contains_key(key) || map.len() < MAX_UNKNOWN_USAGE_TYPES * 10 {
+        key
+    } else {
+        OVERFLOW
+    };
+    *map.entry(key.to_string()).or_default() += n;
 }
 
 fn add_unknown(map: &mut BTreeMap<String, u64>, usage_type: &str, n: u64) {
@@ -212,7 +227,8 @@ pub struct PeriodAggregator<'o> {
     period: String,
     opts: &'o AggregateOptions,
     strings: Interner,
-    tag_labels: FxHashMap<Box<str>, Option<u32>>,
+    /// Tag key → its label (interned) and the Bedrock line items that carried it.
+    tag_labels: FxHashMap<Box<str>, (Option<u32>, u64)>,
     classes: FxHashMap<(u32, u32, u32), Arc<Classified>>,
     series: FxHashMap<RowKey, Sums>,
     stats: PeriodStats,
@@ -234,11 +250,12 @@ impl<'o> PeriodAggregator<'o> {
     }
 
     fn tag_label(&mut self, key: &str) -> Option<u32> {
-        if let Some(&l) = self.tag_labels.get(key) {
-            return l;
+        if let Some((l, n)) = self.tag_labels.get_mut(key) {
+            *n += 1;
+            return *l;
         }
         let label = self.opts.tags.label_for(key).map(|l| self.strings.id(&l));
-        self.tag_labels.insert(key.into(), label);
+        self.tag_labels.insert(key.into(), (label, 1));
         label
     }
 
@@ -263,6 +280,9 @@ impl<'o> PeriodAggregator<'o> {
 
     /// The aggregate, series sorted by labels.
     pub fn finish(mut self) -> PeriodAggregate {
+        for (key, (_, n)) in &self.tag_labels {
+            add_tag_key(&mut self.stats.tag_keys, key, *n);
+        }
         let period: Arc<str> = Arc::from(self.period.as_str());
         let series_map = std::mem::take(&mut self.series);
         let mut series: Vec<Series> = series_map

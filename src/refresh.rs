@@ -31,14 +31,14 @@ pub enum Source {
 }
 
 impl Source {
-    fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, SourceError> {
+    pub fn list(&self, prefix: &str) -> Result<Vec<ObjectMeta>, SourceError> {
         match self {
             Source::Local(l) => l.list(prefix),
             Source::S3 { s3, rt } => rt.block_on(s3.list(prefix)),
         }
     }
 
-    fn get(&self, key: &str) -> Result<Vec<u8>, SourceError> {
+    pub fn get(&self, key: &str) -> Result<Vec<u8>, SourceError> {
         match self {
             Source::Local(l) => l.get(key),
             Source::S3 { s3, rt } => rt.block_on(s3.get(key)).map(|b| b.to_vec()),

@@ -78,6 +78,8 @@ pub struct ExportSpec {
     pub principal_column: bool,
     /// Include `line_item_net_unblended_cost`.
     pub net_cost_column: bool,
+    /// Activated `iamPrincipal/` cost-allocation tags in the `tags` map (false: none activated).
+    pub principal_tags: bool,
     /// Overwrite mode: also write a stale chunk the manifest does not list.
     pub stale_chunk: bool,
     /// Create-new mode: older executions written before the live one.
@@ -102,6 +104,7 @@ impl Default for ExportSpec {
             seed: 42,
             principal_column: true,
             net_cost_column: true,
+            principal_tags: true,
             stale_chunk: true,
             older_executions: 1,
             extra_sessions: 0,
@@ -1360,7 +1363,10 @@ fn cell<'a>(col: &Col, row: &'a GenRow, ctx: &Ctx<'_>) -> Cell<'a> {
             }
         }
         F::Tags => {
-            let visible = |k: &str| ctx.spec.principal_column || !k.starts_with("iamPrincipal/");
+            let visible = |k: &str| {
+                (ctx.spec.principal_column && ctx.spec.principal_tags)
+                    || !k.starts_with("iamPrincipal/")
+            };
             let m: Vec<(&str, &str)> = row
                 .tags
                 .iter()
