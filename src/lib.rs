@@ -23,6 +23,7 @@
 //! - [`status`] — the exporter's own state as plain data (self-metrics).
 //! - [`refresh`] — one refresh, wiring the stages; keeps each period's last good aggregate.
 //! - [`daemon`] — the refresh loop, publication, progress reporting.
+//! - [`doctor`] — one-run diagnosis of the setup (`bedrock-cost-exporter doctor`).
 //! - [`server`] — hyper: `/metrics`, `/healthz`, `/readyz`.
 
 #![forbid(unsafe_code)]
@@ -32,6 +33,7 @@ pub mod bedrock;
 pub mod config;
 pub mod cur;
 pub mod daemon;
+pub mod doctor;
 pub mod metrics;
 pub mod names;
 pub mod refresh;

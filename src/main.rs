@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `once`, `check-config`. `anyhow` lives only here.
+//! The command line: `serve` (default), `once`, `check-config`, `doctor`. `anyhow` lives only here.
 
 #![forbid(unsafe_code)]
 
@@ -41,6 +41,10 @@ struct Cli {
     /// Path-style S3 addressing (for S3-compatible servers). Overrides `s3.path_style`.
     #[arg(long, global = true)]
     s3_path_style: bool,
+    /// Address to serve on: IP or host name with port (default 127.0.0.1:9747; 0.0.0.0:9747 in a
+    /// container). Overrides `listen`; used by `serve`, the default command.
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -48,11 +52,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve /metrics, /healthz and /readyz, refreshing from the export periodically (default).
-    Serve {
-        /// Address to listen on (default 127.0.0.1:9747; use 0.0.0.0:9747 in a container).
-        #[arg(long, value_name = "ADDR")]
-        listen: Option<String>,
-    },
+    Serve,
     /// Refresh once and print the exposition to stdout; exit non-zero on any error.
     Once {
         /// Exposition format.
@@ -62,8 +62,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = When::Auto)]
         progress: When,
     },
-    /// Check the configuration and print the effective settings.
+    /// Check the configuration (without reading data) and print the effective settings as TOML.
     CheckConfig,
+    /// Diagnose the setup in one run: source, permissions, manifests, periods, principal column,
+    /// tags, unknown usage types, freshness, series. Exits 1 when something blocks the daemon.
+    Doctor,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -81,9 +84,9 @@ enum When {
     Never,
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -125,13 +128,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let listen = match &cli.command {
-        Some(Command::Serve { listen }) => listen.clone(),
-        _ => None,
-    };
     let overrides = Overrides {
         source: cli.source.clone(),
-        listen,
+        listen: cli.listen.clone(),
         s3: S3Overrides {
             endpoint: cli.s3_endpoint.clone(),
             path_style: cli.s3_path_style.then_some(true),
@@ -139,31 +138,53 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let config =
         config::load(cli.config.as_deref(), &overrides).context("invalid configuration")?;
-    match cli.command.unwrap_or(Command::Serve { listen: None }) {
+    match cli.command.unwrap_or(Command::Serve) {
         Command::CheckConfig => {
-            println!("configuration OK");
-            println!("source           = {}", config.source);
-            println!("listen           = {}", config.listen);
-            println!("refresh_interval = {:?}", config.refresh_interval);
-            println!("periods          = {:?}", config.periods);
-            println!("max_series       = {}", config.max_series);
-            println!("fold_sessions    = {}", config.aggregate.fold_sessions);
-            println!("tags.sources     = {:?}", config.aggregate.tags.sources);
-            println!("tags.allow       = {:?}", config.aggregate.tags.allow);
-            println!("tags.rename      = {:?}", config.aggregate.tags.rename);
-            println!("s3               = {:?}", config.s3);
-            Ok(ExitCode::SUCCESS)
+            let problems = config::check_without_data(&config);
+            if problems.is_empty() {
+                println!("# configuration OK; effective settings:");
+            } else {
+                println!(
+                    "# effective settings (not usable as they are: see the errors on stderr):"
+                );
+            }
+            print!("{}", config::effective_toml(&config));
+            if problems.is_empty() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for p in &problems {
+                    eprintln!("error: {p}");
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Doctor => {
+            init_logging(config.log_format, "error");
+            let rt = runtime()?;
+            let source = make_source(&config, rt.handle());
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            let diagnosis = bedrock_cost_exporter::doctor::diagnose(&config, source, now_ms);
+            rt.shutdown_timeout(std::time::Duration::from_secs(2));
+            print!("{}", diagnosis.render());
+            Ok(if diagnosis.blocked() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Once { format, progress } => {
-            init_logging(config.log_format);
+            init_logging(config.log_format, "info");
             let rt = runtime()?;
             let source = make_source(&config, rt.handle());
             let result = once(&config, source, format, progress);
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
             result
         }
-        Command::Serve { .. } => {
-            init_logging(config.log_format);
+        Command::Serve => {
+            init_logging(config.log_format, "info");
             let rt = runtime()?;
             let source = make_source(&config, rt.handle());
             let result = rt.block_on(serve(config, source));
@@ -226,6 +247,23 @@ fn once(
     Ok(ExitCode::SUCCESS)
 }
 
+/// What a failed bind means and what to do.
+fn listen_hint(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::AddrInUse => format!(
+            "{e}: another process already listens there; stop it or choose another port with --listen or `listen`"
+        ),
+        ErrorKind::AddrNotAvailable => format!(
+            "{e}: that is not an address of this machine; use 0.0.0.0:9747 (every interface, e.g. in a container), 127.0.0.1:9747 (this machine only), or one of this machine's own addresses"
+        ),
+        ErrorKind::PermissionDenied => {
+            format!("{e}: ports below 1024 need privileges; use a port such as 9747")
+        }
+        _ => format!("{e}; set another address with --listen or `listen`"),
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -249,12 +287,10 @@ async fn shutdown_signal() {
 }
 
 async fn serve(config: Config, source: Source) -> anyhow::Result<()> {
-    let listener = server::bind(config.listen).await.with_context(|| {
-        format!(
-            "cannot listen on {} (in use? set --listen or `listen`)",
-            config.listen
-        )
-    })?;
+    let listener = match server::bind(config.listen).await {
+        Ok(l) => l,
+        Err(e) => bail!("cannot listen on {}: {}", config.listen, listen_hint(&e)),
+    };
     let addr = listener.local_addr().context("reading the bound address")?;
     tracing::info!(%addr, source = %config.source, interval = ?config.refresh_interval, "serving /metrics, /healthz, /readyz");
 

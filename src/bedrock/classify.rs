@@ -142,7 +142,11 @@ mod tests {
 
     #[test]
     fn one_model_one_name_across_billing_forms() {
-        let first_party = classify("USE1-Claude4.6Sonnet-input-tokens", Some("Amazon Bedrock"), "us-east-1");
+        let first_party = classify(
+            "USE1-Claude4.6Sonnet-input-tokens",
+            Some("Amazon Bedrock"),
+            "us-east-1",
+        );
         let marketplace = classify(
             "USE2-MP:USE2_InputTokenCount_Global-Units",
             Some("Claude Sonnet 4.6 (Amazon Bedrock Edition)"),
@@ -170,8 +174,15 @@ mod tests {
         );
         assert_eq!(c.direction, Direction::Input);
         assert_eq!(c.model, "Nova 2 Pro");
-        assert_eq!(token_factor("1K tokens", c.direction, c.marketplace), Some(1e3));
-        let r = classify("USE1-cohere.rerank-english-v3-search-units", None, "us-east-1");
+        assert_eq!(
+            token_factor("1K tokens", c.direction, c.marketplace),
+            Some(1e3)
+        );
+        let r = classify(
+            "USE1-cohere.rerank-english-v3-search-units",
+            None,
+            "us-east-1",
+        );
         assert_eq!(r.model, "rerank-english-v3");
         assert_eq!(r.direction, Direction::Other);
     }

@@ -68,7 +68,10 @@ fn nova(rest: &[&str]) -> Option<String> {
 
 /// One family word and at most one version (numbers joined by dots, `.0` minor dropped), in any
 /// order; `None` when anything else is there.
-fn family_and_version<'a>(rest: &[&'a str], families: &[&str]) -> Option<(&'a str, Option<String>)> {
+fn family_and_version<'a>(
+    rest: &[&'a str],
+    families: &[&str],
+) -> Option<(&'a str, Option<String>)> {
     let mut family = None;
     let mut numbers: Vec<&str> = Vec::new();
     for &w in rest {
@@ -238,6 +241,9 @@ mod tests {
             renamed(canonical("gpt-oss-120b"), "gpt-oss-120b", &rename),
             "GPT OSS 120B"
         );
-        assert_eq!(renamed(canonical("NovaPro"), "NovaPro", &rename), "Nova Pro");
+        assert_eq!(
+            renamed(canonical("NovaPro"), "NovaPro", &rename),
+            "Nova Pro"
+        );
     }
 }

@@ -278,10 +278,7 @@ fn plan(
 }
 
 /// Top-level column indices to read, and the optional columns that are absent.
-fn projection(
-    schema: &Schema,
-    object: &str,
-) -> Result<(Vec<usize>, Vec<&'static str>), CurError> {
+fn projection(schema: &Schema, object: &str) -> Result<(Vec<usize>, Vec<&'static str>), CurError> {
     for &column in col::REQUIRED {
         if schema.index_of(column).is_err() {
             return Err(CurError::MissingColumn {

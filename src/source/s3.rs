@@ -46,7 +46,8 @@ fn missing_credentials(err: &(dyn std::error::Error + 'static)) -> Option<Vec<St
     let mut tried: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
-        if let Some(CredentialsError::CredentialsNotLoaded(_)) = e.downcast_ref::<CredentialsError>()
+        if let Some(CredentialsError::CredentialsNotLoaded(_)) =
+            e.downcast_ref::<CredentialsError>()
         {
             found = true;
         }
