@@ -182,6 +182,7 @@ mod tests {
         ("Anthropic Claude Opus 5", "Claude Opus 5"),
         // Nova
         ("NovaLite", "Nova Lite"),
+        ("Nova-Lite", "Nova Lite"),
         ("Nova Lite", "Nova Lite"),
         ("Amazon Nova Lite", "Nova Lite"),
         ("NovaPro", "Nova Pro"),

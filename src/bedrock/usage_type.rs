@@ -410,6 +410,7 @@ mod tests {
         ("USE1-Claude4.6Opus-output-tokens", Some("us-east-1"), Some("Claude4.6Opus"), Output, OnDemand, InRegion, NO_TTL), // 4
         ("USE1-NovaLite-input-tokens", Some("us-east-1"), Some("NovaLite"), Input, OnDemand, InRegion, NO_TTL), // 5
         ("USE1-NovaLite-output-tokens", Some("us-east-1"), Some("NovaLite"), Output, OnDemand, InRegion, NO_TTL), // 6
+        ("USE1-Nova-Lite-input-tokens", Some("us-east-1"), Some("Nova-Lite"), Input, OnDemand, InRegion, NO_TTL), // 5 (the form BLOG1 does not use; canonical "Nova Lite" all the same)
         ("USE1-Claude4.6Sonnet-cache-read-input-token-count", Some("us-east-1"), Some("Claude4.6Sonnet"), CacheRead, OnDemand, InRegion, NO_TTL), // 7
         ("USE1-Claude4.6Sonnet-output-tokens-cross-region-global", Some("us-east-1"), Some("Claude4.6Sonnet"), Output, OnDemand, Global, NO_TTL), // 8
         ("USE1-openai.gpt-oss-120b-mantle-input-tokens-standard", Some("us-east-1"), Some("gpt-oss-120b"), Input, OnDemand, InRegion, NO_TTL), // 9

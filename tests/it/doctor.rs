@@ -143,12 +143,12 @@ fn export_with_unknown_usage_type(root: &Path) {
         r#"{"executionId":"e1","dataFiles":["s3://b/p/x/data/BILLING_PERIOD=2026-11/x-00001.csv"]}"#,
     )
     .unwrap();
-    let header = "line_item_product_code,bill_billing_entity,line_item_line_item_type,line_item_usage_type,line_item_iam_principal,pricing_unit,line_item_unblended_cost,line_item_usage_amount,line_item_usage_end_date,tags";
+    let header = "line_item_product_code,bill_billing_entity,line_item_line_item_type,line_item_usage_type,line_item_iam_principal,line_item_usage_account_id,line_item_currency_code,product_region_code,pricing_unit,line_item_unblended_cost,line_item_usage_amount,line_item_usage_end_date,tags";
     let rows = [
-        "AmazonBedrock,AWS,Usage,USE1-NovaPro-input-tokens,arn:aws:iam::123456789012:user/alice,1K tokens,0.5,2,2026-11-03T00:00:00.000Z,",
-        "AmazonBedrock,AWS,Usage,USE1-NovaPro-widget-seconds,arn:aws:iam::123456789012:user/alice,Units,0.25,1,2026-11-05T00:00:00.000Z,",
-        "AmazonBedrock,AWS,Usage,USE1-NovaPro-widget-seconds,arn:aws:iam::123456789012:user/bob,Units,0.25,1,2026-11-04T00:00:00.000Z,",
-        "AmazonBedrock,AWS,Tax,,,,0.08,0,2026-12-01T00:00:00.000Z,",
+        "AmazonBedrock,AWS,Usage,USE1-NovaPro-input-tokens,arn:aws:iam::123456789012:user/alice,123456789012,USD,us-east-1,1K tokens,0.5,2,2026-11-03T00:00:00.000Z,",
+        "AmazonBedrock,AWS,Usage,USE1-NovaPro-widget-seconds,arn:aws:iam::123456789012:user/alice,123456789012,USD,us-east-1,Units,0.25,1,2026-11-05T00:00:00.000Z,",
+        "AmazonBedrock,AWS,Usage,USE1-NovaPro-widget-seconds,arn:aws:iam::123456789012:user/bob,123456789012,USD,us-east-1,Units,0.25,1,2026-11-04T00:00:00.000Z,",
+        "AmazonBedrock,AWS,Tax,,,123456789012,USD,,,0.08,0,2026-12-01T00:00:00.000Z,",
     ];
     std::fs::write(
         data.join("x-00001.csv"),
@@ -191,6 +191,16 @@ fn unknown_usage_types_are_counted_logged_once_and_diagnosed() {
             &[("billing_period", "2026-11")]
         ),
         Some(1_793_836_800.0)
+    );
+    // The DuckDB reference applies the same rules.
+    let reference = duckdb_sums(dir.path(), &[]);
+    assert_eq!(
+        reference["unknown_usage_types"],
+        serde_json::json!({"2026-11": {"USE1-NovaPro-widget-seconds": 2}})
+    );
+    assert_eq!(
+        reference["newest_usage_end_ms"]["2026-11"].as_i64(),
+        Some(1_793_836_800_000)
     );
     let log = String::from_utf8_lossy(&out.stderr);
     assert_eq!(

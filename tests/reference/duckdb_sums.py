@@ -153,6 +153,7 @@ labelled AS (
       WHEN position('output' IN lut) > 0 THEN 'output'
       ELSE 'other'
     END AS direction,
+    (codes.code_region IS NOT NULL OR bare.code_region IS NOT NULL) AS region_known,
     coalesce(
       codes.code_region,
       bare.code_region,
@@ -249,6 +250,19 @@ def main():
     for period, end in q("SELECT billing_period, max(end_ms) FROM final WHERE line_item_type IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage') GROUP BY 1"):
         if end is not None:
             out["newest_usage_end_ms"][period] = min(int(end), written_ms[period])
+    # Unknown usage types: no known region prefix, or neither a token count nor a known kind of
+    # non-token spend (README "Unknown usage types"); tax lines and empty usage types aside.
+    out["unknown_usage_types"] = {}
+    unknown_sql = r"""
+      SELECT billing_period, ut, count(*) FROM final
+      WHERE ut <> '' AND line_item_type <> 'Tax' AND NOT (
+        region_known AND (
+          direction <> 'other'
+          OR regexp_matches(lut, 'provisionedthroughput|modelunits|(^|[-_:])reserved([-_:]|$)')
+          OR regexp_matches(lut, 'knowledge-base|runtime:|guardrail|dataautomation|customization|training|t2i|image|searchunits|search-units|search_units|grounding|custommodelimport')))
+      GROUP BY 1, 2"""
+    for period, ut, n in q(unknown_sql):
+        out["unknown_usage_types"].setdefault(period, {})[ut] = n
     for label in ["principal", "model", "region", "direction", "billing_period", "line_item_type", "account_id"]:
         out["cost_by"][label] = dict(q(f"SELECT {label}, sum(cost) FROM final GROUP BY 1"))
     # Tags: every iamPrincipal/ key → tag_<snake_case>; a row with two keys of one label keeps the
