@@ -5,7 +5,7 @@
 //! line item type, billing entity, product name, product region, currency, exported tags), so the
 //! usage-type grammar runs once per distinct key, not once per row.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 // Interning and series lookup run per Bedrock row: a fast non-cryptographic hash (keys are our own
 // strings and ids, not attacker-chosen request data).
@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use crate::bedrock::principal::{self, UNATTRIBUTED};
 use crate::bedrock::tags::TagRules;
-use crate::bedrock::{self, Classified};
+use crate::bedrock::{self, Classified, model};
 use crate::cur::{CurRow, Prefilter, RowSink};
-use crate::names::SERIES_LABELS;
+use crate::names::{OVERFLOW, SERIES_LABELS};
 use crate::sum::Sum;
 
 /// Options of the pure stages.
@@ -25,7 +25,15 @@ pub struct AggregateOptions {
     pub tags: TagRules,
     /// Fold assumed-role sessions into their role (`…:assumed-role/Role/*`).
     pub fold_sessions: bool,
+    /// `models.rename`: canonical (or as-billed) model name → the name to export.
+    pub model_rename: BTreeMap<String, String>,
 }
+
+/// Distinct unknown usage types kept per period; the rest are counted under [`OVERFLOW`].
+pub const MAX_UNKNOWN_USAGE_TYPES: usize = 100;
+
+/// Line item types whose usage end says up to when usage is billed (reference §2.2).
+pub const USAGE_LINE_ITEM_TYPES: &[&str] = &["Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"];
 
 /// Label values of one series: the fixed labels (in [`SERIES_LABELS`] order), then tag labels
 /// sorted by name.
@@ -145,6 +153,53 @@ pub struct PeriodStats {
     pub net_cost_fallback_rows: u64,
     /// Rows carrying two tag keys that map to one label name (the first key, sorted, wins).
     pub tag_label_collisions: u64,
+    /// Bedrock line items whose usage type matched no rule, by usage type (at most
+    /// [`MAX_UNKNOWN_USAGE_TYPES`] strings; the rest under `__other__`).
+    pub unknown_usage_types: BTreeMap<String, u64>,
+    /// Newest `line_item_usage_end_date` (ms since the epoch) of the period's Bedrock usage line
+    /// items ([`USAGE_LINE_ITEM_TYPES`]): up to when Bedrock usage is billed. Whole-month tax and
+    /// fee lines, which carry the period's end, do not count.
+    pub newest_usage_end_ms: Option<i64>,
+    /// `tags` keys seen on Bedrock line items (with a value), by number of line items; the
+    /// first [`MAX_UNKNOWN_USAGE_TYPES`]·10 keys, the rest under `__other__`. `doctor` shows them.
+    pub tag_keys: BTreeMap<String, u64>,
+}
+
+impl PeriodStats {
+    /// Adds another part's stats (files of the same period read separately).
+    pub fn add(&mut self, other: &PeriodStats) {
+        self.bedrock_rows += other.bedrock_rows;
+        self.unattributed_rows += other.unattributed_rows;
+        self.net_cost_fallback_rows += other.net_cost_fallback_rows;
+        self.tag_label_collisions += other.tag_label_collisions;
+        for (usage_type, n) in &other.unknown_usage_types {
+            add_unknown(&mut self.unknown_usage_types, usage_type, *n);
+        }
+        if let Some(end) = other.newest_usage_end_ms {
+            self.newest_usage_end_ms = Some(self.newest_usage_end_ms.map_or(end, |n| n.max(end)));
+        }
+        for (key, n) in &other.tag_keys {
+            add_tag_key(&mut self.tag_keys, key, *n);
+        }
+    }
+}
+
+fn add_tag_key(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
+    let key = if map.contains_key(key) || map.len() < MAX_UNKNOWN_USAGE_TYPES * 10 {
+        key
+    } else {
+        OVERFLOW
+    };
+    *map.entry(key.to_string()).or_default() += n;
+}
+
+fn add_unknown(map: &mut BTreeMap<String, u64>, usage_type: &str, n: u64) {
+    let key = if map.contains_key(usage_type) || map.len() < MAX_UNKNOWN_USAGE_TYPES {
+        usage_type
+    } else {
+        OVERFLOW
+    };
+    *map.entry(key.to_string()).or_default() += n;
 }
 
 /// The finished aggregate of one billing period.
@@ -162,10 +217,7 @@ impl PeriodAggregate {
         let mut all = Vec::new();
         let mut stats = PeriodStats::default();
         for part in parts {
-            stats.bedrock_rows += part.stats.bedrock_rows;
-            stats.unattributed_rows += part.stats.unattributed_rows;
-            stats.net_cost_fallback_rows += part.stats.net_cost_fallback_rows;
-            stats.tag_label_collisions += part.stats.tag_label_collisions;
+            stats.add(&part.stats);
             all.extend(part.series);
         }
         let series = merge_series(all);
@@ -229,7 +281,8 @@ pub struct PeriodAggregator<'o> {
     period: String,
     opts: &'o AggregateOptions,
     strings: Interner,
-    tag_labels: FxHashMap<Box<str>, Option<u32>>,
+    /// Tag key → its label (interned) and the Bedrock line items that carried it.
+    tag_labels: FxHashMap<Box<str>, (Option<u32>, u64)>,
     classes: FxHashMap<(u32, u32, u32), Arc<Classified>>,
     series: FxHashMap<RowKey, Sums>,
     stats: PeriodStats,
@@ -251,11 +304,12 @@ impl<'o> PeriodAggregator<'o> {
     }
 
     fn tag_label(&mut self, key: &str) -> Option<u32> {
-        if let Some(&l) = self.tag_labels.get(key) {
-            return l;
+        if let Some((l, n)) = self.tag_labels.get_mut(key) {
+            *n += 1;
+            return *l;
         }
         let label = self.opts.tags.label_for(key).map(|l| self.strings.id(&l));
-        self.tag_labels.insert(key.into(), label);
+        self.tag_labels.insert(key.into(), (label, 1));
         label
     }
 
@@ -264,11 +318,15 @@ impl<'o> PeriodAggregator<'o> {
             return c.clone();
         }
         let pn = (product_name != NONE).then(|| self.strings.get(product_name).to_string());
-        let c = Arc::new(bedrock::classify(
+        let mut c = bedrock::classify(
             self.strings.get(usage_type),
             pn.as_deref(),
             self.strings.get(region),
-        ));
+        );
+        if !self.opts.model_rename.is_empty() {
+            c.model = model::renamed(c.model, &c.model_as_billed, &self.opts.model_rename);
+        }
+        let c = Arc::new(c);
         self.classes
             .insert((usage_type, product_name, region), c.clone());
         c
@@ -276,6 +334,9 @@ impl<'o> PeriodAggregator<'o> {
 
     /// The aggregate, series sorted by labels.
     pub fn finish(mut self) -> PeriodAggregate {
+        for (key, (_, n)) in &self.tag_labels {
+            add_tag_key(&mut self.stats.tag_keys, key, *n);
+        }
         let period: Arc<str> = Arc::from(self.period.as_str());
         let series_map = std::mem::take(&mut self.series);
         let mut series: Vec<Series> = series_map
@@ -328,7 +389,7 @@ impl<'o> PeriodAggregator<'o> {
             a(c.direction.as_str()),
             a(c.tier.as_str()),
             a(c.scope.as_str()),
-            a(c.cache_ttl.as_str()),
+            a(&c.cache_ttl.label()),
             s(key.usage_type),
             s(key.line_item_type),
             s(key.billing_entity),
@@ -429,6 +490,15 @@ impl RowSink for PeriodAggregator<'_> {
         self.tag_scratch = scratch;
 
         let class = self.classified(usage_type, product_name, region_code);
+        if !class.known && !row.usage_type.is_empty() && row.line_item_type != "Tax" {
+            add_unknown(&mut self.stats.unknown_usage_types, row.usage_type, 1);
+        }
+        if let Some(end) = row.usage_end_ms
+            && USAGE_LINE_ITEM_TYPES.contains(&row.line_item_type)
+        {
+            self.stats.newest_usage_end_ms =
+                Some(self.stats.newest_usage_end_ms.map_or(end, |n| n.max(end)));
+        }
         let factor = bedrock::token_factor(row.pricing_unit, class.direction, class.marketplace);
         let unit = match factor {
             Some(_) => NONE,
@@ -540,7 +610,7 @@ mod tests {
         assert!((input.cost.value() - 0.070).abs() < 1e-15);
         assert_eq!(input.net_cost.value(), input.cost.value());
         assert_eq!(input.tokens.unwrap().value(), 4000.0);
-        assert_eq!(&*input.labels.fixed[label::MODEL], "Claude4.6Sonnet");
+        assert_eq!(&*input.labels.fixed[label::MODEL], "Claude Sonnet 4.6");
         assert_eq!(&*input.labels.fixed[label::PRINCIPAL_TYPE], "user");
         assert_eq!(&*input.labels.fixed[label::PRINCIPAL_NAME], "alice");
         let tag_names: Vec<&str> = input.labels.tags.iter().map(|(k, _)| &**k).collect();
@@ -551,6 +621,45 @@ mod tests {
             .find(|s| &*s.labels.fixed[label::PRINCIPAL] == "unattributed")
             .unwrap();
         assert_eq!(unattributed.cost.value(), 1.0);
+    }
+
+    #[test]
+    fn unknown_usage_types_freshness_and_renames() {
+        let opts = AggregateOptions {
+            model_rename: [("Nova Lite".to_string(), "nova-lite".to_string())].into(),
+            ..Default::default()
+        };
+        let mut agg = PeriodAggregator::new("2026-11", &opts);
+        let mut usage = row(None, "USE1-NovaLite-input-tokens", 1.0, &[]);
+        usage.usage_end_ms = Some(1_000);
+        agg.row(&usage);
+        let mut new_sku = row(None, "USE1-NovaLite-widgets", 1.0, &[]);
+        new_sku.usage_end_ms = Some(2_000);
+        agg.row(&new_sku);
+        agg.row(&new_sku);
+        // A whole-month tax line dated to the period's end says nothing about how current usage is.
+        let mut tax = row(None, "", 1.0, &[]);
+        tax.line_item_type = "Tax";
+        tax.usage_end_ms = Some(9_000);
+        agg.row(&tax);
+        let out = agg.finish();
+        assert_eq!(out.stats.newest_usage_end_ms, Some(2_000));
+        assert_eq!(
+            out.stats.unknown_usage_types,
+            [("USE1-NovaLite-widgets".to_string(), 2)].into()
+        );
+        assert!(
+            out.series
+                .iter()
+                .filter(|s| &*s.labels.fixed[label::USAGE_TYPE] == "USE1-NovaLite-input-tokens")
+                .all(|s| &*s.labels.fixed[label::MODEL] == "nova-lite")
+        );
+        let mut many = PeriodStats::default();
+        for i in 0..MAX_UNKNOWN_USAGE_TYPES + 5 {
+            add_unknown(&mut many.unknown_usage_types, &format!("USE1-X{i}"), 1);
+        }
+        assert_eq!(many.unknown_usage_types.len(), MAX_UNKNOWN_USAGE_TYPES + 1);
+        assert_eq!(many.unknown_usage_types[OVERFLOW], 5);
     }
 
     #[test]

@@ -41,6 +41,16 @@ pub enum CostKind {
     Net,
 }
 
+impl CostKind {
+    /// The configuration value (`cost = "net"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CostKind::Unblended => "unblended",
+            CostKind::Net => "net",
+        }
+    }
+}
+
 /// PromQL label matchers over the labels of `bedrock_cost_*`. A label a series lacks matches as
 /// the empty string, as in PromQL.
 #[derive(Debug, Clone)]

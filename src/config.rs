@@ -60,6 +60,14 @@ impl Default for RawTags {
     }
 }
 
+/// `[models]`: model names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawModels {
+    /// Canonical (or as-billed) model name → the `model` label value to export.
+    pub rename: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawS3 {
@@ -155,6 +163,7 @@ pub struct RawConfig {
     pub log_format: String,
     pub header_read_timeout: String,
     pub tags: RawTags,
+    pub models: RawModels,
     pub s3: RawS3,
     pub budgets: Vec<RawBudget>,
     pub forecast: RawForecast,
@@ -177,6 +186,7 @@ impl Default for RawConfig {
             log_format: "text".to_string(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT.to_string(),
             tags: RawTags::default(),
+            models: RawModels::default(),
             s3: RawS3::default(),
             budgets: Vec::new(),
             forecast: RawForecast::default(),
@@ -284,7 +294,7 @@ pub struct Config {
 /// A configuration error naming the key and where it came from.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{0}")]
+    #[error("{}", describe_figment(.0))]
     Figment(Box<figment::Error>),
     #[error("config key `{key}` {message}")]
     Invalid { key: &'static str, message: String },
@@ -349,6 +359,347 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
     check(raw)
 }
 
+/// The source prefixes of the CUR 2.0 `tags` map [CUR2-TAGS, reference §2.3].
+pub const TAG_SOURCES: &[&str] = &[
+    "iamPrincipal",
+    "costCategory",
+    "accountTag",
+    "resourceTags",
+    "userAttribute",
+];
+
+/// Every key of the configuration file, for suggestions.
+const ALL_KEYS: &[&str] = &[
+    "source",
+    "listen",
+    "refresh_interval",
+    "periods",
+    "max_series",
+    "fold_sessions",
+    "log_format",
+    "header_read_timeout",
+    "max_connections",
+    "now",
+    "budgets",
+    "budgets.name",
+    "budgets.owner",
+    "budgets.selector",
+    "budgets.monthly",
+    "budgets.cost",
+    "budgets.currency",
+    "budgets.labels",
+    "forecast",
+    "forecast.settle_days",
+    "forecast.window_days",
+    "spikes",
+    "spikes.settle_days",
+    "spikes.baseline_days",
+    "spikes.top_principals",
+    "tags",
+    "tags.sources",
+    "tags.allow",
+    "tags.rename",
+    "models",
+    "models.rename",
+    "s3",
+    "s3.endpoint",
+    "s3.path_style",
+    "s3.region",
+    "s3.concurrency",
+    "s3.request_timeout",
+    "s3.max_attempts",
+];
+
+/// `host:port` or `ip:port` (IPv6 as `[::1]:9747`); host names are resolved (`localhost` from
+/// the hosts file), IPv4 preferred.
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let s = s.trim();
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return Err(format!(
+            "{s:?} has no port; write host:port, like 127.0.0.1:9747, localhost:9747 or 0.0.0.0:9747"
+        ));
+    };
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(format!(
+            "{s:?} is not host:port, like 127.0.0.1:9747, localhost:9747 or 0.0.0.0:9747"
+        ));
+    }
+    let addrs: Vec<SocketAddr> = s
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve host {host:?} of {s:?}: {e}"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("host {host:?} of {s:?} has no address"))
+}
+
+/// Edit distance, for "did you mean" suggestions.
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// `"; did you mean `x`?"` when a candidate is close, else `""`.
+fn suggestion(wrong: &str, candidates: &[&str]) -> String {
+    candidates
+        .iter()
+        .map(|c| (distance(wrong, c), *c))
+        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .min()
+        .map(|(_, c)| format!("; did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
+/// A figment error in the user's terms: the key as written (file key or `BCE_` variable), where
+/// it came from, "a number" rather than "usize", and the closest key for a misspelt one.
+fn describe_figment(e: &figment::Error) -> String {
+    use figment::error::Kind;
+    let mut lines = Vec::new();
+    for err in e.clone() {
+        let path: Vec<&str> = err.path.iter().map(String::as_str).collect();
+        let key = path.join(".");
+        let (origin, written) = match &err.metadata {
+            Some(m) if m.name.contains("environment") => {
+                let var = format!("{ENV_PREFIX}{}", path.join("__").to_ascii_uppercase());
+                ("the environment".to_string(), var)
+            }
+            Some(m) => (
+                match &m.source {
+                    Some(src) => format!("{src}"),
+                    None => m.name.trim_matches('`').to_string(),
+                },
+                key.clone(),
+            ),
+            None => (String::new(), key.clone()),
+        };
+        let at = if origin.is_empty() {
+            String::new()
+        } else {
+            format!(" in {origin}")
+        };
+        let line = match &err.kind {
+            Kind::UnknownField(field, _) => {
+                // figment's path ends with the unknown field itself.
+                let parents: &[&str] = match path.split_last() {
+                    Some((last, rest)) if *last == field.as_str() => rest,
+                    _ => &path,
+                };
+                let parent = if parents.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}.", parents.join("."))
+                };
+                let full = format!("{parent}{field}");
+                let siblings: Vec<&str> = ALL_KEYS
+                    .iter()
+                    .copied()
+                    .filter(|k| {
+                        k.strip_prefix(parent.as_str())
+                            .is_some_and(|rest| !rest.contains('.'))
+                    })
+                    .collect();
+                let names: Vec<&str> = siblings.iter().map(|k| &k[parent.len()..]).collect();
+                let full_names: Vec<String> =
+                    names.iter().map(|n| format!("{parent}{n}")).collect();
+                let close = suggestion(field, &names);
+                let hint = if close.is_empty() {
+                    format!("; known keys here: {}", full_names.join(", "))
+                } else {
+                    close.replace("did you mean `", &format!("did you mean `{parent}"))
+                };
+                format!("unknown key `{full}`{at}{hint}")
+            }
+            Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+                format!(
+                    "key `{written}`{at}: expected {}, found {actual}",
+                    plain_type(expected)
+                )
+            }
+            other => format!("key `{written}`{at}: {other}"),
+        };
+        lines.push(line);
+    }
+    lines.join("\n")
+}
+
+/// serde's type names in words.
+fn plain_type(expected: &str) -> String {
+    let t = expected.trim_start_matches("a ").trim_start_matches("an ");
+    match t {
+        "usize" | "u64" | "u32" | "u16" | "u8" => "a whole number (0 or more)".to_string(),
+        "isize" | "i64" | "i32" => "a whole number".to_string(),
+        "f64" | "f32" => "a number".to_string(),
+        "bool" | "boolean" => "true or false".to_string(),
+        "string" => "a string in quotes".to_string(),
+        _ if t.contains("untagged enum RawPeriods") => {
+            "a number of newest periods, \"all\", or a list like [\"2026-10\", \"2026-11\"]"
+                .to_string()
+        }
+        _ => expected.to_string(),
+    }
+}
+
+/// Checks that need the file system but not the data: a local source must exist and look like an
+/// export root. Returns what is wrong, each with what to do.
+pub fn check_without_data(config: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let SourceSpec::Local(path) = &config.source {
+        if !path.exists() {
+            problems.push(format!(
+                "config key `source`: {} does not exist; give the export root (the folder holding data/ and metadata/) or s3://bucket/prefix/<export-name>",
+                path.display()
+            ));
+        } else if !path.join("metadata").is_dir() {
+            problems.push(format!(
+                "config key `source`: {} has no metadata/ folder; is it the export root (the folder holding data/ and metadata/)?",
+                path.display()
+            ));
+        }
+    }
+    problems
+}
+
+/// The effective settings as TOML a user can paste into a configuration file.
+pub fn effective_toml(c: &Config) -> String {
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let list = |v: &mut dyn Iterator<Item = &String>| {
+        format!("[{}]", v.map(|s| q(s)).collect::<Vec<_>>().join(", "))
+    };
+    let table = |m: &BTreeMap<String, String>| {
+        format!(
+            "{{ {} }}",
+            m.iter()
+                .map(|(k, v)| format!("{} = {}", q(k), q(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .replace("{  }", "{}")
+    };
+    let duration = |d: Duration| {
+        let s = d.as_secs_f64();
+        if s.fract() != 0.0 {
+            format!("{}ms", d.as_millis())
+        } else {
+            let s = d.as_secs();
+            if s.is_multiple_of(86_400) {
+                format!("{}d", s / 86_400)
+            } else if s.is_multiple_of(3600) {
+                format!("{}h", s / 3600)
+            } else if s.is_multiple_of(60) {
+                format!("{}m", s / 60)
+            } else {
+                format!("{s}s")
+            }
+        }
+    };
+    let periods = match &c.periods {
+        PeriodSelection::Newest(n) => n.to_string(),
+        PeriodSelection::All => q("all"),
+        PeriodSelection::Explicit(set) => list(&mut set.iter()),
+    };
+    let mut out = String::new();
+    let mut line = |l: String| {
+        out.push_str(&l);
+        out.push('\n');
+    };
+    line(format!("source = {}", q(&c.source.to_string())));
+    line(format!("listen = {}", q(&c.listen.to_string())));
+    line(format!(
+        "refresh_interval = {}",
+        q(&duration(c.refresh_interval))
+    ));
+    line(format!("periods = {periods}"));
+    line(format!("max_series = {}", c.max_series));
+    line(format!("fold_sessions = {}", c.aggregate.fold_sessions));
+    line(format!(
+        "log_format = {}",
+        q(match c.log_format {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        })
+    ));
+    line(format!(
+        "header_read_timeout = {}",
+        q(&duration(c.header_read_timeout))
+    ));
+    line(format!("max_connections = {}", c.max_connections));
+    if let Some(now) = c.now_ms.and_then(chrono::DateTime::from_timestamp_millis) {
+        line(format!(
+            "now = {}",
+            q(&now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        ));
+    }
+    line(String::new());
+    line("[tags]".into());
+    line(format!(
+        "sources = {}",
+        list(&mut c.aggregate.tags.sources.iter())
+    ));
+    line(format!(
+        "allow = {}",
+        list(&mut c.aggregate.tags.allow.iter())
+    ));
+    line(format!("rename = {}", table(&c.aggregate.tags.rename)));
+    line(String::new());
+    line("[models]".into());
+    line(format!("rename = {}", table(&c.aggregate.model_rename)));
+    line(String::new());
+    line("[s3]".into());
+    if let Some(e) = &c.s3.endpoint {
+        line(format!("endpoint = {}", q(e)));
+    }
+    line(format!("path_style = {}", c.s3.path_style));
+    if let Some(r) = &c.s3.region {
+        line(format!("region = {}", q(r)));
+    }
+    line(format!("concurrency = {}", c.s3.concurrency));
+    line(format!(
+        "request_timeout = {}",
+        q(&duration(c.s3.request_timeout))
+    ));
+    line(format!("max_attempts = {}", c.s3.max_attempts));
+    let (f, sp) = (&c.budgets.forecast, &c.budgets.spikes);
+    line(String::new());
+    line("[forecast]".into());
+    line(format!("settle_days = {}", f.settle_days));
+    line(format!("window_days = {}", f.window_days));
+    line(String::new());
+    line("[spikes]".into());
+    line(format!("settle_days = {}", sp.settle_days));
+    line(format!("baseline_days = {}", sp.baseline_days));
+    line(format!("top_principals = {}", sp.top_principals));
+    for b in &c.budgets.budgets {
+        line(String::new());
+        line("[[budgets]]".into());
+        line(format!("name = {}", q(&b.name)));
+        line(format!("owner = {}", q(&b.owner)));
+        line(format!("selector = {}", q(b.selector.as_str())));
+        line(format!("monthly = {:?}", b.monthly));
+        line(format!("cost = {}", q(b.cost.as_str())));
+        line(format!("currency = {}", q(&b.currency)));
+        let labels: BTreeMap<String, String> = b.labels.iter().cloned().collect();
+        line(format!("labels = {}", table(&labels)));
+    }
+    out
+}
+
 /// `90s`, `15m`, `1h`, `1d`, `1h 30m` (the `humantime` crate's grammar), or a number of seconds.
 /// `None` for anything else, negative or beyond what a `Duration` holds.
 pub fn parse_duration(s: &str) -> Option<Duration> {
@@ -363,15 +714,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
     let invalid = |key: &'static str, message: String| ConfigError::Invalid { key, message };
     let source = SourceSpec::parse(&raw.source).map_err(|m| invalid("source", m))?;
-    let listen: SocketAddr = raw.listen.parse().map_err(|e| {
-        invalid(
-            "listen",
-            format!(
-                "{:?} is not an address like 127.0.0.1:9747 ({e})",
-                raw.listen
-            ),
-        )
-    })?;
+    let listen = parse_listen(&raw.listen).map_err(|m| invalid("listen", m))?;
     let refresh_interval = parse_duration(&raw.refresh_interval)
         .filter(|d| *d >= Duration::from_secs(1) && *d <= MAX_DURATION)
         .ok_or_else(|| {
@@ -404,7 +747,8 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
                     && p.as_bytes()[4] == b'-'
                     && p.bytes()
                         .enumerate()
-                        .all(|(i, c)| i == 4 || c.is_ascii_digit());
+                        .all(|(i, c)| i == 4 || c.is_ascii_digit())
+                    && matches!(p[5..].parse::<u32>(), Ok(1..=12));
                 if !ok {
                     return Err(invalid(
                         "periods",
@@ -433,6 +777,26 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
                 "tags.rename",
                 format!(
                     "{key:?} = {label:?}: not a free Prometheus label name (letters, digits, _; not starting with __; not one of the fixed labels)"
+                ),
+            ));
+        }
+    }
+    for (from, to) in &raw.models.rename {
+        if from.trim().is_empty() || to.trim().is_empty() {
+            return Err(invalid(
+                "models.rename",
+                format!("{from:?} = {to:?}: model names must not be empty"),
+            ));
+        }
+    }
+    for source in &raw.tags.sources {
+        if !TAG_SOURCES.contains(&source.as_str()) {
+            return Err(invalid(
+                "tags.sources",
+                format!(
+                    "{source:?} is not a tag source; the tags map has {}{}",
+                    TAG_SOURCES.join(", "),
+                    suggestion(source, TAG_SOURCES)
                 ),
             ));
         }
@@ -562,6 +926,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
                 rename: raw.tags.rename,
             },
             fold_sessions: raw.fold_sessions,
+            model_rename: raw.models.rename,
         },
         log_format,
         header_read_timeout,
@@ -719,6 +1084,76 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("missing.toml"), "{e}");
+    }
+
+    #[test]
+    fn errors_speak_the_users_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "max_series = \"lots\"\n").unwrap();
+        let e = load(Some(&f), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`max_series`") && e.contains("c.toml"), "{e}");
+        assert!(e.contains("whole number") && !e.contains("usize"), "{e}");
+        assert!(!e.contains("default."), "{e}");
+        std::fs::write(&f, "max_seires = 10\n[s3]\nconcurency = 3\n").unwrap();
+        let e = load(Some(&f), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean `max_series`"), "{e}");
+        std::fs::write(&f, "[s3]\nconcurency = 3\n").unwrap();
+        let e = load(Some(&f), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean `s3.concurrency`"), "{e}");
+        std::fs::write(&f, "periods = [\"2026-13\"]\n").unwrap();
+        let e = load(Some(&f), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("2026-13"), "{e}");
+        std::fs::write(&f, "[tags]\nsources = [\"iamPrincipl\"]\n").unwrap();
+        let e = load(Some(&f), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean `iamPrincipal`"), "{e}");
+    }
+
+    #[test]
+    fn listen_accepts_host_names() {
+        assert_eq!(parse_listen("localhost:9747").unwrap().port(), 9747);
+        assert!(parse_listen("localhost:9747").unwrap().ip().is_loopback());
+        assert_eq!(
+            parse_listen("0.0.0.0:1").unwrap(),
+            "0.0.0.0:1".parse::<SocketAddr>().unwrap()
+        );
+        assert!(parse_listen("[::1]:9747").is_ok());
+        assert!(parse_listen("localhost").unwrap_err().contains("no port"));
+        assert!(parse_listen("localhost:http").is_err());
+    }
+
+    #[test]
+    fn effective_settings_are_toml_that_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            "periods = [\"2026-10\"]\nrefresh_interval = \"90s\"\n[tags]\nrename = { \"iamPrincipal/cost-center\" = \"cc\" }\n[models]\nrename = { \"Claude Sonnet 4.6\" = \"sonnet\" }\n",
+        )
+        .unwrap();
+        let c = load(Some(&f), &Overrides::default()).unwrap();
+        let text = effective_toml(&c);
+        assert!(
+            !text.contains("S3Settings") && !text.contains("Newest("),
+            "{text}"
+        );
+        let again = dir.path().join("again.toml");
+        std::fs::write(&again, &text).unwrap();
+        assert_eq!(
+            load(Some(&again), &Overrides::default()).unwrap(),
+            c,
+            "{text}"
+        );
     }
 
     #[test]

@@ -54,10 +54,15 @@ pub struct Step {
 
 impl Daemon {
     pub fn new(refresher: Refresher) -> Daemon {
+        // Known before the first refresh: the series limit (and build info).
+        let current = Arc::new(Snapshot {
+            max_series: refresher.max_series(),
+            ..Snapshot::default()
+        });
         Daemon {
             refresher,
             status: Status::default(),
-            current: Arc::new(Snapshot::default()),
+            current,
         }
     }
 
@@ -351,8 +356,8 @@ pub async fn serve(
     daemon.set_config_loaded(true, Some(unix_now()));
     let (stop_tx, stop_rx) = watch::channel(false);
     let initial = tokio::task::spawn_blocking({
-        let status = Arc::new(daemon.status.clone());
-        move || render(Arc::new(Snapshot::default()), status)
+        let (snapshot, status) = (daemon.current.clone(), Arc::new(daemon.status.clone()));
+        move || render(snapshot, status)
     })
     .await
     .unwrap_or_default();

@@ -26,6 +26,7 @@
 //! - [`status`] — the exporter's own state as plain data (self-metrics).
 //! - [`refresh`] — plans, caches and schedules one refresh (row-group units on a worker pool).
 //! - [`daemon`] — runs refreshes and publishes them (`once` and `serve` alike), progress reporting.
+//! - [`doctor`] — one-run diagnosis of the setup (`bedrock-cost-exporter doctor`).
 //! - [`server`] — hyper: `/metrics`, `/healthz`, `/readyz`, `/-/reload`; TLS, basic auth, connection bound.
 //! - [`web_config`] — the exporter-toolkit web configuration file (`--web.config.file`), and a probe client speaking it.
 //!
@@ -41,6 +42,7 @@ pub mod budget;
 pub mod config;
 pub mod cur;
 pub mod daemon;
+pub mod doctor;
 pub mod metrics;
 pub mod names;
 pub mod refresh;

@@ -1,5 +1,5 @@
-//! The command line: `serve` (default), `once`, `check-config`, `healthcheck`. `anyhow` lives
-//! only here.
+//! The command line: `serve` (default), `once`, `check-config`, `doctor`, `healthcheck`.
+//! `anyhow` lives only here.
 
 #![forbid(unsafe_code)]
 
@@ -53,6 +53,10 @@ struct Cli {
     /// Answer POST /-/reload (reload the configuration, as SIGHUP does).
     #[arg(long = "web.enable-lifecycle", global = true)]
     web_enable_lifecycle: bool,
+    /// Address to serve on: IP or host name with port (default 127.0.0.1:9747; 0.0.0.0:9747 in a
+    /// container). Overrides `listen`; used by `serve`, the default command.
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -60,11 +64,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve /metrics, /healthz and /readyz, refreshing from the export periodically (default).
-    Serve {
-        /// Address to listen on (default 127.0.0.1:9747; use 0.0.0.0:9747 in a container).
-        #[arg(long, value_name = "ADDR")]
-        listen: Option<String>,
-    },
+    Serve,
     /// Refresh once and print the exposition to stdout; exit non-zero on any error.
     Once {
         /// Exposition format.
@@ -74,7 +74,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = When::Auto)]
         progress: When,
     },
-    /// Check the configuration and print the effective settings.
+    /// Check the configuration (without reading data) and print the effective settings as TOML.
     CheckConfig,
     /// Probe a running exporter over HTTP: exit 0 when it answers 2xx, 1 with the reason on
     /// stderr otherwise. For container health checks: needs no shell, curl or wget.
@@ -87,13 +87,13 @@ enum Command {
         /// process serves).
         #[arg(long, conflicts_with = "url")]
         ready: bool,
-        /// Listen address of the daemon to probe (default: `listen` from the configuration).
-        #[arg(long, value_name = "ADDR", conflicts_with = "url")]
-        listen: Option<String>,
         /// Give up after this long (`500ms`, `5s`, …).
         #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = healthcheck::parse_timeout)]
         timeout: std::time::Duration,
     },
+    /// Diagnose the setup in one run: source, permissions, manifests, periods, principal column,
+    /// tags, unknown usage types, freshness, series. Exits 1 when something blocks the daemon.
+    Doctor,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -111,9 +111,9 @@ enum When {
     Never,
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -163,15 +163,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         return Ok(healthcheck::run(url, *timeout));
     }
-    let listen = match &cli.command {
-        Some(Command::Serve { listen }) | Some(Command::Healthcheck { listen, .. }) => {
-            listen.clone()
-        }
-        _ => None,
-    };
     let overrides = Overrides {
         source: cli.source.clone(),
-        listen,
+        listen: cli.listen.clone(),
         s3: S3Overrides {
             endpoint: cli.s3_endpoint.clone(),
             path_style: cli.s3_path_style.then_some(true),
@@ -188,39 +182,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         let w = WebConfig::load(web_file.as_deref()).map_err(|e| e.to_string())?;
         Ok((c, w))
     });
-    match cli.command.unwrap_or(Command::Serve { listen: None }) {
+    match cli.command.unwrap_or(Command::Serve) {
         Command::CheckConfig => {
-            println!("configuration OK");
-            println!("source           = {}", config.source);
-            println!("listen           = {}", config.listen);
-            println!("refresh_interval = {:?}", config.refresh_interval);
-            println!("periods          = {:?}", config.periods);
-            println!("max_series       = {}", config.max_series);
-            println!("fold_sessions    = {}", config.aggregate.fold_sessions);
-            println!("tags.sources     = {:?}", config.aggregate.tags.sources);
-            println!("tags.allow       = {:?}", config.aggregate.tags.allow);
-            println!("tags.rename      = {:?}", config.aggregate.tags.rename);
-            println!("s3               = {:?}", config.s3);
-            for b in &config.budgets.budgets {
+            let problems = config::check_without_data(&config);
+            if problems.is_empty() {
+                println!("# configuration OK; effective settings:");
+            } else {
                 println!(
-                    "budget           = {:?} owner={:?} selector={:?} monthly={} {} cost={:?} labels={:?}",
-                    b.name,
-                    b.owner,
-                    b.selector.as_str(),
-                    b.monthly,
-                    b.currency,
-                    b.cost,
-                    b.labels
+                    "# effective settings (not usable as they are: see the errors on stderr):"
                 );
             }
-            println!("forecast         = {:?}", config.budgets.forecast);
-            println!("spikes           = {:?}", config.budgets.spikes);
-            if let Some(now) = config.now_ms {
-                println!("now              = {now} (fixed; ms since the epoch)");
+            print!("{}", config::effective_toml(&config));
+            println!(
+                "# web configuration (--web.config.file): {}",
+                web.describe()
+            );
+            if problems.is_empty() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for p in &problems {
+                    eprintln!("error: {p}");
+                }
+                Ok(ExitCode::FAILURE)
             }
-            println!("max_connections  = {}", config.max_connections);
-            println!("web              = {}", web.describe());
-            Ok(ExitCode::SUCCESS)
+        }
+        Command::Doctor => {
+            init_logging(config.log_format, "error");
+            let rt = runtime()?;
+            let source = make_source(&config, rt.handle());
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            let diagnosis = bedrock_cost_exporter::doctor::diagnose(&config, source, now_ms);
+            rt.shutdown_timeout(std::time::Duration::from_secs(2));
+            print!("{}", diagnosis.render());
+            Ok(if diagnosis.blocked() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Healthcheck { ready, timeout, .. } => {
             let path = if ready { "/readyz" } else { "/healthz" };
@@ -228,15 +229,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(healthcheck::run(&url, timeout))
         }
         Command::Once { format, progress } => {
-            init_logging(config.log_format);
+            init_logging(config.log_format, "info");
             let rt = runtime()?;
             let source = make_source(&config, rt.handle());
             let result = once(&config, source, format, progress);
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
             result
         }
-        Command::Serve { .. } => {
-            init_logging(config.log_format);
+        Command::Serve => {
+            init_logging(config.log_format, "info");
             let rt = runtime()?;
             let source = make_source(&config, rt.handle());
             let options = daemon::ServeOptions {
@@ -304,6 +305,23 @@ fn once(
     Ok(ExitCode::SUCCESS)
 }
 
+/// What a failed bind means and what to do.
+fn listen_hint(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::AddrInUse => format!(
+            "{e}: another process already listens there; stop it or choose another port with --listen or `listen`"
+        ),
+        ErrorKind::AddrNotAvailable => format!(
+            "{e}: that is not an address of this machine; use 0.0.0.0:9747 (every interface, e.g. in a container), 127.0.0.1:9747 (this machine only), or one of this machine's own addresses"
+        ),
+        ErrorKind::PermissionDenied => {
+            format!("{e}: ports below 1024 need privileges; use a port such as 9747")
+        }
+        _ => format!("{e}; set another address with --listen or `listen`"),
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -328,12 +346,10 @@ async fn shutdown_signal() {
 
 async fn serve(options: daemon::ServeOptions, source: Source) -> anyhow::Result<()> {
     let config = &options.config;
-    let listener = server::bind(config.listen).await.with_context(|| {
-        format!(
-            "cannot listen on {} (in use? set --listen or `listen`)",
-            config.listen
-        )
-    })?;
+    let listener = match server::bind(config.listen).await {
+        Ok(l) => l,
+        Err(e) => bail!("cannot listen on {}: {}", config.listen, listen_hint(&e)),
+    };
     let addr = listener.local_addr().context("reading the bound address")?;
     let scheme = if options.web.tls.is_some() {
         "https"

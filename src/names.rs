@@ -79,6 +79,8 @@ pub const S3_BYTES: &str = "bedrock_exporter_s3_bytes_fetched";
 pub const CONFIG_RELOAD_OK: &str = "bedrock_exporter_config_last_reload_successful";
 pub const CONFIG_RELOAD_SUCCESS: &str =
     "bedrock_exporter_config_last_reload_success_timestamp_seconds";
+pub const UNKNOWN_USAGE_TYPES: &str = "bedrock_exporter_unknown_usage_type_rows";
+pub const READY: &str = "bedrock_exporter_ready";
 
 /// Closed values of the `stage` label of [`ERRORS`].
 pub mod stage {

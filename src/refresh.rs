@@ -107,6 +107,8 @@ pub struct Refresher {
     budgets: BudgetSettings,
     /// A fixed "now" (ms since the epoch) instead of the clock.
     now_ms: Option<i64>,
+    /// Unknown usage types already logged (each is logged once per process).
+    unknown_logged: std::collections::HashSet<String>,
 }
 
 /// Workers for a source: one per core, and more for S3, whose units wait on the network (up to
@@ -142,6 +144,7 @@ impl Refresher {
             pool,
             budgets: BudgetSettings::default(),
             now_ms: None,
+            unknown_logged: std::collections::HashSet::new(),
         }
     }
 
@@ -156,6 +159,11 @@ impl Refresher {
     pub fn set_budgets(&mut self, budgets: BudgetSettings, now_ms: Option<i64>) {
         self.budgets = budgets;
         self.now_ms = now_ms;
+    }
+
+    /// The cap on Bedrock series.
+    pub fn max_series(&self) -> usize {
+        self.max_series
     }
 
     pub fn source(&self) -> &Source {
@@ -222,6 +230,7 @@ impl Refresher {
         for (plan, result) in self.read_periods(&plans, progress, &mut report) {
             match result {
                 Ok((aggregate, status)) => {
+                    self.log_unknown_usage_types(&plan.period, &aggregate.stats);
                     self.cache.insert(
                         plan.period.clone(),
                         Cached {
@@ -256,6 +265,20 @@ impl Refresher {
                 .collect();
         }
         report
+    }
+
+    /// Logs each usage type no rule recognises, the first time it is seen.
+    fn log_unknown_usage_types(&mut self, period: &str, stats: &crate::aggregate::PeriodStats) {
+        for (usage_type, rows) in &stats.unknown_usage_types {
+            if self.unknown_logged.insert(usage_type.clone()) {
+                tracing::warn!(
+                    period,
+                    usage_type = %usage_type,
+                    rows,
+                    "unknown Bedrock usage type: its cost is counted (direction=\"other\"), but no rule names its token kind; check the labels it gets, map its model with models.rename if needed, and report the string"
+                );
+            }
+        }
     }
 
     fn period_failed(&self, period: &str, e: RefreshError, report: &mut RefreshReport) {
@@ -422,6 +445,10 @@ impl Refresher {
             }
             let aggregate = PeriodAggregate::merge(&plan.period, period_parts);
             status.stats = aggregate.stats.clone();
+            status.newest_usage_end_ms = crate::status::freshness_ms(
+                aggregate.stats.newest_usage_end_ms,
+                plan.meta.last_modified_ms,
+            );
             log_period(plan, &status, aggregate.series.len());
             out.push((plan, Ok((aggregate, status))));
         }
@@ -559,13 +586,11 @@ fn read_unit(
                 .get_ranges(&file.key, &ranges)
                 .map_err(RefreshError::Read)?;
             let fetched: u64 = bytes.iter().map(|b| b.len() as u64).sum();
-            let newest = plan
-                .read_row_group(rg, &ranges, bytes, &object, sink)
+            plan.read_row_group(rg, &ranges, bytes, &object, sink)
                 .map_err(RefreshError::Decode)?;
             Ok(FileStats {
                 rows: plan.row_group_rows(rg),
                 bytes: fetched,
-                newest_usage_end_ms: newest,
                 ..FileStats::default()
             })
         }
@@ -626,9 +651,6 @@ fn add_unit(file: &mut FileStats, unit: &FileStats) {
             file.missing_columns.push(c);
         }
     }
-    if let Some(end) = unit.newest_usage_end_ms {
-        file.newest_usage_end_ms = Some(file.newest_usage_end_ms.map_or(end, |n| n.max(end)));
-    }
 }
 
 /// Adds one file's stats to its period's status.
@@ -644,9 +666,6 @@ fn add_file(status: &mut PeriodStatus, stats: &FileStats) {
         .contains(&cur::columns::NET_UNBLENDED_COST)
     {
         status.net_cost_column = false;
-    }
-    if let Some(end) = stats.newest_usage_end_ms {
-        status.newest_usage_end_ms = Some(status.newest_usage_end_ms.map_or(end, |n| n.max(end)));
     }
 }
 

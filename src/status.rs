@@ -17,7 +17,7 @@ pub struct PeriodStatus {
     pub rows: u64,
     pub bytes: u64,
     pub stats: PeriodStats,
-    /// Newest `line_item_usage_end_date` of the period's files (ms since the epoch).
+    /// Up to when Bedrock usage is billed (ms since the epoch): [`freshness_ms`].
     pub newest_usage_end_ms: Option<i64>,
     /// Whether every data file had `line_item_iam_principal`.
     pub principal_column: bool,
@@ -50,4 +50,27 @@ pub struct Status {
     pub config_last_reload_ok: Option<bool>,
     /// Unix time of the last successful configuration (re)load (the start counts as one).
     pub config_last_reload_success_unix: Option<f64>,
+}
+
+/// Data freshness: the newest usage end of the period's Bedrock usage line items, never later than
+/// the time the export's manifest was written (an export cannot bill usage that had not happened
+/// yet; whole-month tax and fee lines, dated to the period's end, are not usage line items).
+pub fn freshness_ms(newest_usage_end_ms: Option<i64>, written_ms: Option<i64>) -> Option<i64> {
+    match (newest_usage_end_ms, written_ms) {
+        (Some(end), Some(written)) => Some(end.min(written)),
+        (end, _) => end,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freshness_is_never_after_the_export_was_written() {
+        assert_eq!(freshness_ms(Some(5), Some(9)), Some(5));
+        assert_eq!(freshness_ms(Some(12), Some(9)), Some(9));
+        assert_eq!(freshness_ms(Some(5), None), Some(5));
+        assert_eq!(freshness_ms(None, Some(9)), None);
+    }
 }

@@ -2,6 +2,7 @@
 //! type, product name and product region, and the token scale of its pricing unit. Pure.
 
 use super::MARKETPLACE_EDITION_SUFFIX;
+use super::model;
 use super::region::is_region_code;
 use super::usage_type::{self, CacheTtl, Direction, Scope, Tier};
 
@@ -12,12 +13,17 @@ pub const UNKNOWN: &str = "unknown";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classified {
     pub region: String,
+    /// Canonical model name ([`super::model::canonical`]).
     pub model: String,
+    /// The model as the usage type or product name spells it (a `models.rename` key may use it).
+    pub model_as_billed: String,
     pub direction: Direction,
     pub tier: Tier,
     pub scope: Scope,
     pub cache_ttl: CacheTtl,
     pub marketplace: bool,
+    /// Whether the usage type matched a rule (see [`usage_type::UsageType::known`]).
+    pub known: bool,
 }
 
 /// Classifies a line item.
@@ -27,7 +33,9 @@ pub struct Classified {
 ///   every documented row, and the prefix is present on rows whose product region is empty.)
 /// - `model`: from the usage type for first-party SKUs; Marketplace SKUs (and rows whose usage type
 ///   names no model) take a model product's name without " (Amazon Bedrock Edition)"; else
-///   `unknown` (tax lines, for instance).
+///   `unknown` (tax lines, for instance). Bare Marketplace SKUs (`USE2_CacheWriteInputTokenCount`)
+///   take the product name too. The name is then made canonical, so `Claude4.6Sonnet` and
+///   "Claude Sonnet 4.6 (Amazon Bedrock Edition)" are one model, `Claude Sonnet 4.6`.
 pub fn classify(
     raw_usage_type: &str,
     product_name: Option<&str>,
@@ -49,7 +57,7 @@ pub fn classify(
             .filter(|n| !n.is_empty())
             .map(str::to_string)
     };
-    let model = if ut.marketplace {
+    let model_as_billed = if ut.marketplace {
         from_product().or(ut.model)
     } else {
         ut.model.or_else(from_product)
@@ -57,12 +65,14 @@ pub fn classify(
     .unwrap_or_else(|| UNKNOWN.to_string());
     Classified {
         region,
-        model,
+        model: model::canonical(&model_as_billed),
+        model_as_billed,
         direction: ut.direction,
         tier: ut.tier,
         scope: ut.scope,
         cache_ttl: ut.cache_ttl,
         marketplace: ut.marketplace,
+        known: ut.known,
     }
 }
 
@@ -111,6 +121,7 @@ mod tests {
         );
         assert_eq!(c.model, "Claude Sonnet 4.5");
         assert_eq!(c.direction, Direction::Input);
+        assert!(c.known);
         assert!(c.marketplace);
         let c = classify("USE1-MP:USE1_InputTokenCount-Units", None, "us-east-1");
         assert_eq!(c.model, UNKNOWN);
@@ -119,13 +130,61 @@ mod tests {
             Some("Amazon Bedrock"),
             "us-east-1",
         );
-        assert_eq!(c.model, "Claude4.6Sonnet");
+        assert_eq!(c.model, "Claude Sonnet 4.6");
+        assert_eq!(c.model_as_billed, "Claude4.6Sonnet");
         let c = classify("", Some("Claude 3 Haiku (Amazon Bedrock Edition)"), "");
         assert_eq!(c.model, "Claude 3 Haiku");
         assert_eq!(
             classify("", Some("Amazon Bedrock"), "us-east-1").model,
             UNKNOWN
         );
+    }
+
+    #[test]
+    fn one_model_one_name_across_billing_forms() {
+        let first_party = classify(
+            "USE1-Claude4.6Sonnet-input-tokens",
+            Some("Amazon Bedrock"),
+            "us-east-1",
+        );
+        let marketplace = classify(
+            "USE2-MP:USE2_InputTokenCount_Global-Units",
+            Some("Claude Sonnet 4.6 (Amazon Bedrock Edition)"),
+            "us-east-2",
+        );
+        let bare = classify(
+            "USE2_CacheWriteInputTokenCount",
+            Some("Claude Sonnet 4.6 (Amazon Bedrock Edition)"),
+            "",
+        );
+        assert_eq!(first_party.model, "Claude Sonnet 4.6");
+        assert_eq!(marketplace.model, "Claude Sonnet 4.6");
+        assert_eq!(bare.model, "Claude Sonnet 4.6");
+        assert_eq!(bare.region, "us-east-2");
+        assert_eq!(bare.direction, Direction::CacheWrite);
+        assert!(bare.marketplace && bare.known);
+    }
+
+    #[test]
+    fn modality_tokens_are_tokens() {
+        let c = classify(
+            "USE1-Nova2.0Pro-input-image-token-count-cross-region-global",
+            Some("Amazon Bedrock"),
+            "us-east-1",
+        );
+        assert_eq!(c.direction, Direction::Input);
+        assert_eq!(c.model, "Nova 2 Pro");
+        assert_eq!(
+            token_factor("1K tokens", c.direction, c.marketplace),
+            Some(1e3)
+        );
+        let r = classify(
+            "USE1-cohere.rerank-english-v3-search-units",
+            None,
+            "us-east-1",
+        );
+        assert_eq!(r.model, "rerank-english-v3");
+        assert_eq!(r.direction, Direction::Other);
     }
 
     #[test]

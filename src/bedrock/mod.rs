@@ -2,12 +2,14 @@
 //! and tags say. No I/O, no tokio, no AWS.
 //!
 //! - [`usage_type`] — the usage-type grammar (region, model, direction, tier, scope, cache TTL).
+//! - [`model`] — one canonical, readable name per model, whichever way it is billed.
 //! - [`region`] — billing prefixes → region codes.
 //! - [`principal`] — principal ARNs → kind, name, session.
 //! - [`tags`] — `tags` map keys → label names.
 //! - [`classify`] — one line item's labels from the above.
 
 pub mod classify;
+pub mod model;
 pub mod principal;
 pub mod region;
 pub mod tags;

@@ -257,37 +257,6 @@ impl FieldSplitter {
     }
 }
 
-/// The raw bytes of the `n`th field of a record, found without unescaping anything: quoted fields
-/// before it are skipped by their closing quote. `None` when the record has fewer fields, or when
-/// the `n`th field itself is quoted (then it needs a real split).
-fn raw_field(record: &[u8], n: usize) -> Option<&[u8]> {
-    let mut start = 0;
-    for _ in 0..n {
-        if record.get(start) == Some(&b'"') {
-            // Skip to the closing quote ("" is an escaped quote inside the field).
-            let mut i = start + 1;
-            loop {
-                let q = i + memchr::memchr(b'"', record.get(i..)?)?;
-                if record.get(q + 1) == Some(&b'"') {
-                    i = q + 2;
-                } else {
-                    start = q + 1;
-                    break;
-                }
-            }
-        }
-        let comma = start + memchr::memchr(b',', record.get(start..)?)?;
-        start = comma + 1;
-    }
-    let rest = record.get(start..)?;
-    if rest.first() == Some(&b'"') {
-        return None;
-    }
-    let end = memchr::memchr2(b',', b'\n', rest).unwrap_or(rest.len());
-    let f = &rest[..end];
-    Some(f.strip_suffix(b"\r").unwrap_or(f))
-}
-
 fn read_records(
     reader: impl Read,
     gzip: bool,
@@ -379,8 +348,6 @@ fn read_records(
         missing_columns: missing,
         ..FileStats::default()
     };
-    // ISO-8601 text of one writer sorts like the times it names: keep the greatest, parse once.
-    let mut newest_end: Vec<u8> = Vec::new();
     loop {
         let record_line = line + 1;
         let Some(record) = records.next_record().map_err(|e| io_err(record_line, e))? else {
@@ -399,23 +366,6 @@ fn read_records(
             .as_ref()
             .is_none_or(|ns| ns.iter().any(|f| f.find(rec).is_some()));
         if !maybe {
-            // Freshness still counts every row; a quoted field before it needs a full split.
-            if let Some(c) = at!(USAGE_END_DATE) {
-                let end = match raw_field(rec, c) {
-                    Some(f) => f.trim_ascii(),
-                    None => {
-                        let n = fields.split(rec);
-                        if n != headers.len() {
-                            return Err(ragged(object, record_line, n, headers.len()));
-                        }
-                        fields.field(c).trim_ascii()
-                    }
-                };
-                if end > newest_end.as_slice() {
-                    newest_end.clear();
-                    newest_end.extend_from_slice(end);
-                }
-            }
             continue;
         }
         let n = fields.split(rec);
@@ -440,15 +390,22 @@ fn read_records(
             };
         }
         let (pc, be) = (cell!(PRODUCT_CODE), cell!(BILLING_ENTITY));
-        let end = cell!(USAGE_END_DATE);
-        let end = end.trim();
-        if end.as_bytes() > newest_end.as_slice() {
-            newest_end.clear();
-            newest_end.extend_from_slice(end.as_bytes());
-        }
         if !sink.wants(pc, be) {
             continue;
         }
+        let usage_end_ms = match cell!(USAGE_END_DATE).trim() {
+            "" => None,
+            t => Some(parse_iso8601_ms(t).ok_or_else(|| {
+                csv_err(
+                    object,
+                    record_line,
+                    format!(
+                        "column {}: {t:?} is not an ISO-8601 timestamp",
+                        col::USAGE_END_DATE
+                    ),
+                )
+            })?),
+        };
         let float = |cell: &str, present: bool, name: &str| -> Result<Option<f64>, CurError> {
             match cell.trim() {
                 "" => Ok(None),
@@ -519,20 +476,8 @@ fn read_records(
                 }
                 last_start.1
             },
+            usage_end_ms,
         });
-    }
-    let newest = String::from_utf8_lossy(&newest_end);
-    if !newest.is_empty() {
-        stats.newest_usage_end_ms = Some(parse_iso8601_ms(&newest).ok_or_else(|| {
-            csv_err(
-                object,
-                0,
-                format!(
-                    "column {}: {newest:?} is not an ISO-8601 timestamp",
-                    col::USAGE_END_DATE
-                ),
-            )
-        })?);
     }
     Ok(stats)
 }
@@ -573,6 +518,7 @@ mod tests {
     #[derive(Default)]
     struct Collect {
         rows: Vec<Collected>,
+        newest_end: Option<i64>,
     }
 
     impl RowSink for Collect {
@@ -586,6 +532,7 @@ mod tests {
             product_code.starts_with("AmazonBedrock") || billing_entity == "AWS Marketplace"
         }
         fn row(&mut self, row: &CurRow<'_>) {
+            self.newest_end = self.newest_end.max(row.usage_end_ms);
             self.rows.push((
                 row.usage_type.to_string(),
                 row.iam_principal.unwrap_or("NULL").to_string(),
@@ -611,9 +558,10 @@ mod tests {
         let mut sink = Collect::default();
         let stats = read(body.as_bytes(), false, "mem.csv", &mut sink).unwrap();
         assert_eq!(stats.rows, 3);
+        // The EC2 row's later end is not read at all: only wanted rows are decoded.
         assert_eq!(
-            stats.newest_usage_end_ms,
-            parse_iso8601_ms("2026-11-02T00:00:00.000Z")
+            sink.newest_end,
+            parse_iso8601_ms("2026-11-01T02:00:00.000Z")
         );
         assert_eq!(sink.rows.len(), 2);
         assert_eq!(sink.rows[0].0, "USE1-Claude4.6Sonnet-input-tokens");
@@ -695,14 +643,5 @@ mod tests {
                 .rows,
             0
         );
-    }
-
-    #[test]
-    fn raw_fields_skip_quoted_ones() {
-        let rec = b"a,\"b,\"\"c\"\"\",d\r\n";
-        assert_eq!(raw_field(rec, 0), Some(&b"a"[..]));
-        assert_eq!(raw_field(rec, 1), None);
-        assert_eq!(raw_field(rec, 2), Some(&b"d"[..]));
-        assert_eq!(raw_field(rec, 3), None);
     }
 }

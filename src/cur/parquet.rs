@@ -154,8 +154,7 @@ impl ParquetPlan {
     }
 
     /// Decodes row group `rg` from its fetched column chunks (`ranges` as given by
-    /// [`ParquetPlan::ranges`], `bytes` their contents), handing the rows to `sink`. Returns the
-    /// newest usage end date of its rows when that column was read.
+    /// [`ParquetPlan::ranges`], `bytes` their contents), handing the rows to `sink`.
     pub fn read_row_group(
         &self,
         rg: usize,
@@ -163,7 +162,7 @@ impl ParquetPlan {
         bytes: Vec<Bytes>,
         object: &str,
         sink: &mut dyn RowSink,
-    ) -> Result<Option<i64>, CurError> {
+    ) -> Result<(), CurError> {
         let rg_err = |source: Box<dyn std::error::Error + Send + Sync>| CurError::ParquetRowGroup {
             object: object.to_string(),
             row_group: rg,
@@ -182,14 +181,11 @@ impl ParquetPlan {
             builder = builder.with_row_filter(filter);
         }
         let reader = builder.build().map_err(|e| rg_err(Box::new(e)))?;
-        let mut newest: Option<i64> = None;
         for batch in reader {
             let batch = batch.map_err(|e| rg_err(Box::new(e)))?;
-            if let Some(n) = decode_batch(&batch, sink).map_err(|e| batch_error(e, object, rg))? {
-                newest = Some(newest.map_or(n, |o| o.max(n)));
-            }
+            decode_batch(&batch, sink).map_err(|e| batch_error(e, object, rg))?;
         }
-        Ok(newest)
+        Ok(())
     }
 }
 
@@ -384,28 +380,17 @@ fn plan(
     object: &str,
 ) -> Result<(ArrowReaderMetadata, ProjectionMask, FileStats), CurError> {
     let meta = with_dictionaries(meta, object)?;
-    let from_stats = newest_end_from_stats(&meta);
-    let skip: &[&str] = if from_stats.is_some() {
-        &[col::USAGE_END_DATE]
-    } else {
-        &[]
-    };
-    let (roots, missing) = projection(meta.schema(), object, skip)?;
+    let (roots, missing) = projection(meta.schema(), object)?;
     let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
     let stats = FileStats {
         missing_columns: missing,
-        newest_usage_end_ms: from_stats.flatten(),
         ..FileStats::default()
     };
     Ok((meta, mask, stats))
 }
 
 /// Top-level column indices to read, and the optional columns that are absent.
-fn projection(
-    schema: &Schema,
-    object: &str,
-    skip: &[&str],
-) -> Result<(Vec<usize>, Vec<&'static str>), CurError> {
+fn projection(schema: &Schema, object: &str) -> Result<(Vec<usize>, Vec<&'static str>), CurError> {
     for &column in col::REQUIRED {
         if schema.index_of(column).is_err() {
             return Err(CurError::MissingColumn {
@@ -416,7 +401,7 @@ fn projection(
     }
     let mut roots = Vec::new();
     let mut missing = Vec::new();
-    for &name in col::ALL.iter().filter(|n| !skip.contains(n)) {
+    for name in col::ALL {
         match schema.index_of(name) {
             Ok(i) => roots.push(i),
             Err(_) if name == col::PRODUCT_PRODUCT_NAME || name == col::PRODUCT => {}
@@ -424,44 +409,6 @@ fn projection(
         }
     }
     Ok((roots, missing))
-}
-
-/// The newest `line_item_usage_end_date` of the whole file from row-group statistics, when every
-/// row group has them (then the column need not be read at all).
-fn newest_end_from_stats(meta: &ArrowReaderMetadata) -> Option<Option<i64>> {
-    let field = meta.schema().field_with_name(col::USAGE_END_DATE).ok()?;
-    let to_ms = |v: i64| -> Option<i64> {
-        match field.data_type() {
-            DataType::Timestamp(TimeUnit::Second, _) => v.checked_mul(1000),
-            DataType::Timestamp(TimeUnit::Millisecond, _) => Some(v),
-            DataType::Timestamp(TimeUnit::Microsecond, _) => Some(v.div_euclid(1000)),
-            DataType::Timestamp(TimeUnit::Nanosecond, _) => Some(v.div_euclid(1_000_000)),
-            _ => None,
-        }
-    };
-    let descr = meta.parquet_schema();
-    let leaf = (0..descr.num_columns())
-        .find(|&i| descr.column(i).path().string() == col::USAGE_END_DATE)?;
-    let mut newest: Option<i64> = None;
-    for rg in meta.metadata().row_groups() {
-        let c = rg.column(leaf);
-        if c.num_values() == 0 {
-            continue;
-        }
-        let Statistics::Int64(s) = c.statistics()? else {
-            return None;
-        };
-        match s.max_opt() {
-            Some(&max) => {
-                let ms = to_ms(max)?;
-                newest = Some(newest.map_or(ms, |n| n.max(ms)));
-            }
-            // All NULL is fine; missing statistics are not.
-            None if s.null_count_opt()? == c.num_values() as u64 => {}
-            None => return None,
-        }
-    }
-    Some(newest)
 }
 
 enum BatchError {
@@ -592,9 +539,8 @@ fn opt_str(a: &Option<ArrayRef>, i: usize) -> Option<&str> {
     s.is_valid(i).then(|| s.value(i))
 }
 
-/// Decodes one batch into rows for the sink; returns the newest usage end date of all its rows
-/// (when that column was read).
-fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<Option<i64>, BatchError> {
+/// Decodes one batch into rows for the sink.
+fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<(), BatchError> {
     let product_code = strings(batch, col::PRODUCT_CODE)?;
     let billing_entity = strings(batch, col::BILLING_ENTITY)?;
     let line_item_type = strings(batch, col::LINE_ITEM_TYPE)?;
@@ -612,9 +558,7 @@ fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<Option<i6
     let amount = floats(batch, col::USAGE_AMOUNT)?;
     let end = millis(batch, col::USAGE_END_DATE)?;
     let start = millis(batch, col::USAGE_START_DATE)?;
-    let newest_end = end
-        .as_ref()
-        .and_then(|e| arrow::compute::max(e.as_primitive::<Int64Type>()));
+    let end = end.as_ref().map(|e| e.as_primitive::<Int64Type>());
 
     let f64_at = |a: &Option<ArrayRef>, i: usize| -> Option<f64> {
         let p = a.as_ref()?.as_primitive::<Float64Type>();
@@ -658,9 +602,10 @@ fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<Option<i6
                 let p = a.as_primitive::<Int64Type>();
                 p.is_valid(i).then(|| p.value(i))
             }),
+            usage_end_ms: end.and_then(|e| e.is_valid(i).then(|| e.value(i))),
         });
     }
-    Ok(newest_end)
+    Ok(())
 }
 
 #[cfg(test)]

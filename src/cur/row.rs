@@ -23,6 +23,8 @@ pub struct CurRow<'a> {
     pub tags: &'a [(&'a str, &'a str)],
     /// `line_item_usage_start_date` (ms since the epoch); `None` when NULL, absent or unparsable.
     pub usage_start_ms: Option<i64>,
+    /// `line_item_usage_end_date` (ms since the epoch); `None` when NULL or absent.
+    pub usage_end_ms: Option<i64>,
 }
 
 /// A filter a decoder can apply before decoding a row's other columns (Parquet late
@@ -63,7 +65,4 @@ pub struct FileStats {
     pub skipped_row_groups: u64,
     /// Optional columns the file lacks (e.g. `line_item_iam_principal`).
     pub missing_columns: Vec<&'static str>,
-    /// Newest `line_item_usage_end_date` of all the file's rows (ms since the epoch): how current
-    /// the export is. From Parquet column statistics where the file has them.
-    pub newest_usage_end_ms: Option<i64>,
 }

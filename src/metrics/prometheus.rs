@@ -174,10 +174,19 @@ impl Collector for StatusCollector {
         }
         gauge(
             &mut enc,
-            names::UP,
-            "1 if the last refresh succeeded (its data is being served), 0 if it failed (the last good data is being served).",
-            if st.last_refresh_ok { 1.0 } else { 0.0 },
+            names::READY,
+            "1 once a refresh has succeeded (as /readyz); 0 before the first successful refresh.",
+            if st.ready { 1.0 } else { 0.0 },
         )?;
+        // Absent until the first refresh has finished: "not yet refreshed" is not "failed".
+        if st.last_attempt_unix.is_some() {
+            gauge(
+                &mut enc,
+                names::UP,
+                "1 if the last refresh succeeded (its data is being served), 0 if it failed (the last good data is being served).",
+                if st.last_refresh_ok { 1.0 } else { 0.0 },
+            )?;
+        }
         if let Some(t) = st.last_success_unix {
             gauge(
                 &mut enc,
@@ -269,7 +278,7 @@ impl Collector for StatusCollector {
         per_period(
             &mut enc,
             names::DATA_NEWEST,
-            "Newest line_item_usage_end_date among the billing period's line items (all services; Unix time): how current the bill is.",
+            "Up to when Bedrock usage is billed: newest line_item_usage_end_date of the period's Bedrock usage line items, never after the export was written (Unix time).",
             st,
             |p| p.newest_usage_end_ms.map(|ms| ms as f64 / 1000.0),
         )?;
@@ -287,6 +296,27 @@ impl Collector for StatusCollector {
             st,
             |p| Some(if p.net_cost_column { 1.0 } else { 0.0 }),
         )?;
+        if st
+            .periods
+            .iter()
+            .any(|p| !p.stats.unknown_usage_types.is_empty())
+        {
+            let mut e = enc.encode_descriptor(
+                names::UNKNOWN_USAGE_TYPES,
+                "Bedrock line items whose usage type matched no classification rule, by billing period and usage type (at most 100 strings per period; the rest under usage_type=\"__other__\"). Each new string is logged once.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for p in &st.periods {
+                for (usage_type, rows) in &p.stats.unknown_usage_types {
+                    e.encode_family(&[
+                        ("billing_period", p.period.as_str()),
+                        ("usage_type", usage_type.as_str()),
+                    ])?
+                    .encode_gauge(&(*rows as f64))?;
+                }
+            }
+        }
         {
             let mut e = enc.encode_descriptor(
                 names::MANIFEST_INFO,

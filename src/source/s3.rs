@@ -33,6 +33,46 @@ use super::{ObjectMeta, SourceError};
 /// Where the IAM policy the README documents lives.
 const POLICY_HINT: &str = "check the credentials the AWS SDK found (AWS_PROFILE, AWS_ACCESS_KEY_ID, web identity/IRSA, instance role) and that they allow s3:ListBucket on the export prefix and s3:GetObject on its objects (deploy/iam-policy.json)";
 
+/// When `err` failed because the credential chain found no credentials: the providers it tried
+/// (`Environment`, `Profile`, `WebIdentityToken`, `EcsContainer`, `Ec2InstanceMetadata`).
+fn missing_credentials(err: &(dyn std::error::Error + 'static)) -> Option<Vec<String>> {
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut found = false;
+    let mut tried: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(CredentialsError::CredentialsNotLoaded(_)) =
+            e.downcast_ref::<CredentialsError>()
+        {
+            found = true;
+        }
+        if found && tried.is_empty() {
+            // The chain's message lists each attempt on its own line: "  Environment: …".
+            tried = e
+                .to_string()
+                .lines()
+                .filter_map(|l| l.strip_prefix("  "))
+                .filter_map(|l| l.split_once(':').map(|(name, _)| name.trim().to_string()))
+                .filter(|n| !n.is_empty() && !n.contains(' '))
+                .collect();
+        }
+        cur = e.source();
+    }
+    found.then_some(tried)
+}
+
+/// One or two lines for a credential chain that found nothing.
+fn no_credentials_message(tried: &[String]) -> String {
+    let tried = if tried.is_empty() {
+        "environment, profile, web identity, ECS, instance metadata".to_string()
+    } else {
+        tried.join(", ")
+    };
+    format!(
+        "no AWS credentials found (the SDK tried: {tried}). Set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run with a role (EKS IRSA/Pod Identity, ECS task role, EC2 instance profile)"
+    )
+}
+
 /// Ranges closer than this are fetched with one GET: a GET costs a round trip (tens of ms), so
 /// reading up to this many unneeded bytes is cheaper than another request.
 pub const COALESCE_GAP: u64 = 64 << 10;
@@ -231,6 +271,9 @@ impl S3Source {
                 m
             }
             SdkError::TimeoutError(_) => "S3 request timed out (after retries)".to_string(),
+            SdkError::DispatchFailure(_) if let Some(tried) = missing_credentials(&err) => {
+                no_credentials_message(&tried)
+            }
             SdkError::DispatchFailure(_) => format!(
                 "cannot reach S3 (after retries): {}",
                 DisplayErrorContext(&err)

@@ -17,6 +17,10 @@ fn help_lists_commands_and_flags() {
     ] {
         assert!(help.contains(word), "--help lacks {word}:\n{help}");
     }
+    assert!(
+        help.contains("--listen") && help.contains("doctor"),
+        "{help}"
+    );
     let out = run(&["serve", "--help"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("--listen"));
     let out = run(&["once", "--help"]);

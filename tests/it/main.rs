@@ -7,6 +7,7 @@ mod bad_input;
 mod budgets;
 mod cli;
 mod dashboards;
+mod doctor;
 mod ha;
 mod healthcheck;
 mod prometheus_e2e;

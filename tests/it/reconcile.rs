@@ -81,6 +81,18 @@ fn reconcile(root: &Path, once_args: &[&str], duck_args: &[&str]) -> Vec<Sample>
         &sums_by(&samples, "bedrock_usage_tokens", "model"),
         &json_map(&reference["tokens_by_model"]),
     );
+    // Freshness: newest usage end of Bedrock usage line items, capped at the manifest's write time.
+    let fresh = reference["newest_usage_end_ms"].as_object().unwrap();
+    assert!(!fresh.is_empty(), "the reference found no usage line items");
+    for (period, ms) in fresh {
+        let ours = value(
+            &samples,
+            "bedrock_exporter_data_newest_usage_timestamp_seconds",
+            &[("billing_period", period.as_str())],
+        )
+        .unwrap_or_else(|| panic!("no freshness for {period}"));
+        assert_eq!(ours, ms.as_f64().unwrap() / 1000.0, "freshness of {period}");
+    }
     let total = ksum(samples_named(&samples, cost).iter().map(|s| s.value));
     let ref_total = reference["total"]["cost"].as_f64().unwrap();
     assert!(close(total, ref_total, REL), "total {total} vs {ref_total}");

@@ -611,3 +611,33 @@ fn wrong_credentials_give_a_clear_error_naming_the_bucket() {
         "secrets never appear in messages"
     );
 }
+
+#[test]
+fn doctor_on_s3_checks_listing_and_reading_and_blocks_on_bad_credentials() {
+    let (_dir, _, moto) = on_moto(&spec(SampleFormat::Parquet, SampleMode::CreateNew));
+    let mut args = vec!["doctor".to_string()];
+    args.extend(s3_args(moto.addr));
+    let out = run_env(&args, &moto.env());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for want in [
+        format!("✓ source s3://{BUCKET}/{PREFIX}/ reachable"),
+        "create-new".to_string(),
+        "✓ permissions sufficient".to_string(),
+        "✓ principal column line_item_iam_principal present".to_string(),
+        "→ label tag_team".to_string(),
+    ] {
+        assert!(text.contains(&want), "lacks {want:?}:\n{text}");
+    }
+    let mut env = moto.env();
+    env[1].1 = "not-the-secret".into();
+    let out = run_env(&args, &env);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("✗ source s3://") && text.contains("not readable"),
+        "{text}"
+    );
+    assert!(text.contains("s3:ListBucket"), "{text}");
+    assert!(!text.contains("not-the-secret"), "{text}");
+}

@@ -231,11 +231,15 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `serve --listen 127.0.0.1:0` with extra args and env; waits for the bound address.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        Daemon::start_args(&all, env)
+    }
+
+    /// Starts the binary with exactly these arguments; waits for the bound address.
+    pub fn start_args(args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let mut cmd = Command::new(BIN);
-        cmd.arg("serve")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .args(args);
+        cmd.args(args);
         cmd.env("RUST_LOG", "info").env_remove("BCE_SOURCE");
         for (k, v) in env {
             cmd.env(k, v);

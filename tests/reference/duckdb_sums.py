@@ -36,8 +36,9 @@ BILLING_CODES = {
 }
 
 
-def manifest_files(root, periods):
-    """Data files of the newest manifest of each selected period, as paths."""
+def manifest_files(root, periods, with_written=False):
+    """Data files of the newest manifest of each selected period, as paths; and when each period's
+    manifest was written (ms since the epoch)."""
     best = {}
     for path in glob.glob(os.path.join(root, "metadata", "BILLING_PERIOD=*", "**", "*Manifest.json"), recursive=True):
         rel = os.path.relpath(path, root).replace(os.sep, "/")
@@ -52,19 +53,59 @@ def manifest_files(root, periods):
     if periods != "all":
         chosen = chosen[-int(periods):]
     files = []
+    written = {}
     for p in chosen:
+        written[p] = os.stat(best[p][1]).st_mtime_ns // 1_000_000
         with open(best[p][1]) as f:
             manifest = json.load(f)
         for uri in manifest["dataFiles"]:
             i = uri.rfind("data/BILLING_PERIOD=")
             files.append(os.path.join(root, uri[i:]))
-    return chosen, files
+    return (chosen, files, written) if with_written else (chosen, files)
 
 
 def snake(s):
     s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", s)
     s = re.sub(r"[^A-Za-z0-9]+", "_", s).strip("_").lower()
     return s
+
+
+CLAUDE_FAMILIES = {"sonnet", "opus", "haiku", "instant"}
+NOVA_FAMILIES = {"micro", "lite", "pro", "premier", "canvas", "reel", "sonic", "omni"}
+
+
+def canonical(name):
+    """One readable name per model (README "Model names"): Claude4.6Sonnet / Claude Sonnet 4.6 /
+    claude-sonnet-4-6 -> Claude Sonnet 4.6; Claude3Haiku -> Claude 3 Haiku; Nova2.0Lite -> Nova 2 Lite;
+    anything else unchanged."""
+    if name is None:
+        return None
+    name = name.strip()
+    words = [w.lower() for w in re.findall(r"[0-9]+(?:\.[0-9]+)*|[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)]
+    merged = []
+    for w in words:
+        if merged and w.isdigit() and merged[-1].isdigit():
+            merged[-1] += "." + w
+        else:
+            merged.append(w)
+    if merged[:1] in (["amazon"], ["anthropic"]):
+        merged = merged[1:]
+    if not merged or merged[0] not in ("claude", "nova"):
+        return name
+    families = CLAUDE_FAMILIES if merged[0] == "claude" else NOVA_FAMILIES
+    fams = [w for w in merged[1:] if w in families]
+    nums = [w for w in merged[1:] if re.fullmatch(r"[0-9]+(\.[0-9]+)?", w)]
+    if len(fams) != 1 or len(nums) > 1 or len(fams) + len(nums) != len(merged) - 1:
+        return name
+    family = fams[0].capitalize()
+    version = None
+    if nums:
+        version = re.sub(r"\.0$", "", nums[0])
+    if merged[0] == "claude":
+        if version is None:
+            return name
+        return f"Claude {family} {version}" if int(version.split(".")[0]) >= 4 else f"Claude {version} {family}"
+    return f"Nova {version} {family}" if version else f"Nova {family}"
 
 
 def tag_label(key):
@@ -91,13 +132,15 @@ WITH raw AS (
     coalesce(CAST({net} AS DOUBLE), CAST(line_item_unblended_cost AS DOUBLE)) AS net,
     coalesce(CAST(line_item_usage_amount AS DOUBLE), 0)                  AS amount,
     {tags}                                                               AS tags,
-    {usage_day}                                                          AS usage_day
+    {usage_day}                                                          AS usage_day,
+    {end_ms}                                                             AS end_ms
   FROM {reader}
 ),
 bedrock AS (
   SELECT *,
     lower(ut) AS lut,
-    (ut LIKE '%MP:%' OR regexp_matches(ut, '^[A-Z]+[0-9]*_.*-Units$')) AS mp
+    (ut LIKE '%MP:%' OR (position('-' IN split_part(ut, '_', 1)) = 0
+                         AND split_part(ut, '_', 1) IN (SELECT code FROM codes))) AS mp
   FROM raw
   WHERE product_code IN ('AmazonBedrock', 'AmazonBedrockService', 'AmazonBedrockFoundationModels')
      OR (entity = 'AWS Marketplace' AND rtrim(coalesce(product_name, '')) LIKE '%(Amazon Bedrock Edition)')
@@ -106,14 +149,17 @@ labelled AS (
   SELECT bedrock.*,
     CASE WHEN trim(coalesce(principal_raw, '')) = '' THEN 'unattributed' ELSE trim(principal_raw) END AS principal,
     CASE
+      WHEN position('token' IN lut) = 0 THEN 'other'
       WHEN regexp_matches(lut, 'cacheread|cache-read|cache_read') THEN 'cache_read'
       WHEN regexp_matches(lut, 'cachewrite|cache-write|cache_write') THEN 'cache_write'
-      WHEN regexp_matches(lut, 'input-token|inputtoken|input_token') THEN 'input'
-      WHEN regexp_matches(lut, 'output-token|outputtoken|output_token') THEN 'output'
+      WHEN position('input' IN lut) > 0 AND (position('output' IN lut) = 0 OR position('input' IN lut) < position('output' IN lut)) THEN 'input'
+      WHEN position('output' IN lut) > 0 THEN 'output'
       ELSE 'other'
     END AS direction,
+    (codes.code_region IS NOT NULL OR bare.code_region IS NOT NULL) AS region_known,
     coalesce(
       codes.code_region,
+      bare.code_region,
       CASE WHEN regexp_matches(product_region, '^[a-z]+(-[a-z]+)+-[0-9]+$') THEN product_region END,
       'unknown') AS region,
     CASE
@@ -121,14 +167,16 @@ labelled AS (
       WHEN regexp_matches(ut, '^[A-Z0-9]+-(Guardrail|DataAutomation)-') THEN regexp_extract(ut, '^[A-Z0-9]+-(Guardrail|DataAutomation)-', 1)
       ELSE coalesce(nullif(regexp_replace(regexp_replace(
              split_part(CASE WHEN codes.code_region IS NULL THEN ut ELSE substr(ut, length(split_part(ut, '-', 1)) + 2) END, ':', 1),
-             '-(input|output|cache|tokens|mantle|text|nova|ProvisionedThroughput|Customization|RFT|Inference|searchunits|T2I|batch|flex|priority|standard|[A-Za-z]*Consumed|[A-Za-z]*Processed|[A-Za-z]*Hours)(-.*)?$', ''),
-             '^[a-z]+\.', ''), ''), 'unknown')
-    END AS model
+             '-((?i:input|output|cache|tokens|token|mantle|provisionedthroughput|customization|rft|inference|t2i|batch|flex|priority|standard|custom|cross|global|long|latency|search|searchunits|units|unit|count|requests|request|queries|query|images|pages|documents|characters|seconds|minutes|[a-z]*consumed|[a-z]*processed|[a-z]*hours)|text|image|video|audio|speech|nova|embedding|embeddings)(-.*)?$', ''),
+             '^[a-z]+\.([^.])', '\1'), ''), 'unknown')
+    END AS model_as_billed
   FROM bedrock
   LEFT JOIN codes ON codes.code = split_part(bedrock.ut, '-', 1)
+  LEFT JOIN codes AS bare ON bedrock.mp AND codes.code IS NULL AND bare.code = split_part(bedrock.ut, '_', 1)
 ),
 final AS (
-  SELECT *,
+  SELECT labelled.*,
+    coalesce(model_names.canonical, model_as_billed) AS model,
     CASE
       WHEN direction = 'other' THEN NULL
       WHEN lower(trim(pricing_unit)) = '1k tokens' THEN amount * 1e3
@@ -137,6 +185,7 @@ final AS (
       WHEN lower(trim(pricing_unit)) IN ('units', 'unit') AND mp THEN amount * 1e6
     END AS tokens
   FROM labelled
+  LEFT JOIN model_names ON model_names.billed = labelled.model_as_billed
 )
 """
 
@@ -147,11 +196,13 @@ def main():
     ap.add_argument("--periods", default="2")
     ap.add_argument("--fold-sessions", action="store_true")
     args = ap.parse_args()
-    periods, files = manifest_files(args.root, args.periods)
+    periods, files, written_ms = manifest_files(args.root, args.periods, with_written=True)
     if not files:
         print(json.dumps({"periods": periods, "files": []}))
         return
     con = duckdb.connect()
+    # Canonical model names: computed here in Python for each distinct name (no UDF: that needs numpy).
+    con.execute("CREATE TABLE model_names(billed VARCHAR, canonical VARCHAR)")
     con.execute("CREATE TABLE codes(code VARCHAR, code_region VARCHAR)")
     con.executemany("INSERT INTO codes VALUES (?, ?)", list(BILLING_CODES.items()))
     flist = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
@@ -167,6 +218,12 @@ def main():
         tags = ("json_transform(coalesce(nullif(tags, ''), '{}'), '\"MAP(VARCHAR, VARCHAR)\"')"
                 if "tags" in cols else "MAP {}::MAP(VARCHAR, VARCHAR)")
         product_name = ("json_extract_string(nullif(product, ''), '$.product_name')" if "product" in cols else "NULL")
+    if "line_item_usage_end_date" not in cols:
+        end_ms = "NULL::BIGINT"
+    elif parquet:
+        end_ms = "epoch_ms(line_item_usage_end_date)"
+    else:
+        end_ms = "epoch_ms(CAST(nullif(trim(line_item_usage_end_date), '') AS TIMESTAMPTZ))"
     principal = "line_item_iam_principal" if "line_item_iam_principal" in cols else "NULL"
     if principal != "NULL" and args.fold_sessions:
         principal = r"regexp_replace(line_item_iam_principal, '^(arn:[^:]+:sts::[0-9]+:assumed-role/[^/]+/).+$', '\1*')"
@@ -174,11 +231,14 @@ def main():
     usage_day = ("substr(CAST(line_item_usage_start_date AS VARCHAR), 1, 10)"
                  if "line_item_usage_start_date" in cols else "NULL")
     base = SQL
-    for name, value in [("reader", reader), ("tags", tags), ("product_name", product_name), ("principal", principal), ("net", net), ("usage_day", usage_day)]:
+    for name, value in [("reader", reader), ("tags", tags), ("product_name", product_name), ("principal", principal), ("net", net), ("usage_day", usage_day), ("end_ms", end_ms)]:
         base = base.replace("{" + name + "}", value)
 
     def q(sql):
         return con.execute(base + sql).fetchall()
+
+    billed = [r[0] for r in q("SELECT DISTINCT model_as_billed FROM labelled")]
+    con.executemany("INSERT INTO model_names VALUES (?, ?)", [(b, canonical(b)) for b in billed])
 
     total = q("SELECT sum(cost), sum(net), sum(tokens), count(*) FROM final")[0]
     out = {
@@ -190,6 +250,24 @@ def main():
         "net_by_period": dict(q("SELECT billing_period, sum(net) FROM final GROUP BY 1")),
         "tokens_by_model": {k: v for k, v in q("SELECT model, sum(tokens) FROM final GROUP BY 1") if v is not None},
     }
+    # Freshness: newest usage end of Bedrock usage line items, never after the manifest was written.
+    out["newest_usage_end_ms"] = {}
+    for period, end in q("SELECT billing_period, max(end_ms) FROM final WHERE line_item_type IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage') GROUP BY 1"):
+        if end is not None:
+            out["newest_usage_end_ms"][period] = min(int(end), written_ms[period])
+    # Unknown usage types: no known region prefix, or neither a token count nor a known kind of
+    # non-token spend (README "Unknown usage types"); tax lines and empty usage types aside.
+    out["unknown_usage_types"] = {}
+    unknown_sql = r"""
+      SELECT billing_period, ut, count(*) FROM final
+      WHERE ut <> '' AND line_item_type <> 'Tax' AND NOT (
+        region_known AND (
+          direction <> 'other'
+          OR regexp_matches(lut, 'provisionedthroughput|modelunits|(^|[-_:])reserved([-_:]|$)')
+          OR regexp_matches(lut, 'knowledge-base|runtime:|guardrail|dataautomation|customization|training|t2i|image|searchunits|search-units|search_units|grounding|custommodelimport')))
+      GROUP BY 1, 2"""
+    for period, ut, n in q(unknown_sql):
+        out["unknown_usage_types"].setdefault(period, {})[ut] = n
     for label in ["principal", "model", "region", "direction", "billing_period", "line_item_type", "account_id"]:
         out["cost_by"][label] = dict(q(f"SELECT {label}, sum(cost) FROM final GROUP BY 1"))
     # Tags: every iamPrincipal/ key → tag_<snake_case>; a row with two keys of one label keeps the

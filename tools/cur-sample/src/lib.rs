@@ -1,6 +1,8 @@
 //! A generator of realistic CUR 2.0 exports, laid out as AWS Data Exports writes them to S3: the
 //! full CUR 2.0 column set (map columns included), the launch blog's four access patterns,
-//! Marketplace-billed models, credits, refunds and tax, non-Bedrock services, in Parquet or gzip
+//! Marketplace-billed models (and one model, Claude Sonnet 4.6, in both billing forms), modality
+//! token counts, a rerank line, 5m/30m/1h cache writes, credits, refunds and whole-month tax
+//! (usage dates spanning the period), non-Bedrock services, in Parquet or gzip
 //! CSV, in overwrite mode (with a stale chunk the manifest does not list) or create-new mode (with
 //! older executions). Deterministic for a seed. Used by the tests, the benchmarks and the bundled
 //! sample; the `cur-sample` binary runs it from the command line. A workspace member of its own, so
@@ -76,6 +78,8 @@ pub struct ExportSpec {
     pub principal_column: bool,
     /// Include `line_item_net_unblended_cost`.
     pub net_cost_column: bool,
+    /// Activated `iamPrincipal/` cost-allocation tags in the `tags` map (false: none activated).
+    pub principal_tags: bool,
     /// Overwrite mode: also write a stale chunk the manifest does not list.
     pub stale_chunk: bool,
     /// Create-new mode: older executions written before the live one.
@@ -100,6 +104,7 @@ impl Default for ExportSpec {
             seed: 42,
             principal_column: true,
             net_cost_column: true,
+            principal_tags: true,
             stale_chunk: true,
             older_executions: 1,
             extra_sessions: 0,
@@ -395,6 +400,57 @@ const SKUS: &[Sku] = &[
         21.18,
         "us-east-1",
     ),
+    // Modality token counts (priced per 1K tokens like text tokens) and a rerank line (issue 8).
+    sku(
+        "USE1-Nova2.0Pro-input-image-token-count-cross-region-global",
+        "AmazonBedrock",
+        "1K tokens",
+        0.00125,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-NovaSonic-speech-input-tokens",
+        "AmazonBedrock",
+        "1K tokens",
+        0.0034,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-NovaSonic-speech-output-tokens",
+        "AmazonBedrock",
+        "1K tokens",
+        0.0136,
+        "us-east-1",
+    ),
+    sku(
+        "USE1-cohere.rerank-english-v3-search-units",
+        "AmazonBedrock",
+        "Units",
+        0.002,
+        "us-east-1",
+    ),
+    // The second billing form of Claude Sonnet 4.6 (Marketplace-style SKUs under
+    // AmazonBedrockFoundationModels), with a 30-minute cache write and a bare SKU without `-Units`.
+    Sku {
+        usage_type: "USE2-MP:USE2_CacheWrite30mInputTokenCount_Global-Units",
+        product_code: "AmazonBedrockFoundationModels",
+        pricing_unit: "Units",
+        rate: 3.75,
+        operation: "InvokeModelStreamingInference",
+        region: "us-east-2",
+        product_name: Some("Claude Sonnet 4.6 (Amazon Bedrock Edition)"),
+        marketplace: false,
+    },
+    Sku {
+        usage_type: "USE2_CacheWriteInputTokenCount",
+        product_code: "AmazonBedrockFoundationModels",
+        pricing_unit: "Units",
+        rate: 4.125,
+        operation: "InvokeModelStreamingInference",
+        region: "us-east-2",
+        product_name: Some("Claude Sonnet 4.6 (Amazon Bedrock Edition)"),
+        marketplace: false,
+    },
     Sku {
         usage_type: "USE2-MP:USE2_InputTokenCount_Global-Units",
         product_code: "AmazonBedrockFoundationModels",
@@ -746,8 +802,17 @@ impl<'s> RowGen<'s> {
             unblended_cost: cost,
             net_cost,
             rate: sku.rate,
-            start_ms,
-            end_ms,
+            // Tax is billed for the whole month: its usage dates span the billing period.
+            start_ms: if line_item_type == "Tax" {
+                self.period_start
+            } else {
+                start_ms
+            },
+            end_ms: if line_item_type == "Tax" {
+                self.period_start + self.hours * 3_600_000
+            } else {
+                end_ms
+            },
             tags,
             line_item_id,
         }
@@ -1298,7 +1363,10 @@ fn cell<'a>(col: &Col, row: &'a GenRow, ctx: &Ctx<'_>) -> Cell<'a> {
             }
         }
         F::Tags => {
-            let visible = |k: &str| ctx.spec.principal_column || !k.starts_with("iamPrincipal/");
+            let visible = |k: &str| {
+                (ctx.spec.principal_column && ctx.spec.principal_tags)
+                    || !k.starts_with("iamPrincipal/")
+            };
             let m: Vec<(&str, &str)> = row
                 .tags
                 .iter()

@@ -53,6 +53,9 @@ struct Args {
     /// Leave out line_item_iam_principal (an export without INCLUDE_IAM_PRINCIPAL_DATA).
     #[arg(long)]
     no_principal_column: bool,
+    /// No activated iamPrincipal/ tags in the tags map (tags not activated in Billing).
+    #[arg(long)]
+    no_principal_tags: bool,
 }
 
 fn main() -> std::io::Result<()> {
@@ -74,6 +77,7 @@ fn main() -> std::io::Result<()> {
         seed: a.seed,
         extra_sessions: a.extra_sessions,
         principal_column: !a.no_principal_column,
+        principal_tags: !a.no_principal_tags,
         ..ExportSpec::default()
     };
     let s = write_export(&a.out, &spec)?;
