@@ -238,25 +238,43 @@ fn an_over_budget_owner_is_paged_end_to_end() {
 
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("export");
-    write_export(
-        &export,
-        &ExportSpec {
-            periods: vec!["2026-10".into(), "2026-11".into()],
-            rows_per_period: 3_000,
-            ..ExportSpec::default()
-        },
-    )
-    .unwrap();
     let now = "2026-11-20T12:00:00Z";
     let period = "2026-11";
     let cfg = dir.path().join("bce.toml");
 
-    // Probe the spend with limits nobody reaches, then set one budget over and one under.
+    // Probe the spend with limits nobody reaches, then set one budget over and one under. The
+    // quiet budget must not spike on the spike day (the shipped BedrockBudgetSpendSpike
+    // condition): take the first generator seed whose export gives that.
     std::fs::write(&cfg, budget_config(now, 1e12, 1e12)).unwrap();
-    let probe = parse_exposition(&once(
-        &export,
-        &["--config", cfg.to_str().unwrap(), "--progress", "never"],
-    ));
+    let web_value = |probe: &[Sample], name: &str| {
+        samples(probe, name)
+            .into_iter()
+            .find(|s| s.label("budget") == "web")
+            .map(|s| s.value)
+            .unwrap()
+    };
+    let probe = (42..52)
+        .find_map(|seed| {
+            let _ = std::fs::remove_dir_all(&export);
+            write_export(
+                &export,
+                &ExportSpec {
+                    periods: vec!["2026-10".into(), "2026-11".into()],
+                    rows_per_period: 3_000,
+                    seed,
+                    ..ExportSpec::default()
+                },
+            )
+            .unwrap();
+            let probe = parse_exposition(&once(
+                &export,
+                &["--config", cfg.to_str().unwrap(), "--progress", "never"],
+            ));
+            let day = web_value(&probe, "bedrock_budget_day_spend_usd");
+            let baseline = web_value(&probe, "bedrock_budget_baseline_day_spend_usd");
+            (!(day > 2.0 * baseline && day > 50.0)).then_some(probe)
+        })
+        .expect("no seed among 42..52 gives a quiet web budget; change the export");
     let get = |name: &str, budget: &str, extra: &[(&str, &str)]| -> f64 {
         let mut labels = vec![("budget", budget)];
         labels.extend_from_slice(extra);
@@ -279,15 +297,7 @@ fn an_over_budget_owner_is_paged_end_to_end() {
     );
     assert!(ml_spend > 0.0 && web_spend > 0.0, "{ml_spend} {web_spend}");
     assert!(web_forecast >= web_spend);
-    let web_day = samples(&probe, "bedrock_budget_day_spend_usd")
-        .into_iter()
-        .find(|s| s.label("budget") == "web")
-        .map(|s| s.value)
-        .unwrap();
-    assert!(
-        web_day <= 50.0,
-        "precondition: the web budget must not spike (day spend {web_day}); change the export"
-    );
+
     let ml_limit = ml_spend / 2.0; // 200 % used: 100 %, 80 %, 50 % and the forecast fire
     let web_limit = web_forecast * 4.0; // forecast at 25 %: nothing fires
     std::fs::write(&cfg, budget_config(now, ml_limit, web_limit)).unwrap();
