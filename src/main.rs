@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use bedrock_cost_exporter::config::{self, Config, LogFormat, Overrides, S3Overrides, SourceSpec};
+use bedrock_cost_exporter::config::{
+    self, Config, LogFormat, OtlpOverrides, Overrides, S3Overrides, SourceSpec,
+};
+use bedrock_cost_exporter::metrics::otlp::OtlpPusher;
 use bedrock_cost_exporter::daemon::{self, BarProgress, Daemon};
 use bedrock_cost_exporter::refresh::{NoProgress, Refresher};
 use bedrock_cost_exporter::server::{self, ServerOptions};
@@ -36,6 +39,15 @@ struct Cli {
     /// Path-style S3 addressing (for S3-compatible servers). Overrides `s3.path_style`.
     #[arg(long, global = true)]
     s3_path_style: bool,
+    /// Push the series to this OTLP receiver (e.g. http://127.0.0.1:4317 for gRPC,
+    /// http://127.0.0.1:4318 for HTTP; /v1/metrics is added to an HTTP URL without a path).
+    /// Turns OTLP on. Overrides `otlp.endpoint` and OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT.
+    #[arg(long, global = true, value_name = "URL")]
+    otlp_endpoint: Option<String>,
+    /// OTLP protocol: grpc or http (protobuf over HTTP). Overrides `otlp.protocol` and
+    /// OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL; default http/protobuf.
+    #[arg(long, global = true, value_name = "PROTOCOL", value_parser = ["grpc", "http", "http/protobuf"])]
+    otlp_protocol: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -131,6 +143,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             endpoint: cli.s3_endpoint.clone(),
             path_style: cli.s3_path_style.then_some(true),
         },
+        otlp: OtlpOverrides {
+            endpoint: cli.otlp_endpoint.clone(),
+            protocol: cli.otlp_protocol.clone(),
+        },
     };
     let config =
         config::load(cli.config.as_deref(), &overrides).context("invalid configuration")?;
@@ -147,6 +163,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("tags.allow       = {:?}", config.aggregate.tags.allow);
             println!("tags.rename      = {:?}", config.aggregate.tags.rename);
             println!("s3               = {:?}", config.s3);
+            match &config.otlp {
+                None => println!("otlp             = off"),
+                Some(o) => {
+                    let headers: Vec<&String> = o.headers.keys().collect();
+                    println!(
+                        "otlp             = {} {} every {:?} (timeout {}, compression {}, attributes {:?}, headers {:?} (values hidden), ca_file {:?}, client_cert {:?}, resource {:?})",
+                        o.protocol,
+                        o.endpoint.as_deref().unwrap_or("(from OTEL_EXPORTER_OTLP_* or the default)"),
+                        o.interval,
+                        o.timeout.map(|t| format!("{t:?}")).unwrap_or_else(|| "OTEL_EXPORTER_OTLP_TIMEOUT or 10s".into()),
+                        o.compression.map(|c| format!("{c:?}")).unwrap_or_else(|| "OTEL_EXPORTER_OTLP_COMPRESSION or gzip".into()),
+                        o.attributes,
+                        headers,
+                        o.ca_file,
+                        o.client_cert,
+                        o.resource_attributes,
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Once { format, progress } => {
@@ -217,6 +252,17 @@ fn once(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `service.instance.id`: host name and port, as Prometheus would name the scrape target.
+fn instance_id(addr: std::net::SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", addr.port())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -251,7 +297,12 @@ async fn serve(config: Config, source: Source) -> anyhow::Result<()> {
     let options = ServerOptions {
         header_read_timeout: config.header_read_timeout,
     };
-    let daemon = new_daemon(&config, source);
+    let mut daemon = new_daemon(&config, source);
+    if let Some(settings) = &config.otlp {
+        let pusher = OtlpPusher::new(settings.clone(), &instance_id(addr))
+            .context("cannot set up the OTLP push (see otlp.* in the README)")?;
+        daemon = daemon.with_otlp(pusher);
+    }
     daemon::serve(
         daemon,
         config.refresh_interval,

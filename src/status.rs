@@ -46,4 +46,6 @@ pub struct Status {
     pub periods: Vec<PeriodStatus>,
     /// S3 requests and bytes, for an S3 source.
     pub s3: Option<S3Stats>,
+    /// OTLP pushes, when OTLP is on (as of the render).
+    pub otlp: Option<crate::metrics::otlp::OtlpStats>,
 }

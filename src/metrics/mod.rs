@@ -7,6 +7,7 @@
 //! to bytes already rendered, so it never waits for a refresh and costs nothing to compute.
 
 pub mod exposition;
+pub mod otlp;
 pub mod prometheus;
 
 pub use exposition::Rendered;

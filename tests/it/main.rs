@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod cli;
+mod otlp;
 mod prometheus_e2e;
 mod reconcile;
 mod s3;
