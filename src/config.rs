@@ -544,8 +544,9 @@ fn check_otlp(raw: RawOtlp) -> Result<Option<OtlpSettings>, ConfigError> {
                 format!("{p:?} is neither \"grpc\" nor \"http\" (http/protobuf)"),
             )
         })?,
-        None => crate::metrics::otlp::protocol_from_env()
-            .map_err(|m| invalid("otlp.protocol", m))?,
+        None => {
+            crate::metrics::otlp::protocol_from_env().map_err(|m| invalid("otlp.protocol", m))?
+        }
     };
     let compression = match raw.compression.as_deref() {
         Some(c) => Some(OtlpCompression::parse(c).ok_or_else(|| {
@@ -604,7 +605,10 @@ fn check_otlp(raw: RawOtlp) -> Result<Option<OtlpSettings>, ConfigError> {
     }
     for (k, v) in &raw.headers {
         if k.is_empty() || !k.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-            return Err(invalid("otlp.headers", format!("{k:?} is not a header name")));
+            return Err(invalid(
+                "otlp.headers",
+                format!("{k:?} is not a header name"),
+            ));
         }
         if v.bytes().any(|b| b.is_ascii_control()) {
             return Err(invalid(

@@ -10,8 +10,8 @@ use anyhow::{Context, bail};
 use bedrock_cost_exporter::config::{
     self, Config, LogFormat, OtlpOverrides, Overrides, S3Overrides, SourceSpec,
 };
-use bedrock_cost_exporter::metrics::otlp::OtlpPusher;
 use bedrock_cost_exporter::daemon::{self, BarProgress, Daemon};
+use bedrock_cost_exporter::metrics::otlp::OtlpPusher;
 use bedrock_cost_exporter::refresh::{NoProgress, Refresher};
 use bedrock_cost_exporter::server::{self, ServerOptions};
 use bedrock_cost_exporter::source::{S3Source, Source};
@@ -170,10 +170,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!(
                         "otlp             = {} {} every {:?} (timeout {}, compression {}, attributes {:?}, headers {:?} (values hidden), ca_file {:?}, client_cert {:?}, resource {:?})",
                         o.protocol,
-                        o.endpoint.as_deref().unwrap_or("(from OTEL_EXPORTER_OTLP_* or the default)"),
+                        o.endpoint
+                            .as_deref()
+                            .unwrap_or("(from OTEL_EXPORTER_OTLP_* or the default)"),
                         o.interval,
-                        o.timeout.map(|t| format!("{t:?}")).unwrap_or_else(|| "OTEL_EXPORTER_OTLP_TIMEOUT or 10s".into()),
-                        o.compression.map(|c| format!("{c:?}")).unwrap_or_else(|| "OTEL_EXPORTER_OTLP_COMPRESSION or gzip".into()),
+                        o.timeout
+                            .map(|t| format!("{t:?}"))
+                            .unwrap_or_else(|| "OTEL_EXPORTER_OTLP_TIMEOUT or 10s".into()),
+                        o.compression
+                            .map(|c| format!("{c:?}"))
+                            .unwrap_or_else(|| "OTEL_EXPORTER_OTLP_COMPRESSION or gzip".into()),
                         o.attributes,
                         headers,
                         o.ca_file,

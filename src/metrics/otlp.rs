@@ -171,9 +171,8 @@ pub fn protocol_from_env() -> Result<OtlpProtocol, String> {
         if let Ok(v) = std::env::var(var).map(|v| v.trim().to_string())
             && !v.is_empty()
         {
-            return OtlpProtocol::parse(&v).ok_or_else(|| {
-                format!("{var}={v:?} is not supported; use grpc or http/protobuf")
-            });
+            return OtlpProtocol::parse(&v)
+                .ok_or_else(|| format!("{var}={v:?} is not supported; use grpc or http/protobuf"));
         }
     }
     Ok(OtlpProtocol::HttpProtobuf)
@@ -374,11 +373,11 @@ impl Families {
             let header = 32 + f.name.len() + f.help.len() + f.unit.len();
             let mut first_in_chunk = true;
             for p in &f.points {
-                let mut s = 24 + p
-                    .attributes
-                    .iter()
-                    .map(|kv| 8 + kv.key.as_str().len() + kv.value.as_str().len())
-                    .sum::<usize>();
+                let mut s = 24
+                    + p.attributes
+                        .iter()
+                        .map(|kv| 8 + kv.key.as_str().len() + kv.value.as_str().len())
+                        .sum::<usize>();
                 if first_in_chunk {
                     s += header;
                 }
@@ -484,9 +483,7 @@ fn parse_sample(l: &str) -> Result<Sample<'_>, String> {
                 r = after;
                 break;
             }
-            let eq = r
-                .find("=\"")
-                .ok_or_else(|| format!("bad label in {l:?}"))?;
+            let eq = r.find("=\"").ok_or_else(|| format!("bad label in {l:?}"))?;
             let key = &r[..eq];
             let mut value = String::new();
             let mut chars = r[eq + 2..].char_indices();
@@ -704,7 +701,9 @@ impl MetricReader for SharedReader {
 pub enum PushError {
     #[error("collecting the metrics failed: {0}")]
     Collect(String),
-    #[error("the receiver at {endpoint} did not accept request {request}/{requests} after {attempts} attempt(s): {message}")]
+    #[error(
+        "the receiver at {endpoint} did not accept request {request}/{requests} after {attempts} attempt(s): {message}"
+    )]
     Export {
         endpoint: String,
         request: usize,
@@ -853,17 +852,16 @@ impl OtlpPusher {
         let extra = Arc::new(self.counters.stats().families(self.settings.attributes));
         let result = self.push_inner(families, extra).await;
         let c = &self.counters;
-        c.last_duration.store(
-            started.elapsed().as_secs_f64().to_bits(),
-            Ordering::Relaxed,
-        );
+        c.last_duration
+            .store(started.elapsed().as_secs_f64().to_bits(), Ordering::Relaxed);
         let ok = result.is_ok();
         match &result {
             Ok(p) => {
                 c.pushes_ok.fetch_add(1, Ordering::Relaxed);
                 c.last_push_ok.store(1, Ordering::Relaxed);
                 c.last_points.store(p.points as u64, Ordering::Relaxed);
-                c.last_success_unix.store(unix_now().to_bits(), Ordering::Relaxed);
+                c.last_success_unix
+                    .store(unix_now().to_bits(), Ordering::Relaxed);
                 if self.last_ok != Some(true) {
                     tracing::info!(
                         endpoint = %self.endpoint_display,
@@ -1021,12 +1019,8 @@ pub fn resource(settings: &OtlpSettings, instance_id: &str) -> Resource {
 }
 
 fn read_file(path: &PathBuf, what: &str) -> Result<Vec<u8>, BuildError> {
-    std::fs::read(path).map_err(|e| {
-        BuildError(format!(
-            "cannot read the {what} {}: {e}",
-            path.display()
-        ))
-    })
+    std::fs::read(path)
+        .map_err(|e| BuildError(format!("cannot read the {what} {}: {e}", path.display())))
 }
 
 /// `http://host:4318` → `http://host:4318/v1/metrics`; a URL with a path is kept.
@@ -1103,10 +1097,16 @@ fn build_exporter(
             // Configured headers override OTEL_EXPORTER_OTLP_HEADERS: set them last.
             let mut meta = Vec::new();
             for (k, v) in &s.headers {
-                let key = tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
-                    .map_err(|_| BuildError(format!("otlp.headers: {k:?} is not a header name")))?;
-                let val = tonic::metadata::MetadataValue::try_from(v.as_str())
-                    .map_err(|_| BuildError(format!("otlp.headers: the value of {k:?} is not a valid header value")))?;
+                let key =
+                    tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
+                        .map_err(|_| {
+                            BuildError(format!("otlp.headers: {k:?} is not a header name"))
+                        })?;
+                let val = tonic::metadata::MetadataValue::try_from(v.as_str()).map_err(|_| {
+                    BuildError(format!(
+                        "otlp.headers: the value of {k:?} is not a valid header value"
+                    ))
+                })?;
                 meta.push((key, val));
             }
             if !meta.is_empty() {
@@ -1171,8 +1171,11 @@ fn build_exporter(
             for (k, v) in &s.headers {
                 let key = http::HeaderName::from_bytes(k.as_bytes())
                     .map_err(|_| BuildError(format!("otlp.headers: {k:?} is not a header name")))?;
-                let val = http::HeaderValue::from_str(v)
-                    .map_err(|_| BuildError(format!("otlp.headers: the value of {k:?} is not a valid header value")))?;
+                let val = http::HeaderValue::from_str(v).map_err(|_| {
+                    BuildError(format!(
+                        "otlp.headers: the value of {k:?} is not a valid header value"
+                    ))
+                })?;
                 headers.push((key, val));
             }
             b = b.with_http_client(HttpClient {
@@ -1193,10 +1196,13 @@ fn env_nonempty(var: &str) -> Option<String> {
 }
 
 fn env_timeout() -> Option<Duration> {
-    ["OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"]
-        .iter()
-        .find_map(|v| env_nonempty(v)?.trim().parse::<u64>().ok())
-        .map(Duration::from_millis)
+    [
+        "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+        "OTEL_EXPORTER_OTLP_TIMEOUT",
+    ]
+    .iter()
+    .find_map(|v| env_nonempty(v)?.trim().parse::<u64>().ok())
+    .map(Duration::from_millis)
 }
 
 fn host_of(url: &str) -> Option<String> {
@@ -1205,7 +1211,10 @@ fn host_of(url: &str) -> Option<String> {
     let host = if let Some(v6) = authority.strip_prefix('[') {
         v6.split(']').next()?
     } else {
-        authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(authority)
+        authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(authority)
     };
     (!host.is_empty()).then(|| host.to_string())
 }
@@ -1283,7 +1292,11 @@ mod tests {
         let r = f.get("bedrock_exporter_refreshes").unwrap();
         assert_eq!(r.kind, Kind::Counter);
         assert_eq!(r.points[0].value, 3.0);
-        assert!(f.get("bedrock_exporter_series").unwrap().points[0].attributes.is_empty());
+        assert!(
+            f.get("bedrock_exporter_series").unwrap().points[0]
+                .attributes
+                .is_empty()
+        );
     }
 
     #[test]
@@ -1330,9 +1343,15 @@ mod tests {
     fn http_endpoints_get_the_metrics_path() {
         assert_eq!(http_endpoint("http://h:4318"), "http://h:4318/v1/metrics");
         assert_eq!(http_endpoint("http://h:4318/"), "http://h:4318/v1/metrics");
-        assert_eq!(http_endpoint("https://h/otlp/v1/metrics"), "https://h/otlp/v1/metrics");
+        assert_eq!(
+            http_endpoint("https://h/otlp/v1/metrics"),
+            "https://h/otlp/v1/metrics"
+        );
         assert_eq!(host_of("https://[::1]:4317"), Some("::1".into()));
-        assert_eq!(host_of("https://localhost:4317/x"), Some("localhost".into()));
+        assert_eq!(
+            host_of("https://localhost:4317/x"),
+            Some("localhost".into())
+        );
     }
 
     #[test]
