@@ -924,8 +924,15 @@ impl OtlpPusher {
                 o.extra = extra.clone();
                 o.range = range;
             }
-            let mut rm = ResourceMetrics::default();
-            let collected = self.reader.collect(&mut rm);
+            // The callbacks and the SDK's aggregation are CPU work: off the async workers.
+            let reader = self.reader.clone();
+            let (rm, collected) = tokio::task::spawn_blocking(move || {
+                let mut rm = ResourceMetrics::default();
+                let collected = reader.collect(&mut rm);
+                (rm, collected)
+            })
+            .await
+            .map_err(|e| PushError::Collect(format!("the collecting thread was lost: {e}")))?;
             {
                 // Release the snapshot between pushes.
                 let mut o = self.observed.lock().unwrap_or_else(|e| e.into_inner());
