@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::AggregateOptions;
 use crate::bedrock::tags::{TagRules, is_label_name};
 use crate::budget::{Budget, BudgetSettings, CostKind, ForecastSettings, Selector, SpikeSettings};
+use crate::metrics::otlp::{AttributeMode, OtlpCompression, OtlpProtocol, OtlpSettings};
 use crate::names::SERIES_LABELS;
 use crate::source::S3Settings;
 
@@ -112,6 +113,56 @@ pub struct RawBudget {
     pub labels: BTreeMap<String, String>,
 }
 
+/// `[otlp]`: pushing the series to an OpenTelemetry receiver. Off unless `enabled` or an
+/// endpoint is set. Unset keys fall back to the `OTEL_EXPORTER_OTLP_*` environment variables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawOtlp {
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// `grpc` or `http/protobuf` (`http`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    pub headers: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    /// `gzip` or `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    pub interval: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<String>,
+    pub resource_attributes: BTreeMap<String, String>,
+    /// `prometheus` (label names as on /metrics) or `semconv`.
+    pub attributes: String,
+    pub max_attempts: u32,
+}
+
+impl Default for RawOtlp {
+    fn default() -> Self {
+        RawOtlp {
+            enabled: false,
+            endpoint: None,
+            protocol: None,
+            headers: BTreeMap::new(),
+            timeout: None,
+            compression: None,
+            interval: "60s".to_string(),
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
+            resource_attributes: BTreeMap::new(),
+            attributes: "prometheus".to_string(),
+            max_attempts: 4,
+        }
+    }
+}
+
 /// `[forecast]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -172,6 +223,7 @@ pub struct RawConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub now: Option<String>,
     pub max_connections: usize,
+    pub otlp: RawOtlp,
 }
 
 impl Default for RawConfig {
@@ -193,6 +245,7 @@ impl Default for RawConfig {
             spikes: RawSpikes::default(),
             now: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            otlp: RawOtlp::default(),
         }
     }
 }
@@ -289,6 +342,8 @@ pub struct Config {
     pub now_ms: Option<i64>,
     /// Open HTTP connections at most.
     pub max_connections: usize,
+    /// `None`: OTLP push off.
+    pub otlp: Option<OtlpSettings>,
 }
 
 /// A configuration error naming the key and where it came from.
@@ -321,6 +376,23 @@ pub struct Overrides {
     pub listen: Option<String>,
     #[serde(skip_serializing_if = "S3Overrides::is_empty")]
     pub s3: S3Overrides,
+    #[serde(skip_serializing_if = "OtlpOverrides::is_empty")]
+    pub otlp: OtlpOverrides,
+}
+
+/// `--otlp-endpoint`, `--otlp-protocol`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OtlpOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+}
+
+impl OtlpOverrides {
+    fn is_empty(&self) -> bool {
+        self.endpoint.is_none() && self.protocol.is_none()
+    }
 }
 
 /// `--s3-endpoint`, `--s3-path-style`.
@@ -395,6 +467,20 @@ const ALL_KEYS: &[&str] = &[
     "spikes.settle_days",
     "spikes.baseline_days",
     "spikes.top_principals",
+    "otlp",
+    "otlp.enabled",
+    "otlp.endpoint",
+    "otlp.protocol",
+    "otlp.headers",
+    "otlp.timeout",
+    "otlp.compression",
+    "otlp.interval",
+    "otlp.ca_file",
+    "otlp.client_cert",
+    "otlp.client_key",
+    "otlp.resource_attributes",
+    "otlp.attributes",
+    "otlp.max_attempts",
     "tags",
     "tags.sources",
     "tags.allow",
@@ -913,6 +999,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
             ),
         ));
     }
+    let otlp = check_otlp(raw.otlp)?;
     Ok(Config {
         source,
         listen,
@@ -945,6 +1032,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
         },
         now_ms,
         max_connections: raw.max_connections,
+        otlp,
     })
 }
 
@@ -1032,6 +1120,120 @@ fn check_budgets(raw: &[RawBudget]) -> Result<Vec<Budget>, ConfigError> {
         });
     }
     Ok(out)
+}
+
+/// Checks `[otlp]`; `None` when the push is off.
+fn check_otlp(raw: RawOtlp) -> Result<Option<OtlpSettings>, ConfigError> {
+    let invalid = |key: &'static str, message: String| ConfigError::Invalid { key, message };
+    let endpoint = raw.endpoint.filter(|e| !e.trim().is_empty());
+    if !raw.enabled && endpoint.is_none() {
+        return Ok(None);
+    }
+    if let Some(e) = endpoint
+        .as_ref()
+        .filter(|e| !(e.starts_with("http://") || e.starts_with("https://")))
+    {
+        return Err(invalid(
+            "otlp.endpoint",
+            format!("{e:?} is not an http:// or https:// URL (e.g. http://127.0.0.1:4317)"),
+        ));
+    }
+    let protocol = match raw.protocol.as_deref().filter(|p| !p.trim().is_empty()) {
+        Some(p) => OtlpProtocol::parse(p).ok_or_else(|| {
+            invalid(
+                "otlp.protocol",
+                format!("{p:?} is neither \"grpc\" nor \"http\" (http/protobuf)"),
+            )
+        })?,
+        None => {
+            crate::metrics::otlp::protocol_from_env().map_err(|m| invalid("otlp.protocol", m))?
+        }
+    };
+    let compression = match raw.compression.as_deref() {
+        Some(c) => Some(OtlpCompression::parse(c).ok_or_else(|| {
+            invalid(
+                "otlp.compression",
+                format!("{c:?} is neither \"gzip\" nor \"none\""),
+            )
+        })?),
+        None => None,
+    };
+    let timeout = match raw.timeout.as_deref() {
+        Some(t) => Some(
+            parse_duration(t)
+                .filter(|d| *d >= Duration::from_millis(100) && *d <= MAX_DURATION)
+                .ok_or_else(|| {
+                    invalid(
+                        "otlp.timeout",
+                        format!("{t:?} is not a duration of at least 100ms (examples: 10s, 1m)"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let interval = parse_duration(&raw.interval)
+        .filter(|d| *d >= Duration::from_secs(1) && *d <= MAX_DURATION)
+        .ok_or_else(|| {
+            invalid(
+                "otlp.interval",
+                format!(
+                    "{:?} is not a duration between 1s and 365d (examples: 30s, 1m)",
+                    raw.interval
+                ),
+            )
+        })?;
+    let attributes = match raw.attributes.as_str() {
+        "prometheus" => AttributeMode::Prometheus,
+        "semconv" => AttributeMode::Semconv,
+        other => {
+            return Err(invalid(
+                "otlp.attributes",
+                format!("{other:?} is neither \"prometheus\" nor \"semconv\""),
+            ));
+        }
+    };
+    if raw.max_attempts == 0 || raw.max_attempts > 20 {
+        return Err(invalid(
+            "otlp.max_attempts",
+            format!("{} is outside 1..=20", raw.max_attempts),
+        ));
+    }
+    if raw.client_cert.is_some() != raw.client_key.is_some() {
+        return Err(invalid(
+            "otlp.client_cert",
+            "and otlp.client_key go together: mTLS needs both the certificate and its key".into(),
+        ));
+    }
+    for (k, v) in &raw.headers {
+        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+            return Err(invalid(
+                "otlp.headers",
+                format!("{k:?} is not a header name"),
+            ));
+        }
+        if v.bytes().any(|b| b.is_ascii_control()) {
+            return Err(invalid(
+                "otlp.headers",
+                format!("the value of {k:?} has control characters"),
+            ));
+        }
+    }
+    let path = |p: Option<String>| p.filter(|p| !p.is_empty()).map(PathBuf::from);
+    Ok(Some(OtlpSettings {
+        endpoint,
+        protocol,
+        headers: raw.headers,
+        timeout,
+        compression,
+        interval,
+        ca_file: path(raw.ca_file),
+        client_cert: path(raw.client_cert),
+        client_key: path(raw.client_key),
+        resource_attributes: raw.resource_attributes,
+        attributes,
+        max_attempts: raw.max_attempts,
+        ..OtlpSettings::default()
+    }))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::cur::FileStats;
 use crate::metrics::Rendered;
 use crate::metrics::exposition::render;
+use crate::metrics::otlp::{self, AttributeMode, Families, OtlpCounters, OtlpPusher};
 use crate::names::stage;
 use crate::refresh::{Progress, RefreshError, Refresher};
 use crate::server::{self, LiveSettings, Published, ReloadRequest, ServerOptions};
@@ -40,6 +41,9 @@ pub struct Daemon {
     refresher: Refresher,
     status: Status,
     current: Arc<Snapshot>,
+    /// The OTLP pusher, handed to its task by [`serve`].
+    otlp: Option<OtlpPusher>,
+    otlp_counters: Option<Arc<OtlpCounters>>,
 }
 
 /// What one refresh step did.
@@ -63,7 +67,16 @@ impl Daemon {
             refresher,
             status: Status::default(),
             current,
+            otlp: None,
+            otlp_counters: None,
         }
+    }
+
+    /// Pushes every published exposition (and then every interval) over OTLP, in [`serve`].
+    pub fn with_otlp(mut self, pusher: OtlpPusher) -> Daemon {
+        self.otlp_counters = Some(pusher.counters());
+        self.otlp = Some(pusher);
+        self
     }
 
     /// At least one refresh succeeded.
@@ -140,7 +153,9 @@ impl Daemon {
 
     /// The exposition of the current snapshot and status (CPU-heavy for big snapshots).
     pub fn render(&self) -> Rendered {
-        render(self.current.clone(), Arc::new(self.status.clone()))
+        let mut status = self.status.clone();
+        status.otlp = self.otlp_counters.as_ref().map(|c| c.stats());
+        render(self.current.clone(), Arc::new(status))
     }
 }
 
@@ -429,6 +444,19 @@ pub async fn serve(
         }
     });
 
+    // OTLP: the pusher's task gets every published exposition read back as families.
+    let (families_tx, families_rx) = watch::channel(None);
+    let mut otlp_mode: Option<AttributeMode> = None;
+    let otlp_task = daemon.otlp.take().map(|pusher| {
+        otlp_mode = Some(pusher.settings().attributes);
+        tracing::info!(
+            endpoint = pusher.endpoint(),
+            protocol = %pusher.settings().protocol,
+            interval = ?pusher.settings().interval,
+            "pushing over OTLP after each refresh and every interval"
+        );
+        tokio::spawn(otlp::run(pusher, families_rx, stop_rx.clone()))
+    });
     let mut loop_stop = stop_rx.clone();
     let refresh_loop = tokio::spawn(async move {
         let mut daemon = daemon;
@@ -461,14 +489,29 @@ pub async fn serve(
                         "exposition rendered"
                     );
                 }
-                (daemon, rendered)
+                let families = match (&rendered, otlp_mode) {
+                    (Ok(r), Some(mode)) => {
+                        match Families::from_openmetrics_gz(&r.openmetrics_gz, mode) {
+                            Ok(f) => Some(Arc::new(f)),
+                            Err(e) => {
+                                tracing::error!(error = %e, "reading the exposition back for OTLP failed (a bug); not pushing it");
+                                None
+                            }
+                        }
+                    }
+                    _ => None,
+                };
+                (daemon, rendered, families)
             })
             .await;
-            let Ok((d, rendered)) = joined else {
+            let Ok((d, rendered, families)) = joined else {
                 tracing::error!("the refresh thread was lost; stopping the refresh loop");
                 return;
             };
             daemon = d;
+            if families.is_some() {
+                families_tx.send_replace(families);
+            }
             match rendered {
                 Ok(r) => {
                     tx.send_replace(Arc::new(Published::new(r, daemon.ready())));
@@ -504,4 +547,7 @@ pub async fn serve(
     let _ = server.await;
     refresh_loop.abort();
     reloader.abort();
+    if let Some(task) = otlp_task {
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
 }

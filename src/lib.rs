@@ -11,6 +11,7 @@
 //! ```text
 //! source (ObjectMeta, Bytes) → cur (ParquetPlan / CSV records → CurRow) → bedrock (Classified)
 //!   → aggregate (PeriodAggregate) → snapshot (Snapshot) → metrics (Rendered) → server (/metrics)
+//!                                                          → metrics::otlp (Families) → OTLP receiver
 //! ```
 //!
 //! - [`config`] — raw configuration → checked [`config::Config`].
@@ -22,7 +23,8 @@
 //! - [`aggregate`], [`snapshot`], [`sum`] — rows → series with compensated sums → capped snapshot. Pure.
 //! - [`budget`] — budgets, forecasts and spikes from the period aggregates and a given "now". Pure.
 //! - [`names`] — every metric and label name.
-//! - [`metrics`] — the exporters' layer (Prometheus today): reads only snapshot and status.
+//! - [`metrics`] — the exporters' layer (Prometheus exposition, OTLP pusher): reads only snapshot
+//!   and status.
 //! - [`status`] — the exporter's own state as plain data (self-metrics).
 //! - [`refresh`] — plans, caches and schedules one refresh (row-group units on a worker pool).
 //! - [`daemon`] — runs refreshes and publishes them (`once` and `serve` alike), progress reporting.

@@ -11,8 +11,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use bedrock_cost_exporter::config::{self, Config, LogFormat, Overrides, S3Overrides, SourceSpec};
+use bedrock_cost_exporter::config::{
+    self, Config, LogFormat, OtlpOverrides, Overrides, S3Overrides, SourceSpec,
+};
 use bedrock_cost_exporter::daemon::{self, BarProgress, Daemon};
+use bedrock_cost_exporter::metrics::otlp::OtlpPusher;
 use bedrock_cost_exporter::refresh::{NoProgress, Refresher};
 use bedrock_cost_exporter::server;
 use bedrock_cost_exporter::source::{S3Source, Source};
@@ -57,6 +60,15 @@ struct Cli {
     /// container). Overrides `listen`; used by `serve`, the default command.
     #[arg(long, global = true, value_name = "ADDR")]
     listen: Option<String>,
+    /// Push the series to this OTLP receiver (e.g. http://127.0.0.1:4317 for gRPC,
+    /// http://127.0.0.1:4318 for HTTP; /v1/metrics is added to an HTTP URL without a path).
+    /// Turns OTLP on. Overrides `otlp.endpoint` and OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT.
+    #[arg(long, global = true, value_name = "URL")]
+    otlp_endpoint: Option<String>,
+    /// OTLP protocol: grpc or http (protobuf over HTTP). Overrides `otlp.protocol` and
+    /// OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL; default http/protobuf.
+    #[arg(long, global = true, value_name = "PROTOCOL", value_parser = ["grpc", "http", "http/protobuf"])]
+    otlp_protocol: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -170,6 +182,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             endpoint: cli.s3_endpoint.clone(),
             path_style: cli.s3_path_style.then_some(true),
         },
+        otlp: OtlpOverrides {
+            endpoint: cli.otlp_endpoint.clone(),
+            protocol: cli.otlp_protocol.clone(),
+        },
     };
     let config =
         config::load(cli.config.as_deref(), &overrides).context("invalid configuration")?;
@@ -197,6 +213,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "# web configuration (--web.config.file): {}",
                 web.describe()
             );
+            match &config.otlp {
+                None => println!("# otlp (push): off"),
+                Some(o) => {
+                    let headers: Vec<&String> = o.headers.keys().collect();
+                    println!(
+                        "# otlp (push): {} {} every {:?} (timeout {}, compression {}, attributes {:?}, headers {:?} (values hidden), ca_file {:?}, client_cert {:?}, resource {:?})",
+                        o.protocol,
+                        o.endpoint
+                            .as_deref()
+                            .unwrap_or("(from OTEL_EXPORTER_OTLP_* or the default)"),
+                        o.interval,
+                        o.timeout
+                            .map(|t| format!("{t:?}"))
+                            .unwrap_or_else(|| "OTEL_EXPORTER_OTLP_TIMEOUT or 10s".into()),
+                        o.compression
+                            .map(|c| format!("{c:?}"))
+                            .unwrap_or_else(|| "OTEL_EXPORTER_OTLP_COMPRESSION or gzip".into()),
+                        o.attributes,
+                        headers,
+                        o.ca_file,
+                        o.client_cert,
+                        o.resource_attributes,
+                    );
+                }
+            }
             if problems.is_empty() {
                 Ok(ExitCode::SUCCESS)
             } else {
@@ -322,6 +363,17 @@ fn listen_hint(e: &std::io::Error) -> String {
     }
 }
 
+/// `service.instance.id`: host name and port, as Prometheus would name the scrape target.
+fn instance_id(addr: std::net::SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", addr.port())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -357,7 +409,12 @@ async fn serve(options: daemon::ServeOptions, source: Source) -> anyhow::Result<
         "http"
     };
     tracing::info!(%addr, scheme, source = %config.source, interval = ?config.refresh_interval, web = %options.web.describe(), "serving /metrics, /healthz, /readyz");
-    let daemon = new_daemon(config, source);
+    let mut daemon = new_daemon(config, source);
+    if let Some(settings) = &config.otlp {
+        let pusher = OtlpPusher::new(settings.clone(), &instance_id(addr))
+            .context("cannot set up the OTLP push (see otlp.* in the README)")?;
+        daemon = daemon.with_otlp(pusher);
+    }
     daemon::serve(daemon, options, listener, shutdown_signal()).await;
     Ok(())
 }

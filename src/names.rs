@@ -106,3 +106,11 @@ pub const CURRENT_BILLING_PERIOD: &str = "bedrock_exporter_current_billing_perio
 pub const BUDGET_LABEL: &str = "budget";
 pub const OWNER_LABEL: &str = "owner";
 pub const USAGE_DATE_LABEL: &str = "usage_date";
+/// Self-metrics of the OTLP pusher (present when OTLP is on).
+pub const OTLP_PUSHES: &str = "bedrock_exporter_otlp_pushes";
+pub const OTLP_REQUESTS: &str = "bedrock_exporter_otlp_requests";
+pub const OTLP_LAST_PUSH_SUCCESS: &str = "bedrock_exporter_otlp_last_push_success";
+pub const OTLP_LAST_PUSH_SUCCESS_TIMESTAMP: &str =
+    "bedrock_exporter_otlp_last_push_success_timestamp_seconds";
+pub const OTLP_LAST_PUSH_DURATION: &str = "bedrock_exporter_otlp_last_push_duration_seconds";
+pub const OTLP_LAST_PUSH_POINTS: &str = "bedrock_exporter_otlp_last_push_points";

@@ -50,6 +50,8 @@ pub struct Status {
     pub config_last_reload_ok: Option<bool>,
     /// Unix time of the last successful configuration (re)load (the start counts as one).
     pub config_last_reload_success_unix: Option<f64>,
+    /// OTLP pushes, when OTLP is on (as of the render).
+    pub otlp: Option<crate::metrics::otlp::OtlpStats>,
 }
 
 /// Data freshness: the newest usage end of the period's Bedrock usage line items, never later than

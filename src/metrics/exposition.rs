@@ -198,7 +198,11 @@ pub fn render(snapshot: Arc<Snapshot>, status: Arc<Status>) -> Rendered {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(SnapshotCollector(snapshot.clone())));
     registry.register_collector(Box::new(BudgetCollector(snapshot.clone())));
+    let otlp = status.otlp.clone();
     registry.register_collector(Box::new(StatusCollector { status, snapshot }));
+    if let Some(otlp) = otlp {
+        registry.register_collector(Box::new(super::otlp::OtlpCollector(otlp)));
+    }
     let mut out = DualGz::new();
     prometheus_client::encoding::text::encode(&mut out, &registry)
         .expect("writing to memory cannot fail");

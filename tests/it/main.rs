@@ -10,6 +10,7 @@ mod dashboards;
 mod doctor;
 mod ha;
 mod healthcheck;
+mod otlp;
 mod prometheus_e2e;
 mod reconcile;
 mod reload;
