@@ -6,6 +6,7 @@ mod alerting;
 mod bad_input;
 mod budgets;
 mod cli;
+mod corpus;
 mod dashboards;
 mod ha;
 mod healthcheck;
