@@ -1402,3 +1402,88 @@ fn corpus_of_bad_inputs_in_one_daemon() {
         failures.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A cardinality bomb: one distinct session per line item.
+
+/// Writes an export whose one file has `n` Bedrock line items, each its own assumed-role session;
+/// returns the exact total cost (costs are multiples of 1/1024, so every sum is exact).
+pub fn write_bomb(root: &Path, n: usize) -> f64 {
+    let data = root.join(format!("data/BILLING_PERIOD={PERIOD}"));
+    let meta = root.join(format!("metadata/BILLING_PERIOD={PERIOD}"));
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&meta).unwrap();
+    let file = std::fs::File::create(data.join("cur2-00001.csv.gz")).unwrap();
+    let mut w =
+        flate2::write::GzEncoder::new(std::io::BufWriter::new(file), flate2::Compression::fast());
+    writeln!(w, "{}", HEADER.join(",")).unwrap();
+    let mut total = 0.0;
+    for i in 0..n {
+        let cost = ((i % 4096) + 1) as f64 / 1024.0;
+        total += cost;
+        let mut r = row("111122223333", &cost.to_string());
+        r[4] = format!("arn:aws:sts::111122223333:assumed-role/Gateway/user-{i}@example.com");
+        writeln!(
+            w,
+            "{}",
+            r.iter().map(|f| quote(f)).collect::<Vec<_>>().join(",")
+        )
+        .unwrap();
+    }
+    w.finish().unwrap().flush().unwrap();
+    let manifest = serde_json::json!({
+        "executionId": "bomb",
+        "dataFiles": [format!("{URI_ROOT}/data/BILLING_PERIOD={PERIOD}/cur2-00001.csv.gz")],
+    });
+    std::fs::write(meta.join("cur2-Manifest.json"), manifest.to_string()).unwrap();
+    total
+}
+
+/// `BCE_BOMB_SESSIONS` (default 200,000 in the suite; `scripts/cardinality-bomb.sh` runs the
+/// full million in a release build).
+#[test]
+fn a_cardinality_bomb_keeps_the_cap_exact_totals_and_bounded_memory() {
+    let n: usize = std::env::var("BCE_BOMB_SESSIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
+    let dir = tempfile::tempdir().unwrap();
+    let expected = write_bomb(dir.path(), n);
+    let start = Instant::now();
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "maxrss_kb=%M", BIN, "once", "--source"])
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .env("BCE_NOW", "2026-11-20T12:00:00Z")
+        .env_remove("BCE_SOURCE")
+        .output()
+        .expect("/usr/bin/time (Debian package `time`)");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let rss_kb: f64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("maxrss_kb="))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("maxrss from /usr/bin/time");
+    let m = parse_exposition(&String::from_utf8(out.stdout).unwrap());
+    let costs: Vec<&Sample> = samples(&m, "bedrock_cost_usd");
+    let series = value(&m, "bedrock_exporter_series", &[]).unwrap();
+    let limit = value(&m, "bedrock_exporter_series_limit", &[]).unwrap();
+    eprintln!(
+        "cardinality bomb: {n} sessions, {} cost series (limit {limit}), peak RSS {:.0} MB, {:.1} s",
+        costs.len(),
+        rss_kb / 1024.0,
+        start.elapsed().as_secs_f64()
+    );
+    assert!(
+        series <= limit && costs.len() as f64 <= limit,
+        "the cap holds"
+    );
+    assert!(value(&m, "bedrock_exporter_folded_series", &[]).unwrap() > 0.0);
+    let got: f64 = costs.iter().map(|s| s.value).sum();
+    assert_eq!(got, expected, "totals are exact after folding");
+    assert!(
+        rss_kb < 1024.0 * 1024.0,
+        "peak RSS {rss_kb} kB is not under 1 GB"
+    );
+}
