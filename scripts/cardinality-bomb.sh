@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/target}"
 export AWS_EC2_METADATA_DISABLED=true
-BCE_BOMB_SESSIONS="${BCE_BOMB_SESSIONS:-1000000}" \
+CORPUS_BOMB_SESSIONS="${CORPUS_BOMB_SESSIONS:-1000000}" \
   cargo test --release --test it a_cardinality_bomb -- --nocapture

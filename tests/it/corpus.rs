@@ -1439,11 +1439,11 @@ pub fn write_bomb(root: &Path, n: usize) -> f64 {
     total
 }
 
-/// `BCE_BOMB_SESSIONS` (default 200,000 in the suite; `scripts/cardinality-bomb.sh` runs the
+/// `CORPUS_BOMB_SESSIONS` (default 200,000 in the suite; `scripts/cardinality-bomb.sh` runs the
 /// full million in a release build).
 #[test]
 fn a_cardinality_bomb_keeps_the_cap_exact_totals_and_bounded_memory() {
-    let n: usize = std::env::var("BCE_BOMB_SESSIONS")
+    let n: usize = std::env::var("CORPUS_BOMB_SESSIONS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200_000);

@@ -11,6 +11,7 @@ mod dashboards;
 mod ha;
 mod healthcheck;
 mod prometheus_e2e;
+mod properties;
 mod reconcile;
 mod reload;
 mod s3;
