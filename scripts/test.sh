@@ -26,6 +26,7 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v curl >/dev/null 2>&1 || missing+=(curl ca-certificates)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
+[ -x /usr/bin/time ] || missing+=(time)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]} (apt-get)"
   as_root apt-get update -qq

@@ -284,7 +284,12 @@ fn read_records(
         // An empty file (AWS overwrites stale chunks "with empty data"): no rows.
         return Ok(FileStats::default());
     };
-    let header_bytes = records.buf[header_range].to_vec();
+    // A UTF-8 byte-order mark (spreadsheet tools write one) is not part of the first column's name.
+    let header = &records.buf[header_range];
+    let header_bytes = header
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(header)
+        .to_vec();
     let n_header = fields.split(&header_bytes);
     let headers: Vec<String> = (0..n_header)
         .map(|i| String::from_utf8_lossy(fields.field(i)).trim().to_string())
@@ -627,6 +632,17 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("gzip"), "{e}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_rename_the_first_column() {
+        let text =
+            "\u{feff}line_item_product_code,line_item_unblended_cost\r\nAmazonBedrock,1.5\r\n";
+        let mut sink = Collect::default();
+        let stats = read(text.as_bytes(), false, "bom.csv", &mut sink).unwrap();
+        assert_eq!(stats.rows, 1);
+        assert_eq!(sink.rows.len(), 1, "the product code column is found");
+        assert_eq!(sink.rows[0].2, 1.5);
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Decoding errors; every one names the object and, where it has one, the position.
 
+/// What to do about a damaged data file.
+const RESYNC: &str = "the billing period keeps its last good data; if this is a mirror, re-sync the file from the bucket, else the next AWS delivery rewrites it";
+
 /// An error reading a manifest or a data file.
 #[derive(Debug, thiserror::Error)]
 pub enum CurError {
@@ -9,13 +12,13 @@ pub enum CurError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{object}: not a readable Parquet file: {source}")]
+    #[error("{object}: not a readable Parquet file: {source}; {RESYNC}")]
     ParquetFile {
         object: String,
         #[source]
         source: parquet::errors::ParquetError,
     },
-    #[error("{object}: row group {row_group}: {source}")]
+    #[error("{object}: row group {row_group}: {source}; {RESYNC}")]
     ParquetRowGroup {
         object: String,
         row_group: usize,
@@ -33,7 +36,9 @@ pub enum CurError {
         object: String,
         column: &'static str,
     },
-    #[error("{object}: column {column} has type {found}, expected {expected}")]
+    #[error(
+        "{object}: column {column} has type {found}, expected {expected}; is this a CUR 2.0 export as AWS Data Exports writes it?"
+    )]
     ColumnType {
         object: String,
         column: &'static str,

@@ -42,17 +42,42 @@ pub fn parse(bytes: &[u8], object: &str) -> Result<Manifest, CurError> {
         object: object.to_string(),
         message: "has no `dataFiles` list".to_string(),
     })?;
-    let data_files = files
-        .iter()
-        .map(|uri| {
-            resolve_data_file(uri).ok_or_else(|| CurError::Manifest {
-                object: object.to_string(),
-                message: format!(
-                    "data file {uri:?} is not under `data/{PERIOD_SEGMENT}…` of an export"
-                ),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let bad = |message: String| CurError::Manifest {
+        object: object.to_string(),
+        message,
+    };
+    let mut data_files = Vec::with_capacity(files.len());
+    let mut seen = std::collections::HashSet::new();
+    let mut first_root: Option<&str> = None;
+    for uri in &files {
+        if has_dot_segment(uri) {
+            return Err(bad(format!(
+                "data file {uri:?} has a `.` or `..` segment; AWS writes plain keys: is the manifest damaged or hand-made?"
+            )));
+        }
+        let key = resolve_data_file(uri).ok_or_else(|| {
+            bad(format!(
+                "data file {uri:?} is not under `data/{PERIOD_SEGMENT}…` of an export"
+            ))
+        })?;
+        // Every file of one execution lives under one export root (bucket and prefix).
+        let root = &uri[..uri.len() - key.len()];
+        match first_root {
+            None => first_root = Some(root),
+            Some(r) if r != root => {
+                return Err(bad(format!(
+                    "data file {uri:?} is under {root:?}, the files before it under {r:?}; one manifest lists the files of one export, so it names another export's files: re-sync the manifest from the bucket"
+                )));
+            }
+            Some(_) => {}
+        }
+        if !seen.insert(key.clone()) {
+            return Err(bad(format!(
+                "lists {key} twice; a data file counts once, so the manifest is damaged: re-sync it from the bucket or wait for the next AWS delivery"
+            )));
+        }
+        data_files.push(key);
+    }
     Ok(Manifest {
         execution_id: raw.execution_id.filter(|s| !s.is_empty()),
         data_files,
@@ -70,6 +95,12 @@ pub fn resolve_data_file(uri: &str) -> Option<String> {
     }
     let key = &uri[at..];
     (!key.contains("/../") && !key.ends_with('/')).then(|| key.to_string())
+}
+
+/// Whether a URI's path has a `.` or `..` segment (after the scheme's `//`).
+fn has_dot_segment(uri: &str) -> bool {
+    let path = uri.split_once("://").map_or(uri, |(_, p)| p);
+    path.split(['/', '\\']).any(|seg| seg == "." || seg == "..")
 }
 
 /// The billing period (`YYYY-MM`) named by a key's `BILLING_PERIOD=` segment.
@@ -179,6 +210,39 @@ mod tests {
             resolve_data_file("s3://b/p/mydata/BILLING_PERIOD=2026-11/x.parquet"),
             None
         );
+    }
+
+    #[test]
+    fn dot_segments_duplicates_and_other_exports_are_refused() {
+        let one = |uris: &[&str]| {
+            let json = serde_json::json!({ "dataFiles": uris }).to_string();
+            parse(json.as_bytes(), "m").map_err(|e| e.to_string())
+        };
+        let f = "s3://b/cur/cur2/data/BILLING_PERIOD=2026-11/cur2-00001.snappy.parquet";
+        let g = "s3://b/cur/cur2/data/BILLING_PERIOD=2026-11/cur2-00002.snappy.parquet";
+        assert_eq!(one(&[f, g]).unwrap().data_files.len(), 2);
+        // A mirror in another bucket resolves against the root: fine when every file agrees.
+        let other = "s3://replica/x/data/BILLING_PERIOD=2026-11/cur2-00001.snappy.parquet";
+        assert_eq!(one(&[other]).unwrap().data_files.len(), 1);
+        let e = one(&[f, f]).unwrap_err();
+        assert!(e.contains("cur2-00001.snappy.parquet twice"), "{e}");
+        let e = one(&[f, other]).unwrap_err();
+        assert!(
+            e.contains("\"s3://replica/x/\"") && e.contains("another export"),
+            "{e}"
+        );
+        for dotted in [
+            "s3://b/cur/../../etc/data/BILLING_PERIOD=2026-11/x.csv.gz",
+            "s3://b/cur/./data/BILLING_PERIOD=2026-11/x.csv.gz",
+            "s3://b/cur/cur2/data/BILLING_PERIOD=2026-11/../BILLING_PERIOD=2026-11/x.csv.gz",
+            "s3://b/cur/cur2/data/BILLING_PERIOD=2026-11/..",
+            "data/BILLING_PERIOD=2026-11/..\\..\\x.csv",
+        ] {
+            let e = one(&[dotted]).unwrap_err();
+            assert!(e.contains("`.` or `..` segment"), "{dotted}: {e}");
+        }
+        // Dots inside a name are fine.
+        assert!(one(&["s3://b/c/data/BILLING_PERIOD=2026-11/a..b.csv.gz"]).is_ok());
     }
 
     #[test]

@@ -399,6 +399,7 @@ fn projection(schema: &Schema, object: &str) -> Result<(Vec<usize>, Vec<&'static
             });
         }
     }
+    check_types(schema, object)?;
     let mut roots = Vec::new();
     let mut missing = Vec::new();
     for name in col::ALL {
@@ -409,6 +410,39 @@ fn projection(schema: &Schema, object: &str) -> Result<(Vec<usize>, Vec<&'static
         }
     }
     Ok((roots, missing))
+}
+
+/// Checks the types of the string and number columns once per file, from the schema: a file whose
+/// product code is a number is not a CUR file even when no row of it is Bedrock (the row checks
+/// only see the rows the prefilter keeps).
+fn check_types(schema: &Schema, object: &str) -> Result<(), CurError> {
+    let is_string =
+        |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+    for field in schema.fields() {
+        let Some(&column) = col::ALL.iter().find(|c| **c == field.name().as_str()) else {
+            continue;
+        };
+        let t = field.data_type();
+        let (ok, expected) = match column {
+            col::UNBLENDED_COST | col::NET_UNBLENDED_COST | col::USAGE_AMOUNT => {
+                (t.is_numeric(), "double")
+            }
+            col::USAGE_START_DATE | col::USAGE_END_DATE | col::PRODUCT | col::TAGS => continue,
+            _ => (
+                is_string(t) || matches!(t, DataType::Dictionary(_, v) if is_string(v)),
+                "string",
+            ),
+        };
+        if !ok {
+            return Err(CurError::ColumnType {
+                object: object.to_string(),
+                column,
+                found: t.to_string(),
+                expected,
+            });
+        }
+    }
+    Ok(())
 }
 
 enum BatchError {
@@ -653,6 +687,43 @@ mod tests {
             "mem",
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_column_of_the_wrong_type_is_an_error_even_without_bedrock_rows() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new(col::PRODUCT_CODE, DataType::Int32, true),
+            Field::new(col::UNBLENDED_COST, DataType::Float64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(arrow::array::Int32Array::from(vec![7])),
+                Arc::new(Float64Array::from(vec![1.0])),
+            ],
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut out, schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let bytes = Bytes::from(out);
+        let size = bytes.len() as u64;
+        let range = metadata_range(&bytes, size, "mem").unwrap();
+        let e = ParquetPlan::new(
+            &bytes[range.start as usize..range.end as usize],
+            size,
+            "int.parquet",
+        )
+        .err()
+        .expect("a type error")
+        .to_string();
+        assert!(
+            e.contains(
+                "int.parquet: column line_item_product_code has type Int32, expected string"
+            ),
+            "{e}"
+        );
     }
 
     const PF: Prefilter = Prefilter {

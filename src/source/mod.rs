@@ -30,7 +30,7 @@ pub struct ObjectMeta {
 /// An error listing or reading objects; names the object.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("{location}: {source}")]
+    #[error("{location}: {source}{}", io_hint(.source))]
     Io {
         location: String,
         #[source]
@@ -47,6 +47,17 @@ pub enum SourceError {
         "{location}: no such export root (expected `data/` and `metadata/` folders as AWS Data Exports writes them)"
     )]
     NoRoot { location: String },
+}
+
+/// What to do about a local I/O error.
+fn io_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            "; it is named (by a manifest or a listing) but not there: re-sync the mirror from the bucket, and check that nothing deletes the export's files"
+        }
+        std::io::ErrorKind::PermissionDenied => "; let the exporter's user read the export's files",
+        _ => "",
+    }
 }
 
 /// The export's objects: a local directory or an S3 prefix.

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The cardinality bomb at full size: one million distinct assumed-role sessions in one CSV.gz,
+# read by `once` in a release build; prints the series, the peak RSS (/usr/bin/time) and the time.
+# The suite runs the same test with 200,000 sessions (tests/it/corpus.rs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/target}"
+export AWS_EC2_METADATA_DISABLED=true
+CORPUS_BOMB_SESSIONS="${CORPUS_BOMB_SESSIONS:-1000000}" \
+  cargo test --release --test it a_cardinality_bomb -- --nocapture
