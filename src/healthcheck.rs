@@ -1,15 +1,19 @@
 //! `healthcheck`: probe a running exporter over HTTP and exit 0 when it answers 2xx, so that a
 //! container's HEALTHCHECK works without a shell, curl or wget in the image.
 //!
-//! A deliberately small HTTP/1.1 client on `std::net`: one GET with `Connection: close`, the
-//! status line read, everything bounded by one deadline. Plain HTTP only for now; TLS and basic
-//! auth arrive together with the server side (`--web.config.file`), and this is where they plug in.
+//! Without `--web.config.file`: a deliberately small HTTP/1.1 client on `std::net`, one GET with
+//! `Connection: close`, the status line read, everything bounded by one deadline. With it, the
+//! probe speaks what the web configuration file says (TLS pinned to the server's own certificate,
+//! basic auth with the given user and password file, a client certificate for mTLS) through
+//! [`ProbeClient`], the same file the daemon reads.
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+use bedrock_cost_exporter::web_config::{ProbeClient, WebConfig};
 
 /// Probes `url`; prints the verdict (stdout when healthy, stderr when not) and returns the exit
 /// code: 0 healthy, 1 otherwise.
@@ -167,6 +171,86 @@ pub fn url_for_listen(listen: SocketAddr, path: &str) -> String {
         ip.to_string()
     };
     format!("http://{host}:{}{path}", listen.port())
+}
+
+/// Credentials of a probe against a server with a web configuration file.
+#[derive(Debug, Default)]
+pub struct ProbeAuth {
+    /// Basic-auth user and password.
+    pub basic: Option<(String, String)>,
+    /// PEM client certificate chain and key (mTLS).
+    pub client_cert: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Probes `path` on the daemon listening on `listen`, speaking what `web` says (TLS, basic auth,
+/// client certificate); prints the verdict and returns the exit code: 0 on a 2xx, 1 otherwise.
+pub fn run_with_web(
+    web: &WebConfig,
+    listen: SocketAddr,
+    path: &str,
+    auth: ProbeAuth,
+    timeout: Duration,
+) -> ExitCode {
+    let ip = listen.ip();
+    let ip = match ip {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        other => other,
+    };
+    let addr = SocketAddr::new(ip, listen.port());
+    let scheme = if web.tls.is_some() { "https" } else { "http" };
+    let shown = format!("{scheme}://{addr}{path}");
+    let client = match ProbeClient::new(
+        web,
+        auth.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_str())),
+        auth.client_cert,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("unhealthy: {shown}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("unhealthy: cannot start the probe: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(client.get(addr, path, timeout)) {
+        Ok((status, body)) if (200..300).contains(&status) => {
+            let first = String::from_utf8_lossy(&body)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            println!("healthy: {shown} answered {first:?}");
+            ExitCode::SUCCESS
+        }
+        Ok((401, _)) => {
+            eprintln!(
+                "unhealthy: {shown} answered 401: basic auth is on; give --user and --password-file of a user in basic_auth_users"
+            );
+            ExitCode::FAILURE
+        }
+        Ok((status, body)) => {
+            let first = String::from_utf8_lossy(&body)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            eprintln!("unhealthy: {shown} answered {status}: {first}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {shown}: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// GETs the target within `timeout`; `Ok` with the first line of the body on a 2xx.

@@ -102,6 +102,18 @@ enum Command {
         /// Give up after this long (`500ms`, `5s`, …).
         #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = healthcheck::parse_timeout)]
         timeout: std::time::Duration,
+        /// Basic-auth user (with --web.config.file, when basic_auth_users is set).
+        #[arg(long, value_name = "USER", requires = "password_file")]
+        user: Option<String>,
+        /// File holding the basic-auth password (never on the command line).
+        #[arg(long, value_name = "FILE", requires = "user")]
+        password_file: Option<PathBuf>,
+        /// Client certificate (PEM) for mTLS, with --client-key.
+        #[arg(long, value_name = "FILE", requires = "client_key")]
+        client_cert: Option<PathBuf>,
+        /// Key of --client-cert (PEM).
+        #[arg(long, value_name = "FILE", requires = "client_cert")]
+        client_key: Option<PathBuf>,
     },
     /// Diagnose the setup in one run: source, permissions, manifests, periods, principal column,
     /// tags, unknown usage types, freshness, series. Exits 1 when something blocks the daemon.
@@ -264,10 +276,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Healthcheck { ready, timeout, .. } => {
+        Command::Healthcheck {
+            ready,
+            timeout,
+            user,
+            password_file,
+            client_cert,
+            client_key,
+            ..
+        } => {
             let path = if ready { "/readyz" } else { "/healthz" };
-            let url = healthcheck::url_for_listen(config.listen, path);
-            Ok(healthcheck::run(&url, timeout))
+            if cli.web_config_file.is_none() {
+                let url = healthcheck::url_for_listen(config.listen, path);
+                return Ok(healthcheck::run(&url, timeout));
+            }
+            let read =
+                |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+            let basic = match (user, password_file) {
+                (Some(u), Some(p)) => {
+                    let password = String::from_utf8(read(&p)?)
+                        .with_context(|| format!("{} is not UTF-8", p.display()))?;
+                    Some((u, password.trim_end_matches(['\n', '\r']).to_string()))
+                }
+                _ => None,
+            };
+            let client_cert = match (client_cert, client_key) {
+                (Some(c), Some(k)) => Some((read(&c)?, read(&k)?)),
+                _ => None,
+            };
+            let auth = healthcheck::ProbeAuth { basic, client_cert };
+            Ok(healthcheck::run_with_web(
+                &web,
+                config.listen,
+                path,
+                auth,
+                timeout,
+            ))
         }
         Command::Once { format, progress } => {
             init_logging(config.log_format, "info");

@@ -598,3 +598,106 @@ fn the_example_web_config_passes_promtool_and_us_and_bad_keys_are_named() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("min_versoin"));
 }
+
+/// The `healthcheck` subcommand speaks the web configuration: TLS pinned to the server's own
+/// certificate, basic auth from a password file, a client certificate under mTLS.
+#[test]
+fn healthcheck_speaks_tls_basic_auth_and_mtls() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new();
+    pki.write(dir.path());
+    let web = dir.path().join("web.yml");
+    std::fs::write(
+        &web,
+        format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {}\nbasic_auth_users:\n  probe: {}\n",
+            dir.path().join("server.crt").display(),
+            dir.path().join("server.key").display(),
+            dir.path().join("ca.crt").display(),
+            hash("probe-secret")
+        ),
+    )
+    .unwrap();
+    let password = dir.path().join("password");
+    std::fs::write(&password, "probe-secret\n").unwrap();
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "nope\n").unwrap();
+    let d = Daemon::start(
+        &[
+            "--source",
+            &sample(),
+            "--web.config.file",
+            web.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let listen = d.addr.to_string();
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "healthcheck",
+            "--web.config.file",
+            web.to_str().unwrap(),
+            "--listen",
+            &listen,
+            "--timeout",
+            "5s",
+        ];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let cert = dir.path().join("client.crt");
+    let key = dir.path().join("client.key");
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let pw = password.to_str().unwrap();
+    let (ok, text) = check(&[
+        "--user",
+        "probe",
+        "--password-file",
+        pw,
+        "--client-cert",
+        cert,
+        "--client-key",
+        key,
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("healthy: https://"), "{text}");
+    // Without the password: 401, said so.
+    let (ok, text) = check(&["--client-cert", cert, "--client-key", key]);
+    assert!(!ok && text.contains("401"), "{text}");
+    // A wrong password.
+    let (ok, text) = check(&[
+        "--user",
+        "probe",
+        "--password-file",
+        wrong.to_str().unwrap(),
+        "--client-cert",
+        cert,
+        "--client-key",
+        key,
+    ]);
+    assert!(!ok && text.contains("401"), "{text}");
+    // Without a client certificate the handshake is refused.
+    let (ok, text) = check(&["--user", "probe", "--password-file", pw]);
+    assert!(!ok && text.contains("unhealthy"), "{text}");
+    // --ready too.
+    wait_for(Duration::from_secs(60), "ready through healthcheck", || {
+        check(&[
+            "--ready",
+            "--user",
+            "probe",
+            "--password-file",
+            pw,
+            "--client-cert",
+            cert,
+            "--client-key",
+            key,
+        ])
+        .0
+        .then_some(())
+    });
+}
