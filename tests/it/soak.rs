@@ -5,7 +5,7 @@
 //! two exports' totals, never a mix. Refreshes are triggered with `POST /-/reload`
 //! (`--web.enable-lifecycle`), each followed by a refresh.
 //!
-//! `SOAK_REFRESHES` sets the number of refreshes (default 80, under two minutes in a debug build);
+//! `SOAK_REFRESHES` sets the number of refreshes (default 160, under two minutes in a debug build);
 //! `scripts/soak.sh` runs 1,000 and prints the figures the README quotes.
 
 use std::net::{SocketAddr, TcpStream};
@@ -122,7 +122,7 @@ fn soak_refreshes_with_changing_exports_and_s3_restarts_keep_memory_and_fds_flat
     let n: usize = std::env::var("SOAK_REFRESHES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(80);
+        .unwrap_or(160);
     let restart_every = 10;
     let dir = tempfile::tempdir().unwrap();
     let exports: Vec<_> = [1u64, 2]
