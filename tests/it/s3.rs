@@ -542,6 +542,9 @@ fn a_server_gone_mid_refresh_keeps_the_last_good_snapshot_and_recovers() {
     // A new execution lands (the manifest is rewritten); the server goes away while it is read.
     proxy.state.delay_ms.store(40, Ordering::SeqCst);
     let seen = daemon.drain_log().len();
+    // S3 times have one-second resolution and the content is the same: without a second between
+    // the upload and the rewrite, the manifest would look unchanged (same key, size, time, ETag).
+    std::thread::sleep(Duration::from_millis(1100));
     moto.reput(dir.path(), &summary.manifests[1]);
     wait_for(
         Duration::from_secs(30),
