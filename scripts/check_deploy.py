@@ -446,13 +446,22 @@ def cmd_helm_split(rendered, out_dir):
             c = pod["containers"][0]
             sc = c.get("securityContext") or {}
             psc = pod.get("securityContext") or {}
+            def probes(probe, path):
+                """An httpGet on path, or (with a web config) the healthcheck subcommand speaking it."""
+                if "httpGet" in probe:
+                    return probe["httpGet"]["path"] == path
+                cmd = (probe.get("exec") or {}).get("command") or []
+                web = "--web.config.file" in cmd and "--web.config.file" in c.get("args", [])
+                same_file = web and cmd[cmd.index("--web.config.file") + 1] == c["args"][c["args"].index("--web.config.file") + 1]
+                return (cmd[1:2] == ["healthcheck"] and same_file
+                        and (("--ready" in cmd) == (path == "/readyz")))
             checks = {
                 "runAsNonRoot": psc.get("runAsNonRoot") is True or sc.get("runAsNonRoot") is True,
                 "readOnlyRootFilesystem": sc.get("readOnlyRootFilesystem") is True,
                 "allowPrivilegeEscalation false": sc.get("allowPrivilegeEscalation") is False,
                 "capabilities drop ALL": "ALL" in (sc.get("capabilities") or {}).get("drop", []),
-                "liveness /healthz": c["livenessProbe"]["httpGet"]["path"] == "/healthz",
-                "readiness /readyz": c["readinessProbe"]["httpGet"]["path"] == "/readyz",
+                "liveness /healthz": probes(c["livenessProbe"], "/healthz"),
+                "readiness /readyz": probes(c["readinessProbe"], "/readyz"),
                 "resources": bool(c.get("resources", {}).get("requests")),
                 "config checksum": "checksum/config" in d["spec"]["template"]["metadata"]["annotations"],
             }
