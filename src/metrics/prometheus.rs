@@ -460,30 +460,26 @@ impl Collector for BudgetCollector {
                 for b in &budgets {
                     e.encode_family(&base(b))?.encode_gauge(&b.budget.monthly)?;
                 }
-                let name = format!("{}_{suffix}", names::BUDGET_SPEND_PREFIX);
-                let mut e = enc.encode_descriptor(
-                    &name,
-                    "The budget's spend, billing period to date: cost of the Bedrock line items its selector matches, computed before the series cap.",
-                    None,
-                    MetricType::Gauge,
-                )?;
-                for b in &budgets {
-                    for p in &b.periods {
-                        e.encode_family(&with(base(b), "billing_period", &p.period))?
-                            .encode_gauge(&p.spend)?;
-                    }
-                }
-                let name = format!("{}_{suffix}", names::BUDGET_FORECAST_PREFIX);
-                let mut e = enc.encode_descriptor(
-                    &name,
-                    "Forecast of the budget's spend at the end of the billing period: spend plus the trailing daily rate of settled usage days for every unsettled or remaining day (README, Budgets and alerts). Never below spend; always finite.",
-                    None,
-                    MetricType::Gauge,
-                )?;
-                for b in &budgets {
-                    for p in &b.periods {
-                        e.encode_family(&with(base(b), "billing_period", &p.period))?
-                            .encode_gauge(&p.forecast)?;
+                type PeriodValue = fn(&crate::budget::BudgetPeriod) -> f64;
+                for (prefix, help, value) in [
+                    (
+                        names::BUDGET_SPEND_PREFIX,
+                        "The budget's spend, billing period to date: cost of the Bedrock line items its selector matches, computed before the series cap.",
+                        (|p| p.spend) as PeriodValue,
+                    ),
+                    (
+                        names::BUDGET_FORECAST_PREFIX,
+                        "Forecast of the budget's spend at the end of the billing period: spend plus the trailing daily rate of settled usage days for every unsettled or remaining day (README, Budgets and alerts). Never below spend; always finite.",
+                        (|p| p.forecast) as PeriodValue,
+                    ),
+                ] {
+                    let name = format!("{prefix}_{suffix}");
+                    let mut e = enc.encode_descriptor(&name, help, None, MetricType::Gauge)?;
+                    for b in &budgets {
+                        for p in &b.periods {
+                            e.encode_family(&with(base(b), "billing_period", &p.period))?
+                                .encode_gauge(&value(p))?;
+                        }
                     }
                 }
                 for (prefix, help, baseline) in [
