@@ -189,16 +189,6 @@ impl Drop for Webhooks {
     }
 }
 
-/// A child process killed on drop.
-struct Proc(std::process::Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn budget_config(now: &str, ml_monthly: f64, web_monthly: f64) -> String {
     format!(
         r##"now = "{now}"
@@ -357,28 +347,14 @@ fn an_over_budget_owner_is_paged_end_to_end() {
     let rules_file = dir.path().join("rules.yml");
     std::fs::write(&rules_file, rules).unwrap();
     let prom_port = free_port();
-    let prom_cfg = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &prom_cfg,
-        format!(
+    let _prom = start_prometheus(
+        dir.path(),
+        format!("127.0.0.1:{prom_port}").parse().unwrap(),
+        &format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: ['{}']\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{am_addr}']\nscrape_configs:\n  - job_name: bedrock-cost-exporter\n    static_configs:\n      - targets: ['{}']\n",
             rules_file.display(),
             daemon.addr
         ),
-    )
-    .unwrap();
-    let _prom = Proc(
-        Command::new(tool("prometheus"))
-            .arg(format!("--config.file={}", prom_cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
     );
 
     // The page reaches the over-budget owner (and the pager) with the right labels and values.

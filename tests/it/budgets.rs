@@ -3,21 +3,9 @@
 //! series cap small enough to fold most principals, and budget spend and spike-day spend compared
 //! with DuckDB sums over the same files.
 
-use chrono::{Datelike, Utc};
 use cur_sample::{ExportSpec, SampleFormat, write_export};
 
 use crate::util::*;
-
-fn months_from_clock() -> (String, String) {
-    let now = Utc::now();
-    let cur = format!("{:04}-{:02}", now.year(), now.month());
-    let (py, pm) = if now.month() == 1 {
-        (now.year() - 1, 12)
-    } else {
-        (now.year(), now.month() - 1)
-    };
-    (format!("{py:04}-{pm:02}"), cur)
-}
 
 #[test]
 fn budget_spend_reconciles_with_duckdb_whatever_the_cap_folds() {

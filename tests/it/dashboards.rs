@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use promql_parser::label::MatchOp;
@@ -956,44 +956,6 @@ monthly = {all:?}
     )
 }
 
-/// The current and the previous billing period by the clock, after waiting out the last two
-/// minutes of a month (so the exporter, the export and Prometheus agree on the month).
-fn periods_by_the_clock() -> (String, String) {
-    use chrono::{Datelike, Utc};
-    let now = Utc::now();
-    let next_month_day1 = if now.month() == 12 {
-        chrono::NaiveDate::from_ymd_opt(now.year() + 1, 1, 1)
-    } else {
-        chrono::NaiveDate::from_ymd_opt(now.year(), now.month() + 1, 1)
-    }
-    .unwrap()
-    .and_hms_opt(0, 0, 0)
-    .unwrap()
-    .and_utc();
-    let left = next_month_day1 - now;
-    if left < chrono::Duration::minutes(2) {
-        std::thread::sleep(left.to_std().unwrap() + Duration::from_secs(2));
-    }
-    let now = Utc::now();
-    let cur = format!("{:04}-{:02}", now.year(), now.month());
-    let (py, pm) = if now.month() == 1 {
-        (now.year() - 1, 12)
-    } else {
-        (now.year(), now.month() - 1)
-    };
-    (format!("{py:04}-{pm:02}"), cur)
-}
-
-/// A child process killed on drop.
-struct Proc(std::process::Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Generated export for the previous and current month (by the clock, no fixed `now`) with three
 /// budgets (one over its limit, so budget alerts are pending) → the daemon → a real Prometheus
 /// with the shipped rules file, unchanged. Then every variable query and every panel query of
@@ -1003,7 +965,7 @@ impl Drop for Proc {
 fn every_panel_and_variable_query_returns_data_on_a_real_prometheus() {
     use cur_sample::{ExportSpec, write_export};
 
-    let (prev, cur) = periods_by_the_clock();
+    let (prev, cur) = months_from_clock();
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("export");
     write_export(
@@ -1044,28 +1006,14 @@ fn every_panel_and_variable_query_returns_data_on_a_real_prometheus() {
 
     let prom_port = free_port();
     let prom: SocketAddr = format!("127.0.0.1:{prom_port}").parse().unwrap();
-    let prom_cfg = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &prom_cfg,
-        format!(
+    let _prom = start_prometheus(
+        dir.path(),
+        prom,
+        &format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: ['{}']\nscrape_configs:\n  - job_name: bedrock-cost-exporter\n    static_configs:\n      - targets: ['{}']\n",
             repo().join(crate::alerting::RULES).display(),
             daemon.addr
         ),
-    )
-    .unwrap();
-    let _prom = Proc(
-        Command::new(tool("prometheus"))
-            .arg(format!("--config.file={}", prom_cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address={prom}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
     );
     // Enough history for the range panels (a few scrapes) and the rules evaluated.
     wait_for(

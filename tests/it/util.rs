@@ -354,3 +354,62 @@ pub fn ksum(xs: impl IntoIterator<Item = f64>) -> f64 {
 pub fn close(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-6)
 }
+
+/// A child process killed on drop.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a real `prometheus` with `config` (YAML) as its configuration file, its data under
+/// `dir`, listening on `listen`; killed on drop.
+pub fn start_prometheus(dir: &Path, listen: SocketAddr, config: &str) -> Proc {
+    let cfg = dir.join("prometheus.yml");
+    std::fs::write(&cfg, config).unwrap();
+    Proc(
+        Command::new(tool("prometheus"))
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address={listen}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    )
+}
+
+/// The previous and the current billing period (`YYYY-MM`) by the UTC clock. Within two minutes
+/// of a month's end it first waits for the new month, so that the export, the exporter and
+/// Prometheus all agree on the current month.
+pub fn months_from_clock() -> (String, String) {
+    use chrono::{Datelike, Utc};
+    let now = Utc::now();
+    let next_month_day1 = if now.month() == 12 {
+        chrono::NaiveDate::from_ymd_opt(now.year() + 1, 1, 1)
+    } else {
+        chrono::NaiveDate::from_ymd_opt(now.year(), now.month() + 1, 1)
+    }
+    .unwrap()
+    .and_hms_opt(0, 0, 0)
+    .unwrap()
+    .and_utc();
+    let left = next_month_day1 - now;
+    if left < chrono::Duration::minutes(2) {
+        std::thread::sleep(left.to_std().unwrap() + Duration::from_secs(2));
+    }
+    let now = Utc::now();
+    let cur = format!("{:04}-{:02}", now.year(), now.month());
+    let (py, pm) = if now.month() == 1 {
+        (now.year() - 1, 12)
+    } else {
+        (now.year(), now.month() - 1)
+    };
+    (format!("{py:04}-{pm:02}"), cur)
+}
