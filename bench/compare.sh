@@ -9,29 +9,39 @@
 #
 # Environment: BENCH_RUNS (timed runs per commit and set, default 5), BENCH_SIZE (total rows per
 # set, default 10000000), BENCH_DATA (the cache bench/run.sh uses, default bench/data).
+# Builds are kept per commit under ~/.cache/bce-compare/<commit>/ (a source checkout and its
+# target dir), so comparing against the same commit again costs no rebuild; delete the folder
+# to reclaim the space. `bench/compare.sh --build-only REV` builds one commit ahead of time.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$BENCH_DIR/.." && pwd)"
-OLD=$(git -C "$REPO" rev-parse --short=12 "${1:?usage: bench/compare.sh OLD_REV [NEW_REV]}")
+BUILD_ONLY=0
+if [ "${1:-}" = --build-only ]; then BUILD_ONLY=1; shift; fi
+OLD=$(git -C "$REPO" rev-parse --short=12 "${1:?usage: bench/compare.sh [--build-only] OLD_REV [NEW_REV]}")
 NEW=$(git -C "$REPO" rev-parse --short=12 "${2:-HEAD}")
 RUNS="${BENCH_RUNS:-5}"
 SIZE="${BENCH_SIZE:-10000000}"
 DATA="${BENCH_DATA:-$BENCH_DIR/data}"
-TARGET="$HOME/.cache/bce-compare-target"
+CACHE="$HOME/.cache/bce-compare"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/bce-compare.XXXXXX")"
-trap 'git -C "$REPO" worktree remove --force "$WORK/src-old" 2>/dev/null || true; git -C "$REPO" worktree remove --force "$WORK/src-new" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'rm -rf "$WORK"' EXIT
 log() { printf '== %s\n' "$*" >&2; }
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
 build() { # build REV NAME: release binaries of REV into $WORK/bin-NAME
-  local rev=$1 name=$2
-  git -C "$REPO" worktree add --detach -q "$WORK/src-$name" "$rev"
+  local rev=$1 name=$2 dir="$CACHE/$1"
+  if [ ! -d "$dir/src" ]; then
+    mkdir -p "$dir"
+    git -C "$REPO" archive --format=tar "$rev" | (mkdir -p "$dir/src.tmp" && tar -x -C "$dir/src.tmp")
+    mv "$dir/src.tmp" "$dir/src"
+  fi
   log "building $rev (release)"
-  (cd "$WORK/src-$name" && CARGO_TARGET_DIR="$TARGET-$name" cargo build --release --quiet --workspace)
+  (cd "$dir/src" && CARGO_TARGET_DIR="$dir/target" cargo build --release --quiet --workspace)
   mkdir -p "$WORK/bin-$name"
-  cp "$TARGET-$name/release/bedrock-cost-exporter" "$TARGET-$name/release/cur-sample" "$WORK/bin-$name/"
+  cp "$dir/target/release/bedrock-cost-exporter" "$dir/target/release/cur-sample" "$WORK/bin-$name/"
 }
 build "$OLD" old
+if [ "$BUILD_ONLY" = 1 ]; then exit 0; fi
 build "$NEW" new
 
 human() { awk -v n="$1" 'BEGIN { if (n >= 1e6) printf "%dM", n / 1e6; else printf "%dk", n / 1e3 }'; }
