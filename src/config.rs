@@ -431,7 +431,8 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
     check(raw)
 }
 
-/// The source prefixes of the CUR 2.0 `tags` map [CUR2-TAGS, reference §2.3].
+/// The source prefixes of the CUR 2.0 `tags` map (CUR 2.0 tag columns:
+/// https://docs.aws.amazon.com/cur/latest/userguide/table-dictionary-cur2-tag-columns.html).
 pub const TAG_SOURCES: &[&str] = &[
     "iamPrincipal",
     "costCategory",

@@ -77,7 +77,7 @@ pub fn classify(
 }
 
 /// How many tokens one unit of `pricing_unit` is, for token line items; `None` when the unit is not
-/// a token count. `1K tokens` ×1,000 and `1M tokens` ×1,000,000 (CUDOS v5.9.0, reference §4.3);
+/// a token count. `1K tokens` ×1,000 and `1M tokens` ×1,000,000 (CUDOS v5.9.0's Bedrock view);
 /// Marketplace `Units` are 1M tokens.
 pub fn token_factor(pricing_unit: &str, direction: Direction, marketplace: bool) -> Option<f64> {
     if direction == Direction::Other {

@@ -17,7 +17,8 @@ pub mod usage_type;
 
 pub use classify::{Classified, classify, token_factor};
 
-/// `line_item_product_code`s of the Bedrock family (reference §4.1).
+/// `line_item_product_code`s of the Bedrock family (CUDOS v5.9.0's Bedrock filter; the
+/// launch blog's Part 2 filter; the AWS Price List).
 pub const BEDROCK_PRODUCT_CODES: &[&str] = &[
     "AmazonBedrock",
     "AmazonBedrockService",

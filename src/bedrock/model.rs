@@ -160,7 +160,8 @@ mod tests {
     /// Every form of a model name we know of, with its canonical name.
     #[rustfmt::skip]
     const TABLE: &[(&str, &str)] = &[
-        // Claude, first-party usage types (reference §4.5) and product names (§4.1, §7)
+        // Claude: first-party usage types (Bedrock User Guide "Understanding CUR data") and
+        // Marketplace product names ("Claude Sonnet 4.5 (Amazon Bedrock Edition)", AWS Price List)
         ("Claude4.6Sonnet", "Claude Sonnet 4.6"),
         ("Claude Sonnet 4.6", "Claude Sonnet 4.6"),
         ("claude-sonnet-4-6", "Claude Sonnet 4.6"),

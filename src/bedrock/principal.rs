@@ -1,6 +1,8 @@
 //! IAM principal ARNs from `line_item_iam_principal` → kind, name and session. Pure; no I/O.
 //!
-//! Forms (reference §6; AWS ML blog 2026-04-17, IAM User Guide "IAM identifiers"):
+//! Forms (AWS ML blog "Introducing granular cost attribution for Amazon Bedrock", 2026-04-17;
+//! Bedrock User Guide "IAM principal cost tracking"; IAM User Guide "IAM identifiers",
+//! https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html):
 //! `arn:aws:iam::123456789012:user/alice`, API keys as `…:user/BedrockAPIKey-234s`, roles as
 //! `arn:aws:sts::123456789012:assumed-role/Role-1/session-123`, federated users as
 //! `…:assumed-role/BedrockRole/user-1@acme.org`; likely too: users with paths, `root`,
@@ -153,7 +155,8 @@ mod tests {
     use super::PrincipalKind::*;
     use super::*;
 
-    /// Every principal form in `shared/reference/cur2-bedrock.md` §1.2, §1.3 and §6.
+    /// Every principal form quoted by the launch blog (its sample tables and four access patterns),
+    /// the Bedrock and Billing user guides' IAM principal pages, and the IAM identifiers page.
     #[rustfmt::skip]
     const TABLE: &[(&str, PrincipalKind, &str, &str)] = &[
         ("arn:aws:iam::123456789012:user/alice", User, "alice", ""),

@@ -1,7 +1,9 @@
 //! The Bedrock usage-type grammar: `line_item_usage_type` → region, model, token direction, tier,
 //! cross-region scope and cache TTL. Pure; no I/O.
 //!
-//! Grammar (reference §4.4–4.6; Bedrock User Guide "Understanding CUR data"):
+//! Grammar (Bedrock User Guide "Understanding CUR data",
+//! https://docs.aws.amazon.com/bedrock/latest/userguide/cost-mgmt-understanding-cur-data.html;
+//! CUDOS v5.9.0's Bedrock view in aws-solutions-library-samples/cloud-intelligence-dashboards-framework):
 //! `{region}-{model}-{token-type}[-{tier}][-cross-region-global]`, mantle (OpenAI-compatible)
 //! models as `{region}-{provider.model}-mantle-{token-type}-standard`, and Marketplace-style SKUs as
 //! `{region}-MP:{region}_{TokenKind}[_Global|_Geo]-Units` (Cost Explorer shows the bare
@@ -399,8 +401,9 @@ mod tests {
         Scope,
         CacheTtl,
     );
-    /// Every usage-type string from `shared/reference/cur2-bedrock.md` §4.5 and §1.4
-    /// (row number in the comment), with what it must parse to.
+    /// Real usage-type strings, with what each must parse to: from the launch blog and its Part 2
+    /// (Athena + CUDOS, 2026-08-12), the Bedrock User Guide, CUDOS, and public repositories holding
+    /// real CUR and Cost Explorer data (the trailing number keeps strings of one sighting together).
     #[rustfmt::skip]
     const TABLE: &[Row] = &[
         // Docs and blogs
@@ -490,7 +493,7 @@ mod tests {
         ("USE1-DataAutomation-Standard-ImagesProcessed", Some("us-east-1"), Some("DataAutomation"), Other, OnDemand, InRegion, NO_TTL), // 66
         ("USE1-DataAutomation-Custom-PagesProcessed", Some("us-east-1"), Some("DataAutomation"), Other, OnDemand, InRegion, NO_TTL), // 66
         ("USE1-google.gemma-3-4b-it-mantle-input-tokens-standard", Some("us-east-1"), Some("gemma-3-4b-it"), Input, OnDemand, InRegion, NO_TTL), // 66
-        // Other suffixes seen (§4.5)
+        // Other suffixes seen in the same sources
         ("USE1-Claude4.6Sonnet-input-tokens-long-context-cross-region-global", Some("us-east-1"), Some("Claude4.6Sonnet"), Input, OnDemand, Global, NO_TTL),
         ("USE1-Claude4.6Sonnet-input-tokens-cross-region-global-batch", Some("us-east-1"), Some("Claude4.6Sonnet"), Input, Batch, Global, NO_TTL),
         // Seen when the classifier was tried on public strings (issue 8): modality token counts are

@@ -8,8 +8,11 @@
 //! sample; the `cur-sample` binary runs it from the command line. A workspace member of its own, so
 //! the daemon carries no generator code.
 //!
-//! Facts behind the shapes: `shared/reference/cur2-bedrock.md` (§1.2–1.4 sample rows and tags,
-//! §2.2 columns and types, §3.1 layout, §4 usage types and pricing units).
+//! Facts behind the shapes: the launch blog's sample rows, tags and access patterns (AWS ML blog
+//! "Introducing granular cost attribution for Amazon Bedrock", 2026-04-17, and its Part 2), the CUR
+//! 2.0 table dictionary (columns and types), the Data Exports delivery page (S3 layout and
+//! manifests), the Bedrock User Guide "Understanding CUR data" and CUDOS v5.9.0 (usage types and
+//! pricing units).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -158,7 +161,7 @@ const ACCOUNT: &str = "123456789012";
 const ACCOUNT_2: &str = "210987654321";
 const PAYER: &str = "999988887777";
 
-/// `(principal ARN or "", principal/session tags)` — the blog's four access patterns (§1.3).
+/// `(principal ARN or "", principal/session tags)` — the launch blog's four access patterns.
 const PRINCIPALS: &[(&str, &[(&str, &str)])] = &[
     // 1. IAM users and Bedrock API keys.
     (
@@ -503,7 +506,8 @@ const SKUS: &[Sku] = &[
     },
 ];
 
-/// Bedrock features billed without a principal (reference §6: KB, standalone guardrails, …).
+/// Bedrock features billed without a principal (Bedrock User Guide "IAM principal cost
+/// tracking": knowledge bases, standalone guardrails, …).
 const UNATTRIBUTED_SKU: Sku = sku(
     "USE1-Knowledge-Base:Consumption-based:Retrieval",
     "AmazonBedrock",
@@ -820,7 +824,8 @@ impl<'s> RowGen<'s> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The CUR 2.0 column set [CUR2 table dictionary, reference §2.2].
+// The CUR 2.0 column set (CUR 2.0 table dictionary,
+// https://docs.aws.amazon.com/cur/latest/userguide/table-dictionary-cur2.html).
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -1294,7 +1299,7 @@ fn cell<'a>(col: &Col, row: &'a GenRow, ctx: &Ctx<'_>) -> Cell<'a> {
         F::Rate | F::NetRate => Cell::Str(Owned(format!("{}", row.rate))),
         F::Currency => Cell::Str(Borrowed("USD")),
         F::Principal => {
-            // Non-Bedrock rows: NULL (reference §8.2 leaves NULL vs '' open).
+            // Non-Bedrock rows: NULL (AWS does not document NULL vs '' for them).
             if !ctx.spec.principal_column || (row.principal.is_empty() && !bedrock) {
                 Cell::Null
             } else {
@@ -1687,7 +1692,7 @@ pub fn write_export(root: &Path, spec: &ExportSpec) -> std::io::Result<ExportSum
             }
         }
     }
-    // Data Exports writes a test object at the bucket root (reference §3.1); a mirror may carry it.
+    // Data Exports writes a test object at the bucket root (Data Exports "Export delivery" page); a mirror may carry it.
     std::fs::write(root.join("aws-programmatic-access-test-object"), b"test")?;
     Ok(summary)
 }
