@@ -9,19 +9,15 @@ use crate::util::*;
 
 #[test]
 fn budget_spend_reconciles_with_duckdb_whatever_the_cap_folds() {
-    let (prev, cur) = months_from_clock();
     let dir = tempfile::tempdir().unwrap();
-    let export = dir.path().join("export");
-    write_export(
-        &export,
-        &ExportSpec {
-            periods: vec![prev.clone(), cur.clone()],
+    let (export, prev, cur) = export_for_clock_months(
+        dir.path(),
+        ExportSpec {
             rows_per_period: 2_500,
             extra_sessions: 20,
             ..ExportSpec::default()
         },
-    )
-    .unwrap();
+    );
     let cfg = dir.path().join("bce.toml");
     std::fs::write(
         &cfg,

@@ -963,20 +963,14 @@ monthly = {all:?}
 /// must succeed, and with the defaults must return data. Broken panels are named.
 #[test]
 fn every_panel_and_variable_query_returns_data_on_a_real_prometheus() {
-    use cur_sample::{ExportSpec, write_export};
-
-    let (prev, cur) = months_from_clock();
     let dir = tempfile::tempdir().unwrap();
-    let export = dir.path().join("export");
-    write_export(
-        &export,
-        &ExportSpec {
-            periods: vec![prev.clone(), cur.clone()],
+    let (export, prev, cur) = export_for_clock_months(
+        dir.path(),
+        cur_sample::ExportSpec {
             rows_per_period: 3_000,
-            ..ExportSpec::default()
+            ..cur_sample::ExportSpec::default()
         },
-    )
-    .unwrap();
+    );
     let cfg = dir.path().join("bce.toml");
     std::fs::write(&cfg, budget_config(1e12, 1e12, 1e12)).unwrap();
     let probe = parse_exposition(&once(

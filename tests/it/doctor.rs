@@ -43,6 +43,27 @@ fn has_line(text: &str, mark: &str, words: &[&str]) -> bool {
         .any(|l| l.starts_with(mark) && words.iter().all(|w| l.contains(w)))
 }
 
+/// Asserts a line starting with `mark` (✓ or ✗) holds every one of `words`.
+fn expect_line(text: &str, mark: &str, words: &[&str]) {
+    assert!(
+        has_line(text, mark, words),
+        "no {mark} line with {words:?}:\n{text}"
+    );
+}
+
+/// `doctor` on a generated export of `spec` (800 rows a period); it must not block the daemon.
+fn doctor_on(spec: ExportSpec) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ExportSpec {
+        rows_per_period: 800,
+        ..spec
+    };
+    write_export(dir.path(), &spec).unwrap();
+    let (ok, text) = doctor(dir.path());
+    assert!(ok, "doctor must not block the daemon here:\n{text}");
+    text
+}
+
 #[test]
 fn doctor_on_the_bundled_sample() {
     let (ok, text) = doctor(&repo().join("sample/export"));
@@ -61,73 +82,42 @@ fn doctor_on_the_bundled_sample() {
         &["2026-10: Bedrock usage billed up to"],
         &["series (max_series 20000)"],
     ] {
-        assert!(
-            has_line(&text, "✓", words),
-            "no ✓ line with {words:?}:\n{text}"
-        );
+        expect_line(&text, "✓", words);
     }
 }
 
 #[test]
 fn doctor_on_an_export_without_the_principal_column() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = ExportSpec {
+    let text = doctor_on(ExportSpec {
         principal_column: false,
-        rows_per_period: 800,
         ..ExportSpec::default()
-    };
-    write_export(dir.path(), &spec).unwrap();
-    let (ok, text) = doctor(dir.path());
-    assert!(
-        ok,
-        "a missing principal column does not block the daemon:\n{text}"
-    );
-    assert!(
-        has_line(
-            &text,
-            "✗",
-            &["no line_item_iam_principal column", "2026-10, 2026-11"]
-        ),
-        "{text}"
+    });
+    expect_line(
+        &text,
+        "✗",
+        &["no line_item_iam_principal column", "2026-10, 2026-11"],
     );
     assert!(text.contains("INCLUDE_IAM_PRINCIPAL_DATA"), "{text}");
-    assert!(
-        has_line(&text, "✗", &["no iamPrincipal/ tag keys"]),
-        "{text}"
-    );
-    assert!(
-        has_line(&text, "✓", &["100.0 % of Bedrock cost has no principal"]),
-        "{text}"
-    );
+    expect_line(&text, "✗", &["no iamPrincipal/ tag keys"]);
+    expect_line(&text, "✓", &["100.0 % of Bedrock cost has no principal"]);
 }
 
 #[test]
 fn doctor_on_an_export_without_tags() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = ExportSpec {
+    let text = doctor_on(ExportSpec {
         principal_tags: false,
-        rows_per_period: 800,
         format: cur_sample::SampleFormat::CsvGz,
         mode: cur_sample::SampleMode::CreateNew,
         ..ExportSpec::default()
-    };
-    write_export(dir.path(), &spec).unwrap();
-    let (ok, text) = doctor(dir.path());
-    assert!(ok, "{text}");
-    assert!(has_line(&text, "✓", &["create-new"]), "{text}");
-    assert!(has_line(&text, "✓", &["CSV (gzip)"]), "{text}");
-    assert!(
-        has_line(
-            &text,
-            "✓",
-            &["principal column line_item_iam_principal present"]
-        ),
-        "{text}"
+    });
+    expect_line(&text, "✓", &["create-new"]);
+    expect_line(&text, "✓", &["CSV (gzip)"]);
+    expect_line(
+        &text,
+        "✓",
+        &["principal column line_item_iam_principal present"],
     );
-    assert!(
-        has_line(&text, "✗", &["no iamPrincipal/ tag keys"]),
-        "{text}"
-    );
+    expect_line(&text, "✗", &["no iamPrincipal/ tag keys"]);
     assert!(text.contains("Cost allocation tags"), "{text}");
     assert!(!text.contains("→ label tag_team"), "{text}");
 }
@@ -211,49 +201,53 @@ fn unknown_usage_types_are_counted_logged_once_and_diagnosed() {
     assert!(log.contains("USE1-NovaPro-widget-seconds"), "{log}");
     let (ok, text) = doctor(dir.path());
     assert!(ok, "{text}");
-    assert!(
-        has_line(
-            &text,
-            "✗",
-            &[
-                "1 usage type(s) matched no rule",
-                "USE1-NovaPro-widget-seconds (2)"
-            ]
-        ),
-        "{text}"
+    expect_line(
+        &text,
+        "✗",
+        &[
+            "1 usage type(s) matched no rule",
+            "USE1-NovaPro-widget-seconds (2)",
+        ],
     );
+}
+
+/// Static test credentials for an S3 endpoint on loopback (never a real account).
+const TEST_CREDENTIALS: [(&str, &str); 3] = [
+    ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+    ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ("AWS_REGION", "us-east-1"),
+];
+
+/// `--source s3://billing/cur/export` on a path-style endpoint.
+fn s3_source(endpoint: &str) -> [&str; 5] {
+    [
+        "--source",
+        "s3://billing/cur/export",
+        "--s3-endpoint",
+        endpoint,
+        "--s3-path-style",
+    ]
 }
 
 #[test]
 fn doctor_on_an_unreachable_source_blocks() {
     let port = free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
-    let out = run_clean(
-        &[
-            "doctor",
-            "--source",
-            "s3://billing/cur/export",
-            "--s3-endpoint",
-            &endpoint,
-            "--s3-path-style",
-        ],
-        &[
-            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "secret"),
-            ("AWS_REGION", "us-east-1"),
+    let args: Vec<&str> = ["doctor"].into_iter().chain(s3_source(&endpoint)).collect();
+    let env: Vec<(&str, &str)> = TEST_CREDENTIALS
+        .into_iter()
+        .chain([
             ("BCE_S3__MAX_ATTEMPTS", "1"),
             ("BCE_S3__REQUEST_TIMEOUT", "2s"),
-        ],
-    );
+        ])
+        .collect();
+    let out = run_clean(&args, &env);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{text}");
-    assert!(
-        has_line(
-            &text,
-            "✗",
-            &["source s3://billing/cur/export/", "not readable"]
-        ),
-        "{text}"
+    expect_line(
+        &text,
+        "✗",
+        &["source s3://billing/cur/export/", "not readable"],
     );
     assert!(
         text.contains("s3:ListBucket") && text.contains("deploy/iam-policy.json"),
@@ -314,22 +308,14 @@ fn before_the_first_refresh_what_is_known_is_exposed() {
     // An S3 endpoint that accepts connections and never answers: the first refresh hangs.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", silent.local_addr().unwrap());
-    let d = Daemon::start(
-        &[
-            "--source",
-            "s3://billing/cur/export",
-            "--s3-endpoint",
-            &endpoint,
-            "--s3-path-style",
-        ],
-        &[
-            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "secret"),
-            ("AWS_REGION", "us-east-1"),
+    let env: Vec<(&str, &str)> = TEST_CREDENTIALS
+        .into_iter()
+        .chain([
             ("AWS_EC2_METADATA_DISABLED", "true"),
             ("BCE_S3__REQUEST_TIMEOUT", "60s"),
-        ],
-    );
+        ])
+        .collect();
+    let d = Daemon::start(&s3_source(&endpoint), &env);
     let m = d.metrics();
     assert_eq!(
         value(&m, "bedrock_exporter_series_limit", &[]),

@@ -51,6 +51,25 @@ impl Received {
     pub fn count(&self) -> usize {
         self.requests.lock().unwrap().len()
     }
+
+    /// Every request received so far, oldest first.
+    pub fn all(&self) -> Vec<ExportMetricsServiceRequest> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, r)| r.clone())
+            .collect()
+    }
+
+    /// Waits for the first push (then 300 ms for the rest of its requests); every request so far.
+    pub fn first_push(&self, what: &str) -> Vec<ExportMetricsServiceRequest> {
+        wait_for(Duration::from_secs(60), what, || {
+            (self.count() > 0).then_some(())
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        self.all()
+    }
 }
 
 struct Svc(Arc<Received>);
@@ -338,17 +357,7 @@ fn same_series_as_metrics(proto: Proto) {
         ],
     );
     d.wait_ready();
-    wait_for(Duration::from_secs(60), "an OTLP push", || {
-        (got.count() > 0).then_some(())
-    });
-    std::thread::sleep(Duration::from_millis(300));
-    let reqs: Vec<ExportMetricsServiceRequest> = got
-        .requests
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, r)| r.clone())
-        .collect();
+    let reqs = got.first_push("an OTLP push");
     let (pushed, resource) = samples(&reqs);
     let scraped = d.metrics();
     assert!(scraped.iter().any(|s| s.name == "bedrock_cost_usd"));
@@ -407,17 +416,7 @@ fn otlp_semconv_attributes() {
         ],
     );
     d.wait_ready();
-    wait_for(Duration::from_secs(60), "an OTLP push", || {
-        (got.count() > 0).then_some(())
-    });
-    std::thread::sleep(Duration::from_millis(300));
-    let reqs: Vec<_> = got
-        .requests
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, r)| r.clone())
-        .collect();
+    let reqs = got.first_push("an OTLP push");
     let (pushed, _) = samples(&reqs);
     let scraped = d.metrics();
     // Same values, attributes renamed: map /metrics labels the documented way and compare.
@@ -520,16 +519,8 @@ fn otlp_receiver_killed_and_restarted() {
         "resumed after {resumed_after:?}"
     );
     // The pushed data after the restart is complete.
-    let last: Vec<_> = got
-        .requests
-        .lock()
-        .unwrap()
-        .iter()
-        .rev()
-        .take(1)
-        .map(|(_, r)| r.clone())
-        .collect();
-    let (pushed, _) = samples(&last);
+    let all = got.all();
+    let (pushed, _) = samples(&all[all.len() - 1..]);
     assert!(pushed.iter().any(|s| s.name == "bedrock_cost_usd"));
 }
 
@@ -648,13 +639,7 @@ fn push_big(
         pusher.shutdown();
         (pushed.duration.as_secs_f64(), pushed.requests)
     });
-    let reqs: Vec<_> = got
-        .requests
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, r)| r.clone())
-        .collect();
+    let reqs = got.all();
     assert_eq!(reqs.len(), requests);
     let biggest = reqs.iter().map(|r| r.encoded_len()).max().unwrap();
     assert!(biggest < 4 << 20, "a request of {biggest} bytes");
@@ -800,17 +785,7 @@ fn otlp_grpc_over_mutual_tls_with_a_custom_ca() {
         ],
     );
     d.wait_ready();
-    wait_for(Duration::from_secs(60), "a push over mTLS", || {
-        (got.count() > 0).then_some(())
-    });
-    std::thread::sleep(Duration::from_millis(300));
-    let reqs: Vec<_> = got
-        .requests
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, r)| r.clone())
-        .collect();
+    let reqs = got.first_push("a push over mTLS");
     let (pushed, _) = samples(&reqs);
     assert_same(pushed, d.metrics());
     assert_eq!(

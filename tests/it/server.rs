@@ -88,20 +88,7 @@ fn scrapes_are_answered_while_long_refreshes_and_renders_run() {
         scrapes += 1;
         std::thread::sleep(Duration::from_millis(20));
     }
-    let renders: Vec<f64> = d
-        .drain_log()
-        .iter()
-        .filter(|l| l.contains("exposition rendered"))
-        .filter_map(|l| {
-            let i = l.find("render_seconds=")?;
-            l[i + 15..]
-                .split_whitespace()
-                .next()?
-                .trim_matches('"')
-                .parse()
-                .ok()
-        })
-        .collect();
+    let renders = d.logged_numbers("exposition rendered", "render_seconds");
     let longest = renders.iter().copied().fold(0.0, f64::max);
     assert!(
         renders.len() >= 2 && longest >= 0.3,

@@ -239,20 +239,7 @@ fn soak_refreshes_with_changing_exports_and_s3_restarts_keep_memory_and_fds_flat
     let _ = moto.kill();
     let _ = moto.wait();
     let mut d = d;
-    let refresh_secs: Vec<f64> = d
-        .drain_log()
-        .iter()
-        .filter(|l| l.contains("refresh finished"))
-        .filter_map(|l| {
-            let i = l.find("seconds=")?;
-            l[i + 8..]
-                .split_whitespace()
-                .next()?
-                .trim_matches('"')
-                .parse()
-                .ok()
-        })
-        .collect();
+    let refresh_secs = d.logged_numbers("refresh finished", "seconds");
     if std::env::var("SOAK_TRACE").is_ok() {
         eprintln!("{}", d.drain_log().join("\n"));
     }

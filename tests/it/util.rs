@@ -306,6 +306,24 @@ impl Daemon {
         }
         &self.lines
     }
+
+    /// The numbers logged as `field=…` on the log lines so far that contain `event`.
+    pub fn logged_numbers(&mut self, event: &str, field: &str) -> Vec<f64> {
+        let key = format!("{field}=");
+        self.drain_log()
+            .iter()
+            .filter(|l| l.contains(event))
+            .filter_map(|l| {
+                let i = l.find(&key)?;
+                l[i + key.len()..]
+                    .split_whitespace()
+                    .next()?
+                    .trim_matches('"')
+                    .parse()
+                    .ok()
+            })
+            .collect()
+    }
 }
 
 impl Drop for Daemon {
@@ -412,4 +430,23 @@ pub fn months_from_clock() -> (String, String) {
         (now.year(), now.month() - 1)
     };
     (format!("{py:04}-{pm:02}"), cur)
+}
+
+/// Writes `spec` for the previous and the current month (by the clock) to `dir/export`; returns
+/// the export's path and the two months, oldest first.
+pub fn export_for_clock_months(
+    dir: &std::path::Path,
+    spec: cur_sample::ExportSpec,
+) -> (std::path::PathBuf, String, String) {
+    let (prev, cur) = months_from_clock();
+    let export = dir.join("export");
+    cur_sample::write_export(
+        &export,
+        &cur_sample::ExportSpec {
+            periods: vec![prev.clone(), cur.clone()],
+            ..spec
+        },
+    )
+    .unwrap();
+    (export, prev, cur)
 }
