@@ -59,6 +59,18 @@ pub enum SampleMode {
     CreateNew,
 }
 
+/// How rows are ordered inside a billing period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SampleLayout {
+    /// Every row picks its service and hour at random: every row group holds some Bedrock rows.
+    #[default]
+    Random,
+    /// Rows grouped by service (in product-code order), then by usage day: Bedrock rows fill a
+    /// few consecutive row groups, which statistics can tell apart. How AWS orders rows is not
+    /// documented; this is the other end of the range from `Random`.
+    Ordered,
+}
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct ExportSpec {
@@ -89,6 +101,7 @@ pub struct ExportSpec {
     pub older_executions: usize,
     /// Extra assumed-role sessions (`batch-N`) to raise cardinality.
     pub extra_sessions: usize,
+    pub layout: SampleLayout,
 }
 
 impl Default for ExportSpec {
@@ -111,6 +124,7 @@ impl Default for ExportSpec {
             stale_chunk: true,
             older_executions: 1,
             extra_sessions: 0,
+            layout: SampleLayout::Random,
         }
     }
 }
@@ -589,30 +603,97 @@ fn next_period(period: &str) -> String {
     }
 }
 
+/// The share of each of [`OTHER_SERVICES`] among the non-Bedrock rows, in percent.
+const OTHER_SERVICE_PERCENT: [usize; 5] = [40, 30, 25, 3, 2];
+
+/// Which service (`Some(i)`: `OTHER_SERVICES[i]`, `None`: Bedrock) and usage day the next row of
+/// an [`SampleLayout::Ordered`] period gets.
+struct Ordered {
+    /// `(service, rows)` in product-code order.
+    blocks: Vec<(Option<usize>, usize)>,
+    block: usize,
+    in_block: usize,
+    days: i64,
+}
+
+impl Ordered {
+    fn new(rows: usize, bedrock_share: f64, hours: i64) -> Ordered {
+        let bedrock = ((rows as f64 * bedrock_share).round() as usize).min(rows);
+        let others = rows - bedrock;
+        let mut n: Vec<usize> = OTHER_SERVICE_PERCENT
+            .iter()
+            .map(|p| others * p / 100)
+            .collect();
+        n[0] += others - n.iter().sum::<usize>();
+        // AWSLambda, AmazonBedrock…, AmazonBedrockAgentCore, AmazonEC2, AmazonS3, Marketplace SaaS.
+        let blocks = vec![
+            (Some(2), n[2]),
+            (None, bedrock),
+            (Some(3), n[3]),
+            (Some(0), n[0]),
+            (Some(1), n[1]),
+            (Some(4), n[4]),
+        ];
+        Ordered {
+            blocks,
+            block: 0,
+            in_block: 0,
+            days: (hours + 23) / 24,
+        }
+    }
+
+    fn next(&mut self) -> (Option<usize>, i64) {
+        while self.block + 1 < self.blocks.len() && self.in_block >= self.blocks[self.block].1 {
+            self.block += 1;
+            self.in_block = 0;
+        }
+        let (service, n) = self.blocks[self.block];
+        let day = self.in_block as i64 * self.days / n.max(1) as i64;
+        self.in_block += 1;
+        (service, day.min(self.days - 1))
+    }
+}
+
 struct RowGen<'s> {
     spec: &'s ExportSpec,
     rng: Rng,
     period_start: i64,
     hours: i64,
     session_arns: Vec<String>,
+    /// `Some` for [`SampleLayout::Ordered`].
+    ordered: Option<Ordered>,
 }
 
 impl<'s> RowGen<'s> {
-    fn new(spec: &'s ExportSpec, period: &str, seed: u64, session_arns: Vec<String>) -> Self {
+    /// A generator for `rows` rows of `period`.
+    fn new(
+        spec: &'s ExportSpec,
+        period: &str,
+        seed: u64,
+        session_arns: Vec<String>,
+        rows: usize,
+    ) -> Self {
         let start = period_start_ms(period);
         let end = period_start_ms(&next_period(period));
+        let hours = ((end - start) / 3_600_000).max(1);
         RowGen {
             spec,
             rng: Rng::new(seed),
             period_start: start,
-            hours: ((end - start) / 3_600_000).max(1),
+            hours,
             session_arns,
+            ordered: (spec.layout == SampleLayout::Ordered)
+                .then(|| Ordered::new(rows, spec.bedrock_share, hours)),
         }
     }
 
     fn row(&mut self) -> GenRow {
+        let slot = self.ordered.as_mut().map(Ordered::next);
         let r = &mut self.rng;
-        let hour = r.below(self.hours as usize) as i64;
+        let hour = match slot {
+            Some((_, day)) => (day * 24 + r.below(24) as i64).min(self.hours - 1),
+            None => r.below(self.hours as usize) as i64,
+        };
         let start_ms = self.period_start + hour * 3_600_000;
         let end_ms = start_ms + 3_600_000;
         // CUR line item ids are 52-character base32 strings ("jzpghmsdpdbm3ne5fzpaqbgayb4t…").
@@ -632,16 +713,22 @@ impl<'s> RowGen<'s> {
                 })
                 .collect()
         };
-        if r.f64() >= self.spec.bedrock_share {
-            // A large organisation's mix: mostly EC2, S3 and Lambda; a little AgentCore and SaaS.
-            let pick = r.below(100);
-            let (pc, ut, unit, entity) = OTHER_SERVICES[match pick {
-                0..40 => 0,
-                40..70 => 1,
-                70..95 => 2,
-                95..98 => 3,
-                _ => 4,
-            }];
+        let other = match slot {
+            Some((service, _)) => service,
+            None if r.f64() >= self.spec.bedrock_share => {
+                // A large organisation's mix: mostly EC2, S3 and Lambda; a little AgentCore and SaaS.
+                let mut pick = r.below(100);
+                let mut i = 0;
+                while pick >= OTHER_SERVICE_PERCENT[i] {
+                    pick -= OTHER_SERVICE_PERCENT[i];
+                    i += 1;
+                }
+                Some(i)
+            }
+            None => None,
+        };
+        if let Some(service) = other {
+            let (pc, ut, unit, entity) = OTHER_SERVICES[service];
             let amount = round_to(r.f64() * 100.0, 6);
             let rate = 0.0961;
             let cost = round_to(amount * rate, 10);
@@ -1635,13 +1722,13 @@ pub fn write_export(root: &Path, spec: &ExportSpec) -> std::io::Result<ExportSum
         for &ex in &executions {
             let is_live = ex == live;
             let seed = spec.seed ^ ((pi as u64) << 32) ^ ((ex as u64) << 48);
-            let mut gen_ = RowGen::new(spec, period, seed, sessions.clone());
             // Older executions are smaller and differ, as a restated bill would.
             let rows = if is_live {
                 spec.rows_per_period
             } else {
                 spec.rows_per_period / 2 + 7
             };
+            let mut gen_ = RowGen::new(spec, period, seed, sessions.clone(), rows);
             let nfiles = spec.files_per_period.max(1);
             let (folder, execution_id) = match spec.mode {
                 SampleMode::Overwrite => (
@@ -1685,9 +1772,16 @@ pub fn write_export(root: &Path, spec: &ExportSpec) -> std::io::Result<ExportSum
             // Overwrite mode: a chunk left over from an earlier, larger run.
             if spec.mode == SampleMode::Overwrite && spec.stale_chunk {
                 let rel = format!("{period_dir}/{}", data_file_name(spec, nfiles + 1));
-                let mut stale = RowGen::new(spec, period, seed ^ 0xdead_beef, sessions.clone());
+                let stale_rows = rows / 3 + 11;
+                let mut stale = RowGen::new(
+                    spec,
+                    period,
+                    seed ^ 0xdead_beef,
+                    sessions.clone(),
+                    stale_rows,
+                );
                 summary.bytes +=
-                    write_data_file(&root.join(&rel), spec, &mut stale, rows / 3 + 11, &ctx)?;
+                    write_data_file(&root.join(&rel), spec, &mut stale, stale_rows, &ctx)?;
                 summary.dead_files.push(rel);
             }
         }
@@ -1724,13 +1818,58 @@ mod tests {
     fn deterministic() {
         let spec = ExportSpec::default();
         let a: Vec<f64> = {
-            let mut g = RowGen::new(&spec, "2026-11", 7, vec![]);
+            let mut g = RowGen::new(&spec, "2026-11", 7, vec![], 100);
             (0..100).map(|_| g.row().unblended_cost).collect()
         };
         let b: Vec<f64> = {
-            let mut g = RowGen::new(&spec, "2026-11", 7, vec![]);
+            let mut g = RowGen::new(&spec, "2026-11", 7, vec![], 100);
             (0..100).map(|_| g.row().unblended_cost).collect()
         };
         assert_eq!(a, b);
+    }
+
+    /// The ordered layout: one block per service (Bedrock's holds `bedrock_share` of the rows),
+    /// days ascending inside each block, every row exactly once.
+    #[test]
+    fn ordered_layout_groups_services_then_days() {
+        let spec = ExportSpec {
+            layout: SampleLayout::Ordered,
+            bedrock_share: 0.1,
+            ..ExportSpec::default()
+        };
+        let mut g = RowGen::new(&spec, "2026-11", 7, vec![], 1_000);
+        let rows: Vec<GenRow> = (0..1_000).map(|_| g.row()).collect();
+        let bedrock = |r: &GenRow| !OTHER_SERVICES.iter().any(|o| o.0 == r.product_code);
+        let first = rows.iter().position(bedrock).unwrap();
+        let n = rows.iter().filter(|r| bedrock(r)).count();
+        assert_eq!(n, 100);
+        assert!(
+            rows[first..first + n].iter().all(bedrock),
+            "one Bedrock block"
+        );
+        let mut blocks: Vec<&str> = Vec::new();
+        // Usage start of the block's latest usage row (credits and tax carry other dates).
+        let mut latest = i64::MIN;
+        for (i, r) in rows.iter().enumerate() {
+            let key = if bedrock(r) {
+                "bedrock"
+            } else {
+                r.product_code
+            };
+            if blocks.last() != Some(&key) {
+                assert!(!blocks.contains(&key), "{key} appears twice (row {i})");
+                blocks.push(key);
+                latest = i64::MIN;
+            }
+            if r.line_item_type.ends_with("Usage") {
+                assert!(
+                    r.start_ms >= latest.saturating_sub(23 * 3_600_000),
+                    "row {i}: the day goes back"
+                );
+                latest = latest.max(r.start_ms);
+            }
+        }
+        assert_eq!(blocks.len(), 6, "{blocks:?}");
+        assert!(rows.iter().all(|r| r.start_ms < period_start_ms("2026-12")));
     }
 }

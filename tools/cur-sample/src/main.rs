@@ -5,12 +5,20 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use cur_sample::{ExportSpec, SampleFormat, SampleMode, write_export};
+use cur_sample::{ExportSpec, SampleFormat, SampleLayout, SampleMode, write_export};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Fmt {
     Parquet,
     CsvGz,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Layout {
+    /// Services and hours at random: every row group holds some Bedrock rows.
+    Random,
+    /// Rows grouped by service (product-code order), then by usage day.
+    Ordered,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -56,6 +64,9 @@ struct Args {
     /// No activated iamPrincipal/ tags in the tags map (tags not activated in Billing).
     #[arg(long)]
     no_principal_tags: bool,
+    /// Row order inside a period.
+    #[arg(long, value_enum, default_value_t = Layout::Random)]
+    layout: Layout,
 }
 
 fn main() -> std::io::Result<()> {
@@ -78,6 +89,10 @@ fn main() -> std::io::Result<()> {
         extra_sessions: a.extra_sessions,
         principal_column: !a.no_principal_column,
         principal_tags: !a.no_principal_tags,
+        layout: match a.layout {
+            Layout::Random => SampleLayout::Random,
+            Layout::Ordered => SampleLayout::Ordered,
+        },
         ..ExportSpec::default()
     };
     let s = write_export(&a.out, &spec)?;
