@@ -9,9 +9,9 @@
 #
 # Environment: BENCH_RUNS (timed runs per commit and set, default 5), BENCH_SIZE (total rows per
 # set, default 10000000), BENCH_DATA (the cache bench/run.sh uses, default bench/data).
-# Builds are kept per commit under ~/.cache/bce-compare/<commit>/ (a source checkout and its
-# target dir), so comparing against the same commit again costs no rebuild; delete the folder
-# to reclaim the space. `bench/compare.sh --build-only REV` builds one commit ahead of time.
+# Binaries are kept per commit under ~/.cache/bce-compare/<commit>/bin (bench/lib.sh), so
+# comparing against the same commit again costs no rebuild; delete ~/.cache/bce-compare to
+# reclaim the space. `bench/compare.sh --build-only REV` builds one commit ahead of time.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$BENCH_DIR/.." && pwd)"
@@ -22,29 +22,23 @@ NEW=$(git -C "$REPO" rev-parse --short=12 "${2:-HEAD}")
 RUNS="${BENCH_RUNS:-5}"
 SIZE="${BENCH_SIZE:-10000000}"
 DATA="${BENCH_DATA:-$BENCH_DIR/data}"
-CACHE="$HOME/.cache/bce-compare"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/bce-compare.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
-log() { printf '== %s\n' "$*" >&2; }
+PY="$REPO/.venv/bin/python"
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
 build() { # build REV NAME: release binaries of REV into $WORK/bin-NAME
-  local rev=$1 name=$2 dir="$CACHE/$1"
-  if [ ! -d "$dir/src" ]; then
-    mkdir -p "$dir"
-    git -C "$REPO" archive --format=tar "$rev" | (mkdir -p "$dir/src.tmp" && tar -x -C "$dir/src.tmp")
-    mv "$dir/src.tmp" "$dir/src"
-  fi
-  log "building $rev (release)"
-  (cd "$dir/src" && CARGO_TARGET_DIR="$dir/target" cargo build --release --quiet --workspace)
-  mkdir -p "$WORK/bin-$name"
-  cp "$dir/target/release/bedrock-cost-exporter" "$dir/target/release/cur-sample" "$WORK/bin-$name/"
+  local bin
+  bin=$(build_commit "$1")
+  mkdir -p "$WORK/bin-$2"
+  cp "$bin/bedrock-cost-exporter" "$bin/cur-sample" "$WORK/bin-$2/"
 }
 build "$OLD" old
 if [ "$BUILD_ONLY" = 1 ]; then exit 0; fi
 build "$NEW" new
 
-human() { awk -v n="$1" 'BEGIN { if (n >= 1e6) printf "%dM", n / 1e6; else printf "%dk", n / 1e3 }'; }
 h=$(human "$SIZE")
 gen() { # gen NAME FORMAT SHARE: the same command and cache as bench/run.sh
   local name=$1 fmt=$2 share=$3 dir="$DATA/$1"

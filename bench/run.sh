@@ -39,27 +39,12 @@ PY="$REPO/.venv/bin/python"
 # Rows per data file: keeps files at roughly 100-200 MB.
 ROWS_PER_FILE=1000000
 
-log() { printf '== %s\n' "$*" >&2; }
 START_TS=$(date +%s)
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+need_tools "$( [ "$LOAD" = 0 ] || echo wrk)"
 LOADAVG_START=$(cut -d" " -f1-3 /proc/loadavg)
 
-# ---------------------------------------------------------------------------------------------
-# Prerequisites.
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-missing=()
-[ -x /usr/bin/time ] || missing+=(time)
-[ "$LOAD" = 0 ] || command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-command -v curl >/dev/null 2>&1 || missing+=(curl)
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing ${missing[*]} (apt-get)"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null ||
-    { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }
-fi
-if ! "$PY" -c 'import duckdb' >/dev/null 2>&1; then
-  log "creating .venv with duckdb"
-  python3 -m venv .venv
-  .venv/bin/pip install -q duckdb
-fi
 
 # The commit the binaries are built from (taken now: the tree may move on during the run).
 commit=$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -128,52 +113,7 @@ _, files = manifest_files(sys.argv[2], "2")
 print(sum(os.path.getsize(f) for f in files), len(files))' "$BENCH_DIR" "$1"
 }
 
-# Busy CPU ticks of the whole machine (user, nice, system, irq, softirq, steal).
-CLK_TCK=$(getconf CLK_TCK)
-cpu_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
 
-# Waits (at most BENCH_IDLE_WAIT seconds) until other processes use less than 0.25 core.
-wait_idle() {
-  local deadline=$(( SECONDS + IDLE_WAIT )) a b
-  while :; do
-    a=$(cpu_busy); sleep 2; b=$(cpu_busy)
-    awk -v a="$a" -v b="$b" -v hz="$CLK_TCK" 'BEGIN {exit !((b - a) / hz / 2 < 0.25)}' && return
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      log "machine still busy after ${IDLE_WAIT} s of waiting; measuring anyway (see 'other CPU' in the report)"
-      return
-    fi
-  done
-}
-
-# ---------------------------------------------------------------------------------------------
-# One timed run under /usr/bin/time -v; appends a JSON line to RAW.
-# timed DATASET TOOL RUN cmd...
-timed() {
-  local ds=$1 tool=$2 run=$3
-  shift 3
-  local tf="$WORK/time.txt" err="$WORK/stderr.txt" busy0 busy1
-  busy0=$(cpu_busy)
-  if ! /usr/bin/time -v -o "$tf" "$@" > /dev/null 2> "$err"; then
-    cat "$err" "$tf" >&2
-    echo "run failed: $*" >&2
-    exit 1
-  fi
-  busy1=$(cpu_busy)
-  local wall rss cpu other
-  cpu=$(awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ {s += $2} END {print s}' "$tf")
-  wall=$(awk -F': ' '/Elapsed \(wall clock\) time/ {
-      n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$tf")
-  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tf")
-  # CPU seconds used by everything else on the machine meanwhile (noise indicator).
-  other=$(awk -v a="$busy0" -v b="$busy1" -v c="$cpu" -v hz="$CLK_TCK" 'BEGIN {
-      o = (b - a) / hz - c; if (o < 0) o = 0; printf "%.2f", o }')
-  if [ "$run" -gt 0 ]; then
-    printf '{"kind":"batch","dataset":"%s","tool":"%s","run":%d,"wall_s":%s,"cpu_s":%s,"rss_kb":%s,"other_cpu_s":%s}\n' \
-      "$ds" "$tool" "$run" "$wall" "$cpu" "$rss" "$other" >> "$RAW"
-  fi
-  printf '   %-9s run %d: %7.2f s wall %7.2f s cpu %6d MB  (other processes: %.2f cpu s)\n' \
-    "$tool" "$run" "$wall" "$cpu" "$(( rss / 1024 ))" "$other" >&2
-}
 
 CFG_BATCH="$WORK/batch.toml"
 cat > "$CFG_BATCH" <<'EOF'
@@ -206,12 +146,6 @@ bench_dataset() {
   done
 }
 
-human() { # 1000000 -> 1M, 100000 -> 100k
-  local n=$1
-  if (( n % 1000000 == 0 )); then echo "$(( n / 1000000 ))M"
-  elif (( n % 1000 == 0 )); then echo "$(( n / 1000 ))k"
-  else echo "$n"; fi
-}
 
 # Baseline RSS of the DuckDB side: Python + duckdb imported, one trivial query.
 timed baseline duckdb-baseline 1 "$PY" -c 'import duckdb; duckdb.connect().execute("SELECT 1").fetchall()'
