@@ -33,8 +33,10 @@
 //! - [`web_config`] — the exporter-toolkit web configuration file (`--web.config.file`), and a probe client speaking it.
 //!
 //! Beside the crate: `tools/cur-sample` (the export generator, a workspace member), `tests/it`
-//! (integration tests), `bench/` (benchmarks against DuckDB), `deploy/`, `config/`, `scripts/`,
-//! `.ci/`.
+//! (integration tests), `bench/` (benchmarks against DuckDB), `config/`, `deploy/` (rules, Helm,
+//! systemd, compose, CloudFormation) and the `Dockerfile`, `grafana/` (dashboards), `scripts/`
+//! (`test.sh` runs everything), `.ci/`. The `healthcheck` subcommand lives in the binary
+//! (`src/healthcheck.rs`).
 
 #![forbid(unsafe_code)]
 
