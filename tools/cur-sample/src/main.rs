@@ -56,6 +56,9 @@ struct Args {
     /// No activated iamPrincipal/ tags in the tags map (tags not activated in Billing).
     #[arg(long)]
     no_principal_tags: bool,
+    /// bill_payer_account_id of every row (one payer per export, as AWS writes them).
+    #[arg(long, default_value = cur_sample::PAYER)]
+    payer_account_id: String,
 }
 
 fn main() -> std::io::Result<()> {
@@ -78,6 +81,7 @@ fn main() -> std::io::Result<()> {
         extra_sessions: a.extra_sessions,
         principal_column: !a.no_principal_column,
         principal_tags: !a.no_principal_tags,
+        payer_account_id: a.payer_account_id,
         ..ExportSpec::default()
     };
     let s = write_export(&a.out, &spec)?;
