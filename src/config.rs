@@ -1235,7 +1235,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
 fn apply_access(s3: &mut S3Settings, a: &RawS3Access) -> Result<(), (&'static str, String)> {
     let set = |v: &Option<String>| v.as_ref().map(|v| v.trim().to_string());
     if let Some(e) = set(&a.endpoint) {
-        if !e.is_empty() && !(e.starts_with("http://") || e.starts_with("https://")) {
+        if !(e.is_empty() || e.starts_with("http://") || e.starts_with("https://")) {
             return Err((
                 "endpoint",
                 format!("{e:?} is not an http:// or https:// URL"),
