@@ -257,6 +257,7 @@ const NONE: u32 = u32::MAX;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct RowKey {
+    payer: u32,
     account: u32,
     principal: u32,
     usage_type: u32,
@@ -380,6 +381,7 @@ impl<'o> PeriodAggregator<'o> {
         let a = |v: &str| -> Arc<str> { Arc::from(v) };
         let fixed: [Arc<str>; SERIES_LABELS.len()] = [
             period.clone(),
+            s(key.payer),
             s(key.account),
             principal,
             a(kind),
@@ -478,6 +480,7 @@ impl RowSink for PeriodAggregator<'_> {
             row.currency
         });
         let key = RowKey {
+            payer: self.strings.id(row.payer_account_id.trim()),
             account: self.strings.id(row.usage_account_id),
             principal,
             usage_type,

@@ -81,6 +81,17 @@ pub struct RawS3 {
     pub concurrency: usize,
     pub request_timeout: String,
     pub max_attempts: u32,
+    /// A profile of the shared AWS config/credentials files (instead of `AWS_PROFILE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// A role to assume (sts:AssumeRole) with the credentials found, e.g. a payer account's
+    /// read-only role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_session_name: Option<String>,
 }
 
 impl Default for RawS3 {
@@ -89,11 +100,52 @@ impl Default for RawS3 {
             endpoint: None,
             path_style: false,
             region: None,
+            profile: None,
+            role_arn: None,
+            external_id: None,
+            role_session_name: None,
             concurrency: 8,
             request_timeout: "30s".to_string(),
             max_attempts: 5,
         }
     }
+}
+
+/// An `[[exports]]` entry's `s3` table: each key set here replaces the top-level `[s3]` key for
+/// this export (how to reach it and as whom); the GET bound, timeouts and retries stay global.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawS3Access {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_style: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_session_name: Option<String>,
+}
+
+/// One `[[exports]]` entry as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExport {
+    /// The `export` label of its self-metrics; default: the source as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "is_default_access")]
+    pub s3: RawS3Access,
+}
+
+fn is_default_access(a: &RawS3Access) -> bool {
+    *a == RawS3Access::default()
 }
 
 /// One `[[budgets]]` entry as written.
@@ -205,7 +257,15 @@ impl Default for RawSpikes {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawConfig {
-    pub source: String,
+    /// One export (the default `sample/export` when no export is configured at all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Several exports by source alone (each with the top-level `[s3]` settings).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    /// Several exports with names and per-export S3 settings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exports: Vec<RawExport>,
     pub listen: String,
     pub refresh_interval: String,
     pub periods: RawPeriods,
@@ -229,7 +289,9 @@ pub struct RawConfig {
 impl Default for RawConfig {
     fn default() -> Self {
         RawConfig {
-            source: DEFAULT_SOURCE.to_string(),
+            source: None,
+            sources: Vec::new(),
+            exports: Vec::new(),
             listen: DEFAULT_LISTEN.to_string(),
             refresh_interval: DEFAULT_REFRESH_INTERVAL.to_string(),
             periods: RawPeriods::Newest(DEFAULT_PERIODS),
@@ -323,10 +385,21 @@ pub enum LogFormat {
     Json,
 }
 
+/// One export to read: its name (the `export` label of its self-metrics), where it is, and how to
+/// reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportConfig {
+    pub name: String,
+    pub source: SourceSpec,
+    /// The top-level `[s3]` with this export's `s3` keys applied (unused for a local source).
+    pub s3: S3Settings,
+}
+
 /// Checked configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    pub source: SourceSpec,
+    /// At least one; names and sources unique.
+    pub exports: Vec<ExportConfig>,
     pub listen: SocketAddr,
     pub refresh_interval: Duration,
     pub periods: PeriodSelection,
@@ -335,6 +408,7 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How long an HTTP client may take to send its request headers.
     pub header_read_timeout: Duration,
+    /// The top-level `[s3]` (every export's defaults).
     pub s3: S3Settings,
     /// Budgets, forecast and spike settings.
     pub budgets: BudgetSettings,
@@ -356,6 +430,13 @@ pub enum ConfigError {
     #[error("config `budgets[{index}]` ({name:?}): {message}")]
     Budget {
         index: usize,
+        name: String,
+        message: String,
+    },
+    #[error("config `{key}` ({name:?}): {message}")]
+    Export {
+        /// `exports[1]`, `sources[0]` or `source`.
+        key: String,
         name: String,
         message: String,
     },
@@ -425,9 +506,14 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
     fig = fig
         .merge(Env::prefixed(ENV_PREFIX).split("__"))
         .merge(Serialized::defaults(overrides));
-    let raw: RawConfig = fig
+    let mut raw: RawConfig = fig
         .extract()
         .map_err(|e| ConfigError::Figment(Box::new(e)))?;
+    if overrides.source.is_some() {
+        // `--source` reads that one export, whatever the file lists.
+        raw.sources.clear();
+        raw.exports.clear();
+    }
     check(raw)
 }
 
@@ -444,6 +530,18 @@ pub const TAG_SOURCES: &[&str] = &[
 /// Every key of the configuration file, for suggestions.
 const ALL_KEYS: &[&str] = &[
     "source",
+    "sources",
+    "exports",
+    "exports.name",
+    "exports.source",
+    "exports.s3",
+    "exports.s3.endpoint",
+    "exports.s3.path_style",
+    "exports.s3.region",
+    "exports.s3.profile",
+    "exports.s3.role_arn",
+    "exports.s3.external_id",
+    "exports.s3.role_session_name",
     "listen",
     "refresh_interval",
     "periods",
@@ -495,6 +593,10 @@ const ALL_KEYS: &[&str] = &[
     "s3.concurrency",
     "s3.request_timeout",
     "s3.max_attempts",
+    "s3.profile",
+    "s3.role_arn",
+    "s3.external_id",
+    "s3.role_session_name",
 ];
 
 /// `host:port` or `ip:port` (IPv6 as `[::1]:9747`); host names are resolved (`localhost` from
@@ -588,12 +690,31 @@ fn describe_figment(e: &figment::Error) -> String {
                     Some((last, rest)) if *last == field.as_str() => rest,
                     _ => &path,
                 };
+                // Array positions (`exports.0.s3`) are shown as `exports[0].s3`, and left out to
+                // find the known keys.
+                let shown: Vec<String> = parents.iter().fold(Vec::new(), |mut acc, p| {
+                    match (p.parse::<usize>(), acc.last_mut()) {
+                        (Ok(i), Some(last)) => last.push_str(&format!("[{i}]")),
+                        _ => acc.push(p.to_string()),
+                    }
+                    acc
+                });
+                let shown_parent = if shown.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}.", shown.join("."))
+                };
+                let parents: Vec<&str> = parents
+                    .iter()
+                    .copied()
+                    .filter(|p| p.parse::<usize>().is_err())
+                    .collect();
                 let parent = if parents.is_empty() {
                     String::new()
                 } else {
                     format!("{}.", parents.join("."))
                 };
-                let full = format!("{parent}{field}");
+                let full = format!("{shown_parent}{field}");
                 let siblings: Vec<&str> = ALL_KEYS
                     .iter()
                     .copied()
@@ -604,12 +725,12 @@ fn describe_figment(e: &figment::Error) -> String {
                     .collect();
                 let names: Vec<&str> = siblings.iter().map(|k| &k[parent.len()..]).collect();
                 let full_names: Vec<String> =
-                    names.iter().map(|n| format!("{parent}{n}")).collect();
+                    names.iter().map(|n| format!("{shown_parent}{n}")).collect();
                 let close = suggestion(field, &names);
                 let hint = if close.is_empty() {
                     format!("; known keys here: {}", full_names.join(", "))
                 } else {
-                    close.replace("did you mean `", &format!("did you mean `{parent}"))
+                    close.replace("did you mean `", &format!("did you mean `{shown_parent}"))
                 };
                 format!("unknown key `{full}`{at}{hint}")
             }
@@ -647,15 +768,23 @@ fn plain_type(expected: &str) -> String {
 /// export root. Returns what is wrong, each with what to do.
 pub fn check_without_data(config: &Config) -> Vec<String> {
     let mut problems = Vec::new();
-    if let SourceSpec::Local(path) = &config.source {
+    for e in &config.exports {
+        let SourceSpec::Local(path) = &e.source else {
+            continue;
+        };
+        let which = if config.exports.len() == 1 {
+            "config key `source`".to_string()
+        } else {
+            format!("export {:?}", e.name)
+        };
         if !path.exists() {
             problems.push(format!(
-                "config key `source`: {} does not exist; give the export root (the folder holding data/ and metadata/) or s3://bucket/prefix/<export-name>",
+                "{which}: {} does not exist; give the export root (the folder holding data/ and metadata/) or s3://bucket/prefix/<export-name>",
                 path.display()
             ));
         } else if !path.join("metadata").is_dir() {
             problems.push(format!(
-                "config key `source`: {} has no metadata/ folder; is it the export root (the folder holding data/ and metadata/)?",
+                "{which}: {} has no metadata/ folder; is it the export root (the folder holding data/ and metadata/)?",
                 path.display()
             ));
         }
@@ -706,7 +835,13 @@ pub fn effective_toml(c: &Config) -> String {
         out.push_str(&l);
         out.push('\n');
     };
-    line(format!("source = {}", q(&c.source.to_string())));
+    let single = match c.exports.as_slice() {
+        [one] if one.name == one.source.to_string() && one.s3 == c.s3 => Some(one),
+        _ => None,
+    };
+    if let Some(one) = single {
+        line(format!("source = {}", q(&one.source.to_string())));
+    }
     line(format!("listen = {}", q(&c.listen.to_string())));
     line(format!(
         "refresh_interval = {}",
@@ -749,19 +884,48 @@ pub fn effective_toml(c: &Config) -> String {
     line(format!("rename = {}", table(&c.aggregate.model_rename)));
     line(String::new());
     line("[s3]".into());
-    if let Some(e) = &c.s3.endpoint {
-        line(format!("endpoint = {}", q(e)));
-    }
     line(format!("path_style = {}", c.s3.path_style));
-    if let Some(r) = &c.s3.region {
-        line(format!("region = {}", q(r)));
-    }
     line(format!("concurrency = {}", c.s3.concurrency));
     line(format!(
         "request_timeout = {}",
         q(&duration(c.s3.request_timeout))
     ));
     line(format!("max_attempts = {}", c.s3.max_attempts));
+    access_lines(&c.s3, &S3Settings::default(), &mut line);
+    if single.is_none() {
+        for e in &c.exports {
+            line(String::new());
+            line("[[exports]]".into());
+            line(format!("name = {}", q(&e.name)));
+            line(format!("source = {}", q(&e.source.to_string())));
+            if e.s3 != c.s3 {
+                line(String::new());
+                line("[exports.s3]".into());
+                if e.s3.endpoint.is_none() && c.s3.endpoint.is_some() {
+                    line("endpoint = \"\"".into());
+                }
+                if e.s3.path_style != c.s3.path_style {
+                    line(format!("path_style = {}", e.s3.path_style));
+                }
+                for (mine, global, key) in [
+                    (&e.s3.region, &c.s3.region, "region"),
+                    (&e.s3.profile, &c.s3.profile, "profile"),
+                    (&e.s3.role_arn, &c.s3.role_arn, "role_arn"),
+                    (&e.s3.external_id, &c.s3.external_id, "external_id"),
+                    (
+                        &e.s3.role_session_name,
+                        &c.s3.role_session_name,
+                        "role_session_name",
+                    ),
+                ] {
+                    if mine.is_none() && global.is_some() {
+                        line(format!("{key} = \"\""));
+                    }
+                }
+                access_lines(&e.s3, &c.s3, &mut line);
+            }
+        }
+    }
     let (f, sp) = (&c.budgets.forecast, &c.budgets.spikes);
     line(String::new());
     line("[forecast]".into());
@@ -787,6 +951,30 @@ pub fn effective_toml(c: &Config) -> String {
     out
 }
 
+/// The S3 access keys of `s3` that differ from `base` (`endpoint`, `region`, the role…), as TOML
+/// lines; secrets are not among them (an external ID is an identifier, not a secret).
+fn access_lines(s3: &S3Settings, base: &S3Settings, line: &mut dyn FnMut(String)) {
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    for (mine, theirs, key) in [
+        (&s3.endpoint, &base.endpoint, "endpoint"),
+        (&s3.region, &base.region, "region"),
+        (&s3.profile, &base.profile, "profile"),
+        (&s3.role_arn, &base.role_arn, "role_arn"),
+        (&s3.external_id, &base.external_id, "external_id"),
+        (
+            &s3.role_session_name,
+            &base.role_session_name,
+            "role_session_name",
+        ),
+    ] {
+        if let Some(v) = mine
+            && mine != theirs
+        {
+            line(format!("{key} = {}", q(v)));
+        }
+    }
+}
+
 /// `90s`, `15m`, `1h`, `1d`, `1h 30m` (the `humantime` crate's grammar), or a number of seconds.
 /// `None` for anything else, negative or beyond what a `Duration` holds.
 pub fn parse_duration(s: &str) -> Option<Duration> {
@@ -800,8 +988,9 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 /// Checks a raw configuration.
 pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
     let invalid = |key: &'static str, message: String| ConfigError::Invalid { key, message };
-    let source = SourceSpec::parse(&raw.source).map_err(|m| invalid("source", m))?;
     let listen = parse_listen(&raw.listen).map_err(|m| invalid("listen", m))?;
+    let (raw_source, raw_sources, raw_exports) =
+        (raw.source.clone(), raw.sources.clone(), raw.exports.clone());
     let refresh_interval = parse_duration(&raw.refresh_interval)
         .filter(|d| *d >= Duration::from_secs(1) && *d <= MAX_DURATION)
         .ok_or_else(|| {
@@ -919,25 +1108,31 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
                 ),
             )
         })?;
-    if let Some(e) = raw
-        .s3
-        .endpoint
-        .as_ref()
-        .filter(|e| !(e.starts_with("http://") || e.starts_with("https://")))
-    {
-        return Err(invalid(
-            "s3.endpoint",
-            format!("{e:?} is not an http:// or https:// URL"),
-        ));
-    }
-    let s3 = S3Settings {
-        endpoint: raw.s3.endpoint.clone().filter(|e| !e.is_empty()),
-        path_style: raw.s3.path_style,
-        region: raw.s3.region.clone().filter(|r| !r.is_empty()),
+    let global_access = RawS3Access {
+        endpoint: raw.s3.endpoint.clone(),
+        path_style: Some(raw.s3.path_style),
+        region: raw.s3.region.clone(),
+        profile: raw.s3.profile.clone(),
+        role_arn: raw.s3.role_arn.clone(),
+        external_id: raw.s3.external_id.clone(),
+        role_session_name: raw.s3.role_session_name.clone(),
+    };
+    let mut s3 = S3Settings {
         concurrency: raw.s3.concurrency,
         request_timeout,
         max_attempts: raw.s3.max_attempts,
+        ..S3Settings::default()
     };
+    apply_access(&mut s3, &global_access).map_err(|(key, message)| ConfigError::Invalid {
+        key: match key {
+            "endpoint" => "s3.endpoint",
+            "role_arn" => "s3.role_arn",
+            "role_session_name" => "s3.role_session_name",
+            _ => "s3",
+        },
+        message,
+    })?;
+    let exports = check_exports(&raw_source, &raw_sources, &raw_exports, &s3)?;
     let log_format = match raw.log_format.as_str() {
         "text" => LogFormat::Text,
         "json" => LogFormat::Json,
@@ -1002,7 +1197,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
     }
     let otlp = check_otlp(raw.otlp)?;
     Ok(Config {
-        source,
+        exports,
         listen,
         refresh_interval,
         periods,
@@ -1035,6 +1230,148 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
         max_connections: raw.max_connections,
         otlp,
     })
+}
+
+/// Applies written S3 access keys over `s3`; an error is `(key, message)`.
+fn apply_access(s3: &mut S3Settings, a: &RawS3Access) -> Result<(), (&'static str, String)> {
+    let set = |v: &Option<String>| v.as_ref().map(|v| v.trim().to_string());
+    if let Some(e) = set(&a.endpoint) {
+        if !(e.is_empty() || e.starts_with("http://") || e.starts_with("https://")) {
+            return Err((
+                "endpoint",
+                format!("{e:?} is not an http:// or https:// URL"),
+            ));
+        }
+        s3.endpoint = Some(e).filter(|e| !e.is_empty());
+    }
+    if let Some(p) = a.path_style {
+        s3.path_style = p;
+    }
+    if let Some(r) = set(&a.region) {
+        s3.region = Some(r).filter(|r| !r.is_empty());
+    }
+    if let Some(p) = set(&a.profile) {
+        s3.profile = Some(p).filter(|p| !p.is_empty());
+    }
+    if let Some(r) = set(&a.role_arn) {
+        s3.role_arn = Some(r).filter(|r| !r.is_empty());
+    }
+    if let Some(x) = set(&a.external_id) {
+        s3.external_id = Some(x).filter(|x| !x.is_empty());
+    }
+    if let Some(n) = set(&a.role_session_name) {
+        s3.role_session_name = Some(n).filter(|n| !n.is_empty());
+    }
+    if let Some(r) = &s3.role_arn
+        && !(r.starts_with("arn:") && r.contains(":role/"))
+    {
+        return Err((
+            "role_arn",
+            format!(
+                "{r:?} is not a role ARN like arn:aws:iam::111122223333:role/BedrockCostReader"
+            ),
+        ));
+    }
+    if s3.role_arn.is_none() && (s3.external_id.is_some() || s3.role_session_name.is_some()) {
+        return Err((
+            "role_arn",
+            "is not set, but external_id or role_session_name is: they belong to a role to assume"
+                .into(),
+        ));
+    }
+    if let Some(n) = &s3.role_session_name
+        && !(2..=64).contains(&n.len())
+    {
+        return Err((
+            "role_session_name",
+            format!("{n:?} is not 2 to 64 characters (letters, digits and =,.@_-)"),
+        ));
+    }
+    if let Some(n) = &s3.role_session_name
+        && !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "=,.@_-+".contains(c))
+    {
+        return Err((
+            "role_session_name",
+            format!("{n:?} has characters STS refuses (allowed: letters, digits and =,.@_-+)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The exports to read: `source` (one), or `sources` and `[[exports]]` (several, in that order).
+/// Errors name the entry (`exports[1]`, `sources[0]`).
+fn check_exports(
+    source: &Option<String>,
+    sources: &[String],
+    exports: &[RawExport],
+    global: &S3Settings,
+) -> Result<Vec<ExportConfig>, ConfigError> {
+    let listed = !sources.is_empty() || !exports.is_empty();
+    if let (Some(one), true) = (source, listed) {
+        return Err(ConfigError::Export {
+            key: "source".into(),
+            name: one.clone(),
+            message: "is set, and so is `sources` or `[[exports]]`: list every export in `sources`/`[[exports]]` and drop `source` (or keep only `source` for one export)".into(),
+        });
+    }
+    let mut entries: Vec<(String, Option<String>, String, RawS3Access)> = Vec::new();
+    if !listed {
+        let source = source.clone().unwrap_or_else(|| DEFAULT_SOURCE.into());
+        entries.push(("source".into(), None, source, RawS3Access::default()));
+    }
+    for (i, s) in sources.iter().enumerate() {
+        entries.push((
+            format!("sources[{i}]"),
+            None,
+            s.clone(),
+            RawS3Access::default(),
+        ));
+    }
+    for (i, e) in exports.iter().enumerate() {
+        entries.push((
+            format!("exports[{i}]"),
+            e.name.clone(),
+            e.source.clone(),
+            e.s3.clone(),
+        ));
+    }
+    let mut out: Vec<ExportConfig> = Vec::new();
+    for (key, name, source, access) in entries {
+        let shown = name.clone().unwrap_or_else(|| source.clone());
+        let err = |message: String| ConfigError::Export {
+            key: key.clone(),
+            name: shown.clone(),
+            message,
+        };
+        let spec = SourceSpec::parse(&source).map_err(|m| err(format!("`source` {m}")))?;
+        let name = match name {
+            Some(n) if n.trim().is_empty() => return Err(err("`name` is empty".into())),
+            Some(n) => n.trim().to_string(),
+            None => spec.to_string(),
+        };
+        if let Some(o) = out.iter().find(|o| o.name == name) {
+            return Err(err(format!(
+                "the name {name:?} is already used by the export of {}; give each export its own `name`",
+                o.source
+            )));
+        }
+        if let Some(o) = out.iter().find(|o| o.source == spec) {
+            return Err(err(format!(
+                "{spec} is already listed (export {:?}); reading it twice would count its cost twice",
+                o.name
+            )));
+        }
+        let mut s3 = global.clone();
+        apply_access(&mut s3, &access).map_err(|(k, m)| err(format!("`s3.{k}` {m}")))?;
+        out.push(ExportConfig {
+            name,
+            source: spec,
+            s3,
+        });
+    }
+    Ok(out)
 }
 
 /// Label names a budget's `labels` may not use.
@@ -1244,7 +1581,11 @@ mod tests {
     #[test]
     fn defaults_work_without_a_file() {
         let c = check(RawConfig::default()).unwrap();
-        assert_eq!(c.source, SourceSpec::Local("sample/export".into()));
+        assert_eq!(
+            c.exports[0].source,
+            SourceSpec::Local("sample/export".into())
+        );
+        assert_eq!(c.exports[0].name, "sample/export");
         assert_eq!(c.refresh_interval, Duration::from_secs(3600));
         assert_eq!(c.periods, PeriodSelection::Newest(2));
         assert_eq!(c.max_series, 20_000);

@@ -63,9 +63,21 @@ impl Daemon {
             max_series: refresher.max_series(),
             ..Snapshot::default()
         });
+        // Every export has its self-metrics from the start ("not ready yet" is visible).
+        let status = Status {
+            exports: refresher
+                .export_names()
+                .into_iter()
+                .map(|name| crate::status::ExportStatus {
+                    name,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Status::default()
+        };
         Daemon {
             refresher,
-            status: Status::default(),
+            status,
             current,
             otlp: None,
             otlp_counters: None,
@@ -79,7 +91,7 @@ impl Daemon {
         self
     }
 
-    /// At least one refresh succeeded.
+    /// Every export has had a complete refresh (its data is in the snapshot).
     pub fn ready(&self) -> bool {
         self.status.ready
     }
@@ -99,53 +111,88 @@ impl Daemon {
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "panic".into());
                 crate::refresh::RefreshReport {
-                    errors: vec![RefreshError::Internal {
-                        object: "refresh".into(),
-                        message,
+                    snapshot: None,
+                    exports: vec![crate::refresh::ExportReport {
+                        name: refresher
+                            .export_names()
+                            .first()
+                            .cloned()
+                            .unwrap_or_default(),
+                        errors: vec![RefreshError::Internal {
+                            object: "refresh".into(),
+                            message,
+                        }],
+                        ..Default::default()
                     }],
-                    ..Default::default()
                 }
             },
         );
         let duration = started.elapsed();
         let status = &mut self.status;
-        status.s3 = self.refresher.source().s3_stats();
-        status.last_attempt_unix = Some(started_unix);
         status.last_duration_seconds = Some(duration.as_secs_f64());
-        status.rows_read += report.rows_read;
-        status.bytes_read += report.bytes_read;
-        status.files_read += report.files_read;
-        for e in &report.errors {
-            *status.errors.entry(e.stage()).or_insert(0) += 1;
-            if e.stage() == stage::INTERNAL {
-                tracing::error!(error = %e, "internal error during a refresh");
+        let finished_unix = started_unix + duration.as_secs_f64();
+        let mut errors = Vec::new();
+        let mut all_ok = !report.exports.is_empty();
+        for er in report.exports {
+            let es = match status.exports.iter_mut().position(|e| e.name == er.name) {
+                Some(i) => &mut status.exports[i],
+                None => {
+                    status.exports.push(crate::status::ExportStatus {
+                        name: er.name.clone(),
+                        ..Default::default()
+                    });
+                    status.exports.last_mut().expect("just pushed")
+                }
+            };
+            es.last_attempt_unix = Some(started_unix);
+            es.rows_read += er.rows_read;
+            es.bytes_read += er.bytes_read;
+            es.files_read += er.files_read;
+            es.s3 = er.s3;
+            for e in &er.errors {
+                *es.errors.entry(e.stage()).or_insert(0) += 1;
+                if e.stage() == stage::INTERNAL {
+                    tracing::error!(export = %er.name, error = %e, "internal error during a refresh");
+                }
             }
+            es.last_refresh_ok = er.complete && er.errors.is_empty();
+            if es.last_refresh_ok {
+                es.last_success_unix = Some(finished_unix);
+            }
+            all_ok &= es.last_refresh_ok;
+            if report.snapshot.is_some() {
+                es.ready |= er.has_data;
+                es.periods = er.periods;
+            }
+            tracing::info!(
+                export = %er.name,
+                ok = es.last_refresh_ok,
+                errors = er.errors.len(),
+                periods_read = er.periods_read.join(","),
+                files = er.files_read,
+                rows = er.rows_read,
+                "export refreshed"
+            );
+            errors.extend(er.errors);
         }
-        let ok = report.errors.is_empty() && report.snapshot.is_some();
-        status.last_refresh_ok = ok;
-        if ok {
+        if all_ok {
             status.refreshes_ok += 1;
-            status.last_success_unix = Some(started_unix + duration.as_secs_f64());
         } else {
             status.refreshes_failed += 1;
         }
         let published = report.snapshot.is_some();
         if let Some(s) = report.snapshot {
-            status.ready = true;
-            status.periods = report.periods;
             self.current = s;
         }
+        status.ready = !status.exports.is_empty() && status.exports.iter().all(|e| e.ready);
         tracing::info!(
-            ok,
+            ok = all_ok,
             seconds = format!("{:.3}", duration.as_secs_f64()),
-            periods_read = report.periods_read.join(","),
-            files = report.files_read,
-            rows = report.rows_read,
             series = self.current.series.len(),
             "refresh finished"
         );
         Step {
-            errors: report.errors,
+            errors,
             published,
             duration,
         }
@@ -272,7 +319,7 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
             changed.push(key);
         }
     };
-    check("source", old.source != new.source);
+    check("source/sources/exports", old.exports != new.exports);
     check("listen", old.listen != new.listen);
     check("log_format", old.log_format != new.log_format);
     check("s3", old.s3 != new.s3);
@@ -285,7 +332,7 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
 
 /// Keeps the running values of the keys that need a restart.
 fn keep_restart_only(old: &Config, new: &mut Config) {
-    new.source = old.source.clone();
+    new.exports = old.exports.clone();
     new.listen = old.listen;
     new.log_format = old.log_format;
     new.s3 = old.s3.clone();

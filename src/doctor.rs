@@ -98,9 +98,65 @@ impl Diagnosis {
     }
 }
 
-/// Runs every check against `source` with `config`'s settings; `now_ms` is the wall clock (for the
-/// age of the data).
-pub fn diagnose(config: &Config, source: Source, now_ms: i64) -> Diagnosis {
+/// Runs every check against each export with `config`'s settings; `now_ms` is the wall clock (for
+/// the age of the data). With several exports each finding starts with `[name]`, and a last check
+/// says whether two exports hold the same payer's billing period (the daemon would refuse the
+/// later one).
+pub fn diagnose(config: &Config, sources: Vec<(String, Source)>, now_ms: i64) -> Diagnosis {
+    let several = sources.len() > 1;
+    let mut all = Diagnosis::default();
+    // (payer, period) → the first export holding it.
+    let mut holders: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut duplicates = Vec::new();
+    for (name, source) in sources {
+        let mut held = BTreeSet::new();
+        let d = diagnose_export(config, &name, source, now_ms, &mut held);
+        for f in d.findings {
+            all.findings.push(Finding {
+                what: if several {
+                    format!("[{name}] {}", f.what)
+                } else {
+                    f.what
+                },
+                ..f
+            });
+        }
+        for key in held {
+            match holders.get(&key) {
+                Some(first) => duplicates.push((first.clone(), name.clone(), key)),
+                None => {
+                    holders.insert(key, name.clone());
+                }
+            }
+        }
+    }
+    if several {
+        if duplicates.is_empty() {
+            all.ok(format!(
+                "no two exports hold the same payer and billing period ({} payer/period pair(s))",
+                holders.len()
+            ));
+        }
+        for (first, second, (payer, period)) in duplicates {
+            all.problem(
+                format!(
+                    "exports {first:?} and {second:?} both hold billing period {period} of payer account {payer:?}: the daemon serves {first:?} and refuses {second:?} for {period} (errors_total{{stage=\"duplicate\"}})"
+                ),
+                "remove one of the two exports from the configuration, or point it at another payer's export",
+            );
+        }
+    }
+    all
+}
+
+/// Every check against one export; `held` gets the `(payer, period)` pairs its data holds.
+fn diagnose_export(
+    config: &Config,
+    name: &str,
+    source: Source,
+    now_ms: i64,
+    held: &mut BTreeSet<(String, String)>,
+) -> Diagnosis {
     let mut d = Diagnosis::default();
     let s3 = source.is_remote();
     let root = source.location("");
@@ -225,13 +281,13 @@ pub fn diagnose(config: &Config, source: Source, now_ms: i64) -> Diagnosis {
 
     // 4. Read the data as a refresh does.
     let mut refresher = Refresher::new(
-        source,
+        vec![(name.to_string(), source)],
         config.aggregate.clone(),
         config.periods.clone(),
         config.max_series,
     );
     let report = refresher.refresh(&mut NoProgress);
-    for e in &report.errors {
+    for e in report.errors() {
         d.blocking(
             format!("reading the data failed [{}]: {e}", e.stage()),
             "fix or re-sync the named object; the daemon keeps serving the last good data, but has none yet",
@@ -240,7 +296,31 @@ pub fn diagnose(config: &Config, source: Source, now_ms: i64) -> Diagnosis {
     let Some(snapshot) = report.snapshot.clone() else {
         return d;
     };
-    let statuses = &report.periods;
+    let statuses = &report.periods();
+
+    // 4b. The payer account(s) of the bill: the payer_account_id label.
+    let mut payers: BTreeSet<&str> = BTreeSet::new();
+    for s in &snapshot.series {
+        let payer = &*s.labels.fixed[crate::names::label::PAYER_ACCOUNT_ID];
+        payers.insert(payer);
+        held.insert((
+            payer.to_string(),
+            s.labels.fixed[crate::names::label::BILLING_PERIOD].to_string(),
+        ));
+    }
+    if payers.contains("") {
+        d.problem(
+            "some Bedrock line items have no bill_payer_account_id: their series have an empty payer_account_id label",
+            "CUR 2.0 exports always have bill_payer_account_id; is this a legacy CUR or a hand-made file? Two such exports cannot be told apart, so the daemon refuses the second for the same period",
+        );
+    }
+    let named: Vec<&str> = payers.iter().copied().filter(|p| !p.is_empty()).collect();
+    if !named.is_empty() {
+        d.ok(format!(
+            "payer account(s) {} (label payer_account_id)",
+            named.join(", ")
+        ));
+    }
 
     // 5. Bedrock rows per period.
     for p in statuses {

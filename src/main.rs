@@ -31,7 +31,12 @@ Every key is described in config/bedrock-cost-exporter.toml and the README. Log 
 and the web configuration file; an invalid one is logged and the running one kept.
 Budgets: [[budgets]] tables (name, owner, selector, monthly, cost, currency, labels), [forecast]
 and [spikes] in the TOML file, and `now` (RFC 3339) to replay an old export as of a fixed time;
-see the README, \"Budgets and alerts\".";
+see the README, \"Budgets and alerts\".
+Several exports (payers): `sources = [\"s3://…\", \"/mirror/b\"]` (BCE_SOURCES) or [[exports]] tables
+(name, source, s3 = { endpoint, path_style, region, profile, role_arn, external_id,
+role_session_name }), instead of `source`; one snapshot with a payer_account_id label, self-metrics
+per export. [s3] also takes profile, role_arn, external_id, role_session_name (sts:AssumeRole).
+See the README, \"Several exports\".";
 
 #[derive(Debug, Parser)]
 #[command(name = "bedrock-cost-exporter", version, about = "Amazon Bedrock cost per IAM principal, model, region and token direction, from the CUR 2.0 bill, for Prometheus.", after_help = AFTER_HELP)]
@@ -40,7 +45,8 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Export root: a local copy of the export prefix (holding data/ and metadata/), or
-    /// s3://bucket/prefix/<export-name>. Overrides `source` in the configuration.
+    /// s3://bucket/prefix/<export-name>. Overrides `source` (and `sources`, `[[exports]]`: this one
+    /// export is read) in the configuration.
     #[arg(long, global = true, value_name = "PATH")]
     source: Option<String>,
     /// Endpoint URL of an S3-compatible server (e.g. http://127.0.0.1:9000). Overrides `s3.endpoint`.
@@ -148,15 +154,23 @@ fn init_logging(format: LogFormat, default_level: &str) {
     }
 }
 
-/// The source of the configuration; S3 clients are built on `rt`.
-fn make_source(config: &Config, rt: &tokio::runtime::Handle) -> Source {
-    match &config.source {
-        SourceSpec::Local(path) => Source::local(path),
-        SourceSpec::S3 { bucket, prefix } => Source::s3(
-            rt.block_on(S3Source::connect(bucket, prefix, &config.s3)),
-            rt.clone(),
-        ),
-    }
+/// The exports of the configuration as `(name, source)`, in order; S3 clients (each with its own
+/// settings and credentials) are built on `rt`.
+fn make_sources(config: &Config, rt: &tokio::runtime::Handle) -> Vec<(String, Source)> {
+    config
+        .exports
+        .iter()
+        .map(|e| {
+            let source = match &e.source {
+                SourceSpec::Local(path) => Source::local(path),
+                SourceSpec::S3 { bucket, prefix } => Source::s3(
+                    rt.block_on(S3Source::connect(bucket, prefix, &e.s3)),
+                    rt.clone(),
+                ),
+            };
+            (e.name.clone(), source)
+        })
+        .collect()
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -262,12 +276,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor => {
             init_logging(config.log_format, "error");
             let rt = runtime()?;
-            let source = make_source(&config, rt.handle());
+            let sources = make_sources(&config, rt.handle());
             let now_ms = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0);
-            let diagnosis = bedrock_cost_exporter::doctor::diagnose(&config, source, now_ms);
+            let diagnosis = bedrock_cost_exporter::doctor::diagnose(&config, sources, now_ms);
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
             print!("{}", diagnosis.render());
             Ok(if diagnosis.blocked() {
@@ -316,32 +330,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Once { format, progress } => {
             init_logging(config.log_format, "info");
             let rt = runtime()?;
-            let source = make_source(&config, rt.handle());
-            let result = once(&config, source, format, progress);
+            let sources = make_sources(&config, rt.handle());
+            let result = once(&config, sources, format, progress);
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
             result
         }
         Command::Serve => {
             init_logging(config.log_format, "info");
             let rt = runtime()?;
-            let source = make_source(&config, rt.handle());
+            let sources = make_sources(&config, rt.handle());
             let options = daemon::ServeOptions {
                 config,
                 web,
                 loader,
                 enable_lifecycle: cli.web_enable_lifecycle,
             };
-            let result = rt.block_on(serve(options, source));
+            let result = rt.block_on(serve(options, sources));
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
             result.map(|()| ExitCode::SUCCESS)
         }
     }
 }
 
-fn new_daemon(config: &Config, source: Source) -> Daemon {
+fn new_daemon(config: &Config, sources: Vec<(String, Source)>) -> Daemon {
     Daemon::new(
         Refresher::new(
-            source,
+            sources,
             config.aggregate.clone(),
             config.periods.clone(),
             config.max_series,
@@ -352,11 +366,11 @@ fn new_daemon(config: &Config, source: Source) -> Daemon {
 
 fn once(
     config: &Config,
-    source: Source,
+    sources: Vec<(String, Source)>,
     format: OutputFormat,
     progress: When,
 ) -> anyhow::Result<ExitCode> {
-    let mut daemon = new_daemon(config, source);
+    let mut daemon = new_daemon(config, sources);
     let bar =
         progress == When::Always || (progress == When::Auto && std::io::stderr().is_terminal());
     let step = if bar {
@@ -440,7 +454,10 @@ async fn shutdown_signal() {
     tracing::info!("shutdown signal received; stopping");
 }
 
-async fn serve(options: daemon::ServeOptions, source: Source) -> anyhow::Result<()> {
+async fn serve(
+    options: daemon::ServeOptions,
+    sources: Vec<(String, Source)>,
+) -> anyhow::Result<()> {
     let config = &options.config;
     let listener = match server::bind(config.listen).await {
         Ok(l) => l,
@@ -452,8 +469,19 @@ async fn serve(options: daemon::ServeOptions, source: Source) -> anyhow::Result<
     } else {
         "http"
     };
-    tracing::info!(%addr, scheme, source = %config.source, interval = ?config.refresh_interval, web = %options.web.describe(), "serving /metrics, /healthz, /readyz");
-    let mut daemon = new_daemon(config, source);
+    let exports: Vec<String> = config
+        .exports
+        .iter()
+        .map(|e| {
+            if e.name == e.source.to_string() {
+                e.name.clone()
+            } else {
+                format!("{}={}", e.name, e.source)
+            }
+        })
+        .collect();
+    tracing::info!(%addr, scheme, exports = exports.join(", "), interval = ?config.refresh_interval, web = %options.web.describe(), "serving /metrics, /healthz, /readyz");
+    let mut daemon = new_daemon(config, sources);
     if let Some(settings) = &config.otlp {
         let pusher = OtlpPusher::new(settings.clone(), &instance_id(addr))
             .context("cannot set up the OTLP push (see otlp.* in the README)")?;

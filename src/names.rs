@@ -2,8 +2,9 @@
 //! reference is checked against this file by a test.
 
 /// Labels of every Bedrock cost/usage series, in exposition order. Tag labels (`tag_*`) follow.
-pub const SERIES_LABELS: [&str; 15] = [
+pub const SERIES_LABELS: [&str; 16] = [
     "billing_period",
+    PAYER_ACCOUNT_ID_LABEL,
     "account_id",
     "principal",
     "principal_type",
@@ -23,21 +24,29 @@ pub const SERIES_LABELS: [&str; 15] = [
 /// Index of each label in [`SERIES_LABELS`].
 pub mod label {
     pub const BILLING_PERIOD: usize = 0;
-    pub const ACCOUNT_ID: usize = 1;
-    pub const PRINCIPAL: usize = 2;
-    pub const PRINCIPAL_TYPE: usize = 3;
-    pub const PRINCIPAL_NAME: usize = 4;
-    pub const SESSION: usize = 5;
-    pub const MODEL: usize = 6;
-    pub const REGION: usize = 7;
-    pub const DIRECTION: usize = 8;
-    pub const TIER: usize = 9;
-    pub const SCOPE: usize = 10;
-    pub const CACHE_TTL: usize = 11;
-    pub const USAGE_TYPE: usize = 12;
-    pub const LINE_ITEM_TYPE: usize = 13;
-    pub const BILLING_ENTITY: usize = 14;
+    pub const PAYER_ACCOUNT_ID: usize = 1;
+    pub const ACCOUNT_ID: usize = 2;
+    pub const PRINCIPAL: usize = 3;
+    pub const PRINCIPAL_TYPE: usize = 4;
+    pub const PRINCIPAL_NAME: usize = 5;
+    pub const SESSION: usize = 6;
+    pub const MODEL: usize = 7;
+    pub const REGION: usize = 8;
+    pub const DIRECTION: usize = 9;
+    pub const TIER: usize = 10;
+    pub const SCOPE: usize = 11;
+    pub const CACHE_TTL: usize = 12;
+    pub const USAGE_TYPE: usize = 13;
+    pub const LINE_ITEM_TYPE: usize = 14;
+    pub const BILLING_ENTITY: usize = 15;
 }
+
+/// The management (payer) account of the bill (`bill_payer_account_id`), on every Bedrock series:
+/// two payers' series never merge, and overflow buckets keep it.
+pub const PAYER_ACCOUNT_ID_LABEL: &str = "payer_account_id";
+
+/// The export a self-metric is about: its configured `name` (default: its source as written).
+pub const EXPORT_LABEL: &str = "export";
 
 /// Label of `bedrock_usage_amount` naming the CUR pricing unit.
 pub const PRICING_UNIT_LABEL: &str = "pricing_unit";
@@ -88,6 +97,8 @@ pub mod stage {
     pub const MANIFEST: &str = "manifest";
     pub const READ: &str = "read";
     pub const DECODE: &str = "decode";
+    /// Two exports hold the same payer and billing period; the later one is refused for it.
+    pub const DUPLICATE: &str = "duplicate";
     /// A bug: a panic while reading an object, caught and counted.
     pub const INTERNAL: &str = "internal";
 }

@@ -45,6 +45,17 @@ pub enum RefreshError {
     Read(SourceError),
     #[error(transparent)]
     Decode(CurError),
+    /// Two exports hold the same payer's bill for the same period: the later one (in configuration
+    /// order) is refused for that period, as adding both would count the cost twice.
+    #[error(
+        "exports {first:?} and {second:?} both hold billing period {period} of payer account {payer:?}: adding both would count its cost twice; export {second:?} is left out for {period} (remove one of the two exports, or point one at another payer)"
+    )]
+    Duplicate {
+        first: String,
+        second: String,
+        payer: String,
+        period: String,
+    },
     /// A panic while reading an object: a bug, caught so that it costs one period's refresh only.
     #[error(
         "{object}: internal error (a bug; please report it with this message): {message}; the billing period keeps its last good data"
@@ -60,6 +71,7 @@ impl RefreshError {
             RefreshError::NoManifest(_) | RefreshError::Manifest(_) => stage::MANIFEST,
             RefreshError::Read(_) | RefreshError::Decode(CurError::Io { .. }) => stage::READ,
             RefreshError::Decode(_) => stage::DECODE,
+            RefreshError::Duplicate { .. } => stage::DUPLICATE,
             RefreshError::Internal { .. } => stage::INTERNAL,
         }
     }
@@ -78,16 +90,46 @@ impl Progress for NoProgress {}
 /// What one refresh produced.
 #[derive(Debug, Default)]
 pub struct RefreshReport {
-    /// The snapshot to publish; `None` when some selected period has no good data.
+    /// The snapshot to publish: every export's last complete data (see [`Refresher::refresh`]);
+    /// `None` while no export has any.
     pub snapshot: Option<Arc<Snapshot>>,
-    /// The periods of `snapshot`.
-    pub periods: Vec<PeriodStatus>,
+    /// Per export, in configuration order.
+    pub exports: Vec<ExportReport>,
+}
+
+impl RefreshReport {
+    /// Every export's errors.
+    pub fn errors(&self) -> impl Iterator<Item = &RefreshError> {
+        self.exports.iter().flat_map(|e| e.errors.iter())
+    }
+
+    /// The periods in the snapshot, every export's.
+    pub fn periods(&self) -> Vec<PeriodStatus> {
+        self.exports
+            .iter()
+            .flat_map(|e| e.periods.iter().cloned())
+            .collect()
+    }
+}
+
+/// What one refresh did for one export.
+#[derive(Debug, Default)]
+pub struct ExportReport {
+    pub name: String,
     pub errors: Vec<RefreshError>,
     pub rows_read: u64,
     pub bytes_read: u64,
     pub files_read: u64,
     /// Periods re-read this time (the others were unchanged).
     pub periods_read: Vec<String>,
+    /// Every selected period has good data now, and none was refused as a duplicate.
+    pub complete: bool,
+    /// The export has data in the snapshot (now or from an earlier refresh).
+    pub has_data: bool,
+    /// The export's periods in the snapshot.
+    pub periods: Vec<PeriodStatus>,
+    /// S3 requests and bytes so far, for an S3 source.
+    pub s3: Option<crate::source::S3Stats>,
 }
 
 struct Cached {
@@ -96,13 +138,22 @@ struct Cached {
     status: PeriodStatus,
 }
 
-/// Refreshes repeatedly, keeping each period's last good aggregate.
-pub struct Refresher {
+/// One export's source, cache and last complete data.
+struct Export {
+    name: String,
     source: Source,
+    cache: BTreeMap<String, Cached>,
+    /// The periods of its last complete refresh (every selected period good), served until the
+    /// next complete one.
+    published: Option<Vec<(Arc<PeriodAggregate>, PeriodStatus)>>,
+}
+
+/// Refreshes repeatedly, keeping each export's and period's last good aggregate.
+pub struct Refresher {
+    exports: Vec<Export>,
     opts: AggregateOptions,
     periods: PeriodSelection,
     max_series: usize,
-    cache: BTreeMap<String, Cached>,
     pool: rayon::ThreadPool,
     budgets: BudgetSettings,
     /// A fixed "now" (ms since the epoch) instead of the clock.
@@ -123,24 +174,37 @@ fn workers_for(source: &Source) -> usize {
 }
 
 impl Refresher {
+    /// `exports`: `(name, source)` in configuration order (the order decides which of two
+    /// exports holding the same payer and period is refused).
     pub fn new(
-        source: Source,
+        exports: Vec<(String, Source)>,
         opts: AggregateOptions,
         periods: PeriodSelection,
         max_series: usize,
     ) -> Self {
-        let workers = workers_for(&source);
+        let workers = exports
+            .iter()
+            .map(|(_, s)| workers_for(s))
+            .max()
+            .unwrap_or(1);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(workers)
             .thread_name(|i| format!("bce-decode-{i}"))
             .build()
             .expect("starting decoding threads");
         Refresher {
-            source,
+            exports: exports
+                .into_iter()
+                .map(|(name, source)| Export {
+                    name,
+                    source,
+                    cache: BTreeMap::new(),
+                    published: None,
+                })
+                .collect(),
             opts,
             periods,
             max_series,
-            cache: BTreeMap::new(),
             pool,
             budgets: BudgetSettings::default(),
             now_ms: None,
@@ -166,8 +230,9 @@ impl Refresher {
         self.max_series
     }
 
-    pub fn source(&self) -> &Source {
-        &self.source
+    /// The export names, in configuration order.
+    pub fn export_names(&self) -> Vec<String> {
+        self.exports.iter().map(|e| e.name.clone()).collect()
     }
 
     /// Applies reloaded settings. Cached period aggregates were built with the old aggregation
@@ -180,58 +245,160 @@ impl Refresher {
         max_series: usize,
     ) {
         if opts != self.opts {
-            self.cache.clear();
+            for e in &mut self.exports {
+                e.cache.clear();
+            }
             self.opts = opts;
         }
         self.periods = periods;
         self.max_series = max_series;
     }
 
+    /// Refreshes every export in turn, then builds one snapshot from each export's last complete
+    /// data: an export that fails keeps serving its last good data while the others update. Two
+    /// exports holding the same payer's same billing period: the later one is refused for that
+    /// period ([`RefreshError::Duplicate`]). Budgets and the series cap apply to the whole.
     pub fn refresh(&mut self, progress: &mut dyn Progress) -> RefreshReport {
-        let mut report = RefreshReport::default();
-        let listing = match self.source.list("metadata/") {
+        let mut exports = std::mem::take(&mut self.exports);
+        let mut reports: Vec<ExportReport> = exports
+            .iter_mut()
+            .map(|e| self.refresh_export(e, progress))
+            .collect();
+        self.exports = exports;
+        // Which export holds each (payer, period) first.
+        let mut holder: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut aggs: Vec<Arc<PeriodAggregate>> = Vec::new();
+        for (i, (export, report)) in self.exports.iter().zip(&mut reports).enumerate() {
+            let Some(published) = &export.published else {
+                continue;
+            };
+            report.has_data = true;
+            for (aggregate, status) in published {
+                let mut refused = false;
+                for payer in payers_of(aggregate) {
+                    let key = (payer, aggregate.period.clone());
+                    match holder.get(&key) {
+                        Some(&first) if first != i => {
+                            let e = RefreshError::Duplicate {
+                                first: self.exports[first].name.clone(),
+                                second: export.name.clone(),
+                                payer: key.0.clone(),
+                                period: key.1.clone(),
+                            };
+                            tracing::error!(export = %export.name, error = %e, stage = e.stage(), "billing period refused");
+                            report.errors.push(e);
+                            report.complete = false;
+                            refused = true;
+                        }
+                        _ => {}
+                    }
+                }
+                if refused {
+                    continue;
+                }
+                for payer in payers_of(aggregate) {
+                    holder.entry((payer, aggregate.period.clone())).or_insert(i);
+                }
+                aggs.push(aggregate.clone());
+                report.periods.push(status.clone());
+            }
+        }
+        if reports.iter().all(|r| !r.has_data) {
+            return RefreshReport {
+                snapshot: None,
+                exports: reports,
+            };
+        }
+        let refs: Vec<&PeriodAggregate> = aggs.iter().map(|a| &**a).collect();
+        let mut snapshot = Snapshot::build(refs.iter().copied(), self.max_series);
+        let newest_usage_ms = reports
+            .iter()
+            .flat_map(|r| r.periods.iter())
+            .filter_map(|p| p.newest_usage_end_ms)
+            .max();
+        let now_ms = self.now_ms.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64)
+        });
+        snapshot.budgets = crate::budget::evaluate(&self.budgets, &refs, newest_usage_ms, now_ms);
+        RefreshReport {
+            snapshot: Some(Arc::new(snapshot)),
+            exports: reports,
+        }
+    }
+
+    /// One export: list manifests, read changed periods, and update its complete data when every
+    /// selected period is good.
+    fn refresh_export(&mut self, export: &mut Export, progress: &mut dyn Progress) -> ExportReport {
+        let mut report = ExportReport {
+            name: export.name.clone(),
+            ..ExportReport::default()
+        };
+        self.read_export(export, progress, &mut report);
+        report.s3 = export.source.s3_stats();
+        report
+    }
+
+    fn read_export(
+        &mut self,
+        export: &mut Export,
+        progress: &mut dyn Progress,
+        report: &mut ExportReport,
+    ) {
+        let source = &export.source;
+        let listing = match source.list("metadata/") {
             Ok(l) => l,
             Err(e) => {
-                report.errors.push(RefreshError::List(e));
-                return report;
+                self.failed(&export.name, RefreshError::List(e), report);
+                return;
             }
         };
         let latest = manifest::latest_per_period(&listing);
         if latest.is_empty() {
-            report.errors.push(RefreshError::NoManifest(format!(
+            let e = RefreshError::NoManifest(format!(
                 "no manifest found under {}: expected metadata/BILLING_PERIOD=YYYY-MM/…-Manifest.json; is the source the export root (the folder holding data/ and metadata/)?",
-                self.source.location("metadata/")
-            )));
-            return report;
+                source.location("metadata/")
+            ));
+            self.failed(&export.name, e, report);
+            return;
         }
         let selected = self.periods.select(latest.keys());
         if selected.is_empty() {
-            report.errors.push(RefreshError::NoManifest(format!(
-                "none of the configured billing periods has a manifest; available: {}",
+            let e = RefreshError::NoManifest(format!(
+                "{}: none of the configured billing periods has a manifest; available: {}",
+                source.location("metadata/"),
                 latest.keys().cloned().collect::<Vec<_>>().join(", ")
-            )));
-            return report;
+            ));
+            self.failed(&export.name, e, report);
+            return;
         }
-        self.cache.retain(|p, _| selected.contains(p));
+        export.cache.retain(|p, _| selected.contains(p));
         // Manifests first (small); then every listed file of every changed period, together.
         let mut plans = Vec::new();
+        let mut failures = Vec::new();
         for period in &selected {
             let meta = &latest[period];
-            if self.cache.get(period).is_some_and(|c| c.manifest == *meta) {
-                tracing::debug!(period, manifest = %meta.key, "manifest unchanged; reusing the period's aggregate");
+            if export
+                .cache
+                .get(period)
+                .is_some_and(|c| c.manifest == *meta)
+            {
+                tracing::debug!(export = %export.name, period, manifest = %meta.key, "manifest unchanged; reusing the period's aggregate");
                 continue;
             }
             report.periods_read.push(period.clone());
-            match self.plan_period(period, meta) {
+            match plan_period(source, period, meta) {
                 Ok(plan) => plans.push(plan),
-                Err(e) => self.period_failed(period, e, &mut report),
+                Err(e) => failures.push((period.clone(), e)),
             }
         }
-        for (plan, result) in self.read_periods(&plans, progress, &mut report) {
+        let results = self.read_periods(source, &plans, progress, report);
+        for (plan, result) in results {
             match result {
                 Ok((aggregate, status)) => {
                     self.log_unknown_usage_types(&plan.period, &aggregate.stats);
-                    self.cache.insert(
+                    export.cache.insert(
                         plan.period.clone(),
                         Cached {
                             manifest: plan.meta.clone(),
@@ -240,31 +407,33 @@ impl Refresher {
                         },
                     );
                 }
-                Err(e) => self.period_failed(&plan.period, e, &mut report),
+                Err(e) => failures.push((plan.period.clone(), e)),
             }
         }
-        if selected.iter().all(|p| self.cache.contains_key(p)) {
-            let aggs: Vec<&PeriodAggregate> =
-                selected.iter().map(|p| &*self.cache[p].aggregate).collect();
-            let mut snapshot = Snapshot::build(aggs.iter().copied(), self.max_series);
-            let newest_usage_ms = selected
-                .iter()
-                .filter_map(|p| self.cache[p].status.newest_usage_end_ms)
-                .max();
-            let now_ms = self.now_ms.unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as i64)
-            });
-            snapshot.budgets =
-                crate::budget::evaluate(&self.budgets, &aggs, newest_usage_ms, now_ms);
-            report.snapshot = Some(Arc::new(snapshot));
-            report.periods = selected
-                .iter()
-                .map(|p| self.cache[p].status.clone())
-                .collect();
+        for (period, e) in failures {
+            let kept = export.cache.contains_key(&period);
+            tracing::error!(export = %export.name, period, error = %e, stage = e.stage(), kept_last_good = kept, "billing period not refreshed");
+            report.errors.push(e);
         }
-        report
+        if selected.iter().all(|p| export.cache.contains_key(p)) {
+            export.published = Some(
+                selected
+                    .iter()
+                    .map(|p| {
+                        let c = &export.cache[p];
+                        (c.aggregate.clone(), c.status.clone())
+                    })
+                    .collect(),
+            );
+            report.complete = report.errors.is_empty();
+        }
+    }
+
+    /// An error of the export as a whole (listing, no manifest): reported, not logged here (the
+    /// caller prints or counts it), as with one export.
+    fn failed(&self, export: &str, e: RefreshError, report: &mut ExportReport) {
+        tracing::debug!(export, error = %e, stage = e.stage(), "export not refreshed; its last good data stays");
+        report.errors.push(e);
     }
 
     /// Logs each usage type no rule recognises, the first time it is seen.
@@ -281,46 +450,17 @@ impl Refresher {
         }
     }
 
-    fn period_failed(&self, period: &str, e: RefreshError, report: &mut RefreshReport) {
-        let kept = self.cache.contains_key(period);
-        tracing::error!(period, error = %e, stage = e.stage(), kept_last_good = kept, "billing period not refreshed");
-        report.errors.push(e);
-    }
-
-    /// Reads and checks a period's manifest.
-    fn plan_period(&self, period: &str, meta: &ObjectMeta) -> Result<PeriodPlan, RefreshError> {
-        let location = self.source.location(&meta.key);
-        let bytes = self.source.get(&meta.key).map_err(RefreshError::Read)?;
-        let m = manifest::parse(&bytes, &location).map_err(RefreshError::Manifest)?;
-        for key in &m.data_files {
-            if manifest::period_of_key(key) != Some(period) {
-                return Err(RefreshError::Manifest(CurError::Manifest {
-                    object: location.clone(),
-                    message: format!("lists {key}, which is not in billing period {period}"),
-                }));
-            }
-        }
-        let execution_id = m
-            .execution_id
-            .clone()
-            .or_else(|| manifest::execution_folder(&meta.key).map(str::to_string))
-            .unwrap_or_default();
-        Ok(PeriodPlan {
-            period: period.to_string(),
-            meta: meta.clone(),
-            execution_id,
-            files: m.data_files,
-        })
-    }
-
     /// Opens every data file of the plans: a Parquet file's footer gives its plan and row groups.
-    fn open_files(&self, plans: &[PeriodPlan]) -> Vec<(usize, Result<DataFile, RefreshError>)> {
+    fn open_files(
+        &self,
+        source: &Source,
+        plans: &[PeriodPlan],
+    ) -> Vec<(usize, Result<DataFile, RefreshError>)> {
         let files: Vec<(usize, &String)> = plans
             .iter()
             .enumerate()
             .flat_map(|(i, p)| p.files.iter().map(move |f| (i, f)))
             .collect();
-        let source = &self.source;
         self.pool.install(|| {
             files
                 .par_iter()
@@ -336,9 +476,10 @@ impl Refresher {
     /// fails its period only.
     fn read_periods<'p>(
         &self,
+        source: &Source,
         plans: &'p [PeriodPlan],
         progress: &mut dyn Progress,
-        report: &mut RefreshReport,
+        report: &mut ExportReport,
     ) -> Vec<(&'p PeriodPlan, PeriodResult)> {
         let mut statuses: Vec<PeriodStatus> = plans
             .iter()
@@ -356,7 +497,7 @@ impl Refresher {
             .collect();
         let mut errors: Vec<Option<RefreshError>> = plans.iter().map(|_| None).collect();
         let mut files = Vec::new();
-        for (period, opened) in self.open_files(plans) {
+        for (period, opened) in self.open_files(source, plans) {
             match opened {
                 Ok(f) => files.push(f),
                 Err(e) => {
@@ -394,8 +535,7 @@ impl Refresher {
         let workers = self.pool.current_num_threads().min(units.len()).max(1);
         let (tx, rx) = std::sync::mpsc::channel::<(usize, FileStats)>();
         let parts: Vec<WorkerParts> = std::thread::scope(|scope| {
-            let (units, files, failed, opts, source) =
-                (&units, &files, &failed, &self.opts, &self.source);
+            let (units, files, failed, opts) = (&units, &files, &failed, &self.opts);
             let pool = &self.pool;
             let handle = scope.spawn(move || {
                 pool.install(|| {
@@ -454,6 +594,45 @@ impl Refresher {
         }
         out
     }
+}
+
+/// The payers whose bill an aggregate holds (`""` for rows without `bill_payer_account_id`).
+fn payers_of(aggregate: &PeriodAggregate) -> std::collections::BTreeSet<String> {
+    aggregate
+        .series
+        .iter()
+        .map(|s| s.labels.fixed[crate::names::label::PAYER_ACCOUNT_ID].to_string())
+        .collect()
+}
+
+/// Reads and checks a period's manifest.
+fn plan_period(
+    source: &Source,
+    period: &str,
+    meta: &ObjectMeta,
+) -> Result<PeriodPlan, RefreshError> {
+    let location = source.location(&meta.key);
+    let bytes = source.get(&meta.key).map_err(RefreshError::Read)?;
+    let m = manifest::parse(&bytes, &location).map_err(RefreshError::Manifest)?;
+    for key in &m.data_files {
+        if manifest::period_of_key(key) != Some(period) {
+            return Err(RefreshError::Manifest(CurError::Manifest {
+                object: location.clone(),
+                message: format!("lists {key}, which is not in billing period {period}"),
+            }));
+        }
+    }
+    let execution_id = m
+        .execution_id
+        .clone()
+        .or_else(|| manifest::execution_folder(&meta.key).map(str::to_string))
+        .unwrap_or_default();
+    Ok(PeriodPlan {
+        period: period.to_string(),
+        meta: meta.clone(),
+        execution_id,
+        files: m.data_files,
+    })
 }
 
 /// A period read: its aggregate and status, or why it failed.

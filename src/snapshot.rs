@@ -7,6 +7,8 @@
 //! 2. if those buckets alone exceed the cap: only billing period, model, region and direction kept;
 //! 3. if still too many: only the billing period kept.
 //!
+//! Every level keeps `payer_account_id`: two payers' costs never share a bucket.
+//!
 //! Folding moves cost, never drops it: totals by every label a level keeps stay exact.
 
 use std::collections::HashMap;
@@ -123,6 +125,7 @@ fn period_bucket(l: &Labels) -> Labels {
     let mut fixed: [Arc<str>; crate::names::SERIES_LABELS.len()] =
         std::array::from_fn(|_| other.clone());
     fixed[label::BILLING_PERIOD] = l.fixed[label::BILLING_PERIOD].clone();
+    fixed[label::PAYER_ACCOUNT_ID] = l.fixed[label::PAYER_ACCOUNT_ID].clone();
     Labels {
         fixed,
         tags: Vec::new(),

@@ -25,27 +25,41 @@ pub struct PeriodStatus {
     pub net_cost_column: bool,
 }
 
-/// Health of the refresh loop.
+/// Health of one export's refreshes.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Status {
-    /// At least one refresh succeeded.
+pub struct ExportStatus {
+    /// The `export` label.
+    pub name: String,
+    /// It has data in the snapshot (a complete refresh once).
     pub ready: bool,
+    /// Its last refresh read every selected period and none was refused.
     pub last_refresh_ok: bool,
     pub last_success_unix: Option<f64>,
     pub last_attempt_unix: Option<f64>,
-    pub last_duration_seconds: Option<f64>,
-    pub refreshes_ok: u64,
-    pub refreshes_failed: u64,
-    /// Errors by stage (`list`, `manifest`, `read`, `decode`), cumulative.
+    /// Errors by stage (`list`, `manifest`, `read`, `decode`, `duplicate`, `internal`), cumulative.
     pub errors: BTreeMap<&'static str, u64>,
     /// Cumulative over all refreshes.
     pub rows_read: u64,
     pub bytes_read: u64,
     pub files_read: u64,
-    /// The periods in the published snapshot.
+    /// Its periods in the published snapshot.
     pub periods: Vec<PeriodStatus>,
     /// S3 requests and bytes, for an S3 source.
     pub s3: Option<S3Stats>,
+}
+
+/// Health of the refresh loop.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Status {
+    /// Every export has had a complete refresh (what /readyz answers).
+    pub ready: bool,
+    /// Per export, in configuration order.
+    pub exports: Vec<ExportStatus>,
+    /// Of the whole refresh (every export in turn).
+    pub last_duration_seconds: Option<f64>,
+    /// Refreshes where every export succeeded, and the others.
+    pub refreshes_ok: u64,
+    pub refreshes_failed: u64,
     /// Whether the last configuration (re)load succeeded; `None` outside `serve`.
     pub config_last_reload_ok: Option<bool>,
     /// Unix time of the last successful configuration (re)load (the start counts as one).

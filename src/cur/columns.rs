@@ -7,6 +7,9 @@ pub const LINE_ITEM_TYPE: &str = "line_item_line_item_type";
 pub const USAGE_TYPE: &str = "line_item_usage_type";
 pub const IAM_PRINCIPAL: &str = "line_item_iam_principal";
 pub const USAGE_ACCOUNT_ID: &str = "line_item_usage_account_id";
+/// The management (payer) account the bill belongs to: the `payer_account_id` label, and how two
+/// exports of one payer and billing period are told apart from two payers.
+pub const PAYER_ACCOUNT_ID: &str = "bill_payer_account_id";
 pub const CURRENCY_CODE: &str = "line_item_currency_code";
 pub const PRODUCT_REGION_CODE: &str = "product_region_code";
 pub const PRICING_UNIT: &str = "pricing_unit";
@@ -29,7 +32,7 @@ pub const TAGS: &str = "tags";
 pub const REQUIRED: &[&str] = &[PRODUCT_CODE, UNBLENDED_COST];
 
 /// Every column the exporter reads, in one list (the Parquet projection, the CSV column lookup).
-pub const ALL: [&str; 17] = [
+pub const ALL: [&str; 18] = [
     PRODUCT_CODE,
     BILLING_ENTITY,
     LINE_ITEM_TYPE,
@@ -47,6 +50,7 @@ pub const ALL: [&str; 17] = [
     USAGE_END_DATE,
     TAGS,
     USAGE_START_DATE,
+    PAYER_ACCOUNT_ID,
 ];
 
 /// The index of a column in [`ALL`]; a compile-time error (in a `const` context) for a name that

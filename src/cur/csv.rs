@@ -457,6 +457,7 @@ fn read_records(
             usage_type: cell!(USAGE_TYPE),
             iam_principal: at!(IAM_PRINCIPAL).map(|_| cell!(IAM_PRINCIPAL)),
             usage_account_id: cell!(USAGE_ACCOUNT_ID),
+            payer_account_id: cell!(PAYER_ACCOUNT_ID),
             currency: cell!(CURRENCY_CODE),
             product_region_code: cell!(PRODUCT_REGION_CODE),
             pricing_unit: cell!(PRICING_UNIT),

@@ -581,6 +581,7 @@ fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<(), Batch
     let usage_type = strings(batch, col::USAGE_TYPE)?;
     let principal = strings(batch, col::IAM_PRINCIPAL)?;
     let account = strings(batch, col::USAGE_ACCOUNT_ID)?;
+    let payer = strings(batch, col::PAYER_ACCOUNT_ID)?;
     let currency = strings(batch, col::CURRENCY_CODE)?;
     let region = strings(batch, col::PRODUCT_REGION_CODE)?;
     let pricing_unit = strings(batch, col::PRICING_UNIT)?;
@@ -624,6 +625,7 @@ fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<(), Batch
             usage_type: opt_str(&usage_type, i).unwrap_or(""),
             iam_principal: opt_str(&principal, i),
             usage_account_id: opt_str(&account, i).unwrap_or(""),
+            payer_account_id: opt_str(&payer, i).unwrap_or(""),
             currency: opt_str(&currency, i).unwrap_or(""),
             product_region_code: opt_str(&region, i).unwrap_or(""),
             pricing_unit: opt_str(&pricing_unit, i).unwrap_or(""),

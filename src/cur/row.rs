@@ -10,6 +10,8 @@ pub struct CurRow<'a> {
     /// `None` when the cell is NULL or the column is absent.
     pub iam_principal: Option<&'a str>,
     pub usage_account_id: &'a str,
+    /// `bill_payer_account_id`; `""` when NULL or the column is absent.
+    pub payer_account_id: &'a str,
     pub currency: &'a str,
     pub product_region_code: &'a str,
     pub pricing_unit: &'a str,

@@ -124,6 +124,24 @@ fn gauge(
     e.encode_gauge(&v)
 }
 
+/// A gauge family labelled by export; nothing when `series` is empty.
+fn labelled_gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    series: &[(&str, f64)],
+) -> Result<(), std::fmt::Error> {
+    if series.is_empty() {
+        return Ok(());
+    }
+    let mut e = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    for (export, v) in series {
+        e.encode_family(&[(names::EXPORT_LABEL, *export)])?
+            .encode_gauge(v)?;
+    }
+    Ok(())
+}
+
 fn counter(
     encoder: &mut DescriptorEncoder,
     name: &str,
@@ -150,10 +168,15 @@ fn per_period(
     value: impl Fn(&crate::status::PeriodStatus) -> Option<f64>,
 ) -> Result<(), std::fmt::Error> {
     let mut e = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-    for p in &status.periods {
-        if let Some(v) = value(p) {
-            e.encode_family(&[("billing_period", p.period.as_str())])?
+    for x in &status.exports {
+        for p in &x.periods {
+            if let Some(v) = value(p) {
+                e.encode_family(&[
+                    (names::EXPORT_LABEL, x.name.as_str()),
+                    ("billing_period", p.period.as_str()),
+                ])?
                 .encode_gauge(&v)?;
+            }
         }
     }
     Ok(())
@@ -172,49 +195,54 @@ impl Collector for StatusCollector {
             e.encode_family(&[("version", env!("CARGO_PKG_VERSION"))])?
                 .encode_gauge(&1i64)?;
         }
-        gauge(
+        // Per export (label `export`): one series each, from the start.
+        let exports = &st.exports;
+        let per_export = |f: &dyn Fn(&crate::status::ExportStatus) -> Option<f64>| {
+            exports
+                .iter()
+                .filter_map(|x| f(x).map(|v| (x.name.as_str(), v)))
+                .collect::<Vec<_>>()
+        };
+        labelled_gauge(
             &mut enc,
             names::READY,
-            "1 once a refresh has succeeded (as /readyz); 0 before the first successful refresh.",
-            if st.ready { 1.0 } else { 0.0 },
+            "1 once the export has had a complete refresh (its data is served); 0 before. /readyz answers 200 when every export is 1.",
+            &per_export(&|x| Some(if x.ready { 1.0 } else { 0.0 })),
         )?;
-        // Absent until the first refresh has finished: "not yet refreshed" is not "failed".
-        if st.last_attempt_unix.is_some() {
-            gauge(
-                &mut enc,
-                names::UP,
-                "1 if the last refresh succeeded (its data is being served), 0 if it failed (the last good data is being served).",
-                if st.last_refresh_ok { 1.0 } else { 0.0 },
-            )?;
-        }
-        if let Some(t) = st.last_success_unix {
-            gauge(
-                &mut enc,
-                names::LAST_SUCCESS,
-                "Unix time of the last successful refresh.",
-                t,
-            )?;
-        }
-        if let Some(t) = st.last_attempt_unix {
-            gauge(
-                &mut enc,
-                names::LAST_ATTEMPT,
-                "Unix time of the last refresh attempt.",
-                t,
-            )?;
-        }
+        // Absent until the export's first refresh has finished: "not yet refreshed" is not "failed".
+        labelled_gauge(
+            &mut enc,
+            names::UP,
+            "1 if the export's last refresh succeeded (its data is being served), 0 if it failed or was refused (its last good data is being served).",
+            &per_export(&|x| {
+                x.last_attempt_unix
+                    .map(|_| if x.last_refresh_ok { 1.0 } else { 0.0 })
+            }),
+        )?;
+        labelled_gauge(
+            &mut enc,
+            names::LAST_SUCCESS,
+            "Unix time of the export's last successful refresh.",
+            &per_export(&|x| x.last_success_unix),
+        )?;
+        labelled_gauge(
+            &mut enc,
+            names::LAST_ATTEMPT,
+            "Unix time of the export's last refresh attempt.",
+            &per_export(&|x| x.last_attempt_unix),
+        )?;
         if let Some(d) = st.last_duration_seconds {
             gauge(
                 &mut enc,
                 names::REFRESH_DURATION,
-                "Duration of the last refresh attempt in seconds.",
+                "Duration of the last refresh attempt (every export in turn) in seconds.",
                 d,
             )?;
         }
         counter(
             &mut enc,
             names::REFRESHES,
-            "Refresh attempts by outcome.",
+            "Refresh attempts by outcome (failure: some export failed or was refused).",
             &[
                 (vec![("outcome", "success")], st.refreshes_ok),
                 (vec![("outcome", "failure")], st.refreshes_failed),
@@ -225,34 +253,48 @@ impl Collector for StatusCollector {
             names::stage::MANIFEST,
             names::stage::READ,
             names::stage::DECODE,
+            names::stage::DUPLICATE,
         ];
-        let errors: Vec<(Vec<(&str, &str)>, u64)> = stages
+        let errors: Vec<(Vec<(&str, &str)>, u64)> = exports
             .iter()
-            .map(|s| (vec![("stage", *s)], st.errors.get(s).copied().unwrap_or(0)))
+            .flat_map(|x| {
+                stages.iter().map(move |s| {
+                    (
+                        vec![(names::EXPORT_LABEL, x.name.as_str()), ("stage", *s)],
+                        x.errors.get(s).copied().unwrap_or(0),
+                    )
+                })
+            })
             .collect();
         counter(
             &mut enc,
             names::ERRORS,
-            "Errors by stage (list, manifest, read, decode); each is logged with the object key.",
+            "Errors by export and stage (list, manifest, read, decode, duplicate); each is logged with the object key.",
             &errors,
         )?;
+        let totals = |f: fn(&crate::status::ExportStatus) -> u64| -> Vec<(Vec<(&str, &str)>, u64)> {
+            exports
+                .iter()
+                .map(|x| (vec![(names::EXPORT_LABEL, x.name.as_str())], f(x)))
+                .collect()
+        };
         counter(
             &mut enc,
             names::ROWS_READ,
             "CUR rows read (all services), over all refreshes.",
-            &[(vec![], st.rows_read)],
+            &totals(|x| x.rows_read),
         )?;
         counter(
             &mut enc,
             names::BYTES_READ,
             "Bytes of data files read, over all refreshes.",
-            &[(vec![], st.bytes_read)],
+            &totals(|x| x.bytes_read),
         )?;
         counter(
             &mut enc,
             names::FILES_READ,
             "Data files read, over all refreshes.",
-            &[(vec![], st.files_read)],
+            &totals(|x| x.files_read),
         )?;
         per_period(
             &mut enc,
@@ -296,20 +338,22 @@ impl Collector for StatusCollector {
             st,
             |p| Some(if p.net_cost_column { 1.0 } else { 0.0 }),
         )?;
-        if st
-            .periods
-            .iter()
-            .any(|p| !p.stats.unknown_usage_types.is_empty())
-        {
+        let periods = || {
+            st.exports
+                .iter()
+                .flat_map(|x| x.periods.iter().map(move |p| (x.name.as_str(), p)))
+        };
+        if periods().any(|(_, p)| !p.stats.unknown_usage_types.is_empty()) {
             let mut e = enc.encode_descriptor(
                 names::UNKNOWN_USAGE_TYPES,
                 "Bedrock line items whose usage type matched no classification rule, by billing period and usage type (at most 100 strings per period; the rest under usage_type=\"__other__\"). Each new string is logged once.",
                 None,
                 MetricType::Gauge,
             )?;
-            for p in &st.periods {
+            for (x, p) in periods() {
                 for (usage_type, rows) in &p.stats.unknown_usage_types {
                     e.encode_family(&[
+                        (names::EXPORT_LABEL, x),
                         ("billing_period", p.period.as_str()),
                         ("usage_type", usage_type.as_str()),
                     ])?
@@ -324,8 +368,9 @@ impl Collector for StatusCollector {
                 None,
                 MetricType::Gauge,
             )?;
-            for p in &st.periods {
+            for (x, p) in periods() {
                 e.encode_family(&[
+                    (names::EXPORT_LABEL, x),
                     ("billing_period", p.period.as_str()),
                     ("manifest", p.manifest_key.as_str()),
                     ("execution_id", p.execution_id.as_str()),
@@ -333,28 +378,37 @@ impl Collector for StatusCollector {
                 .encode_gauge(&1i64)?;
             }
         }
-        if let Some(s3) = &st.s3 {
-            let series: Vec<(Vec<(&str, &str)>, u64)> = s3
-                .requests
-                .iter()
-                .map(|((op, code), n)| {
-                    (
-                        vec![("operation", op.as_str()), ("code", code.as_str())],
+        if exports.iter().any(|x| x.s3.is_some()) {
+            let mut requests: Vec<(Vec<(&str, &str)>, u64)> = Vec::new();
+            let mut bytes: Vec<(Vec<(&str, &str)>, u64)> = Vec::new();
+            for x in exports {
+                let Some(s3) = &x.s3 else { continue };
+                for ((op, code), n) in &s3.requests {
+                    requests.push((
+                        vec![
+                            (names::EXPORT_LABEL, x.name.as_str()),
+                            ("operation", op.as_str()),
+                            ("code", code.as_str()),
+                        ],
                         *n,
-                    )
-                })
-                .collect();
+                    ));
+                }
+                bytes.push((
+                    vec![(names::EXPORT_LABEL, x.name.as_str())],
+                    s3.bytes_fetched,
+                ));
+            }
             counter(
                 &mut enc,
                 names::S3_REQUESTS,
-                "S3 HTTP attempts (retries included) by operation and status code (transport_error: no response).",
-                &series,
+                "S3 HTTP attempts (retries included) by export, operation and status code (transport_error: no response).",
+                &requests,
             )?;
             counter(
                 &mut enc,
                 names::S3_BYTES,
                 "Bytes fetched from S3 (manifests, Parquet footers and column chunks, CSV bodies).",
-                &[(vec![], s3.bytes_fetched)],
+                &bytes,
             )?;
         }
         let snap = &*self.snapshot;

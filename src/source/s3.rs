@@ -91,7 +91,17 @@ pub struct S3Settings {
     pub request_timeout: Duration,
     /// Attempts per request, retries included.
     pub max_attempts: u32,
+    /// A profile of the shared config/credentials files (instead of `AWS_PROFILE`).
+    pub profile: Option<String>,
+    /// A role to assume with the credentials found (a payer account's read-only role).
+    pub role_arn: Option<String>,
+    pub external_id: Option<String>,
+    /// Default [`DEFAULT_SESSION_NAME`].
+    pub role_session_name: Option<String>,
 }
+
+/// The `sts:AssumeRole` session name when none is configured (CloudTrail shows it).
+pub const DEFAULT_SESSION_NAME: &str = "bedrock-cost-exporter";
 
 impl Default for S3Settings {
     fn default() -> Self {
@@ -102,6 +112,10 @@ impl Default for S3Settings {
             concurrency: 8,
             request_timeout: Duration::from_secs(30),
             max_attempts: 5,
+            profile: None,
+            role_arn: None,
+            external_id: None,
+            role_session_name: None,
         }
     }
 }
@@ -180,6 +194,9 @@ impl S3Source {
         if let Some(endpoint) = &settings.endpoint {
             loader = loader.endpoint_url(endpoint.clone());
         }
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
         let shared = loader.load().await;
         let mut builder = aws_sdk_s3::config::Builder::from(&shared)
             .force_path_style(settings.path_style)
@@ -187,6 +204,26 @@ impl S3Source {
         if shared.region().is_none() {
             // S3 needs a region to sign; us-east-1 answers for every bucket with a redirect hint.
             builder = builder.region(Region::new("us-east-1"));
+        }
+        if let Some(role) = &settings.role_arn {
+            // The credentials found sign sts:AssumeRole; the SDK refreshes the session before it
+            // expires. STS uses the same endpoint setting (one S3-compatible server in tests) and
+            // region as S3.
+            let mut assume = aws_config::sts::AssumeRoleProvider::builder(role.clone())
+                .configure(&shared)
+                .session_name(
+                    settings
+                        .role_session_name
+                        .clone()
+                        .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_string()),
+                );
+            if shared.region().is_none() {
+                assume = assume.region(Region::new("us-east-1"));
+            }
+            if let Some(id) = &settings.external_id {
+                assume = assume.external_id(id.clone());
+            }
+            builder = builder.credentials_provider(assume.build().await);
         }
         S3Source {
             client: Client::from_conf(builder.build()),

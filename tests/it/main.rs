@@ -11,6 +11,7 @@ mod dashboards;
 mod doctor;
 mod ha;
 mod healthcheck;
+mod multi;
 mod otlp;
 mod prometheus_e2e;
 mod properties;

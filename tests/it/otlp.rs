@@ -544,6 +544,7 @@ fn big_snapshot(n: usize) -> bedrock_cost_exporter::snapshot::Snapshot {
             let role = format!("team-{}-app", i % 37);
             let fixed = [
                 a(format!("2026-{}", if i % 2 == 0 { "10" } else { "11" })),
+                a("999988887777".into()),
                 a(format!("{:012}", 111111111111u64 + (i % 7) as u64)),
                 a(format!(
                     "arn:aws:sts::111111111111:assumed-role/{role}/{session}"

@@ -4,7 +4,7 @@
 Reads the export's manifests itself (newest execution per billing period, newest N periods), reads
 exactly the data files they list with DuckDB, applies the Bedrock filter and the label rules in SQL,
 and prints JSON sums: total cost/net/tokens, and cost by each label (principal, model, region,
-direction, billing_period, line_item_type, account_id, every tag_* label), net cost by period, tokens
+direction, billing_period, line_item_type, account_id, payer_account_id, every tag_* label), net cost by period, tokens
 by model; for budgets, cost by billing period and label value, and by UTC usage day
 (line_item_usage_start_date) overall and per tag value. Shares no code with the exporter: a bug in
 one is caught by the other.
@@ -125,6 +125,7 @@ WITH raw AS (
     coalesce(line_item_usage_type, '')                                   AS ut,
     {principal}                                                          AS principal_raw,
     coalesce(line_item_usage_account_id, '')                             AS account_id,
+    {payer}                                                              AS payer_account_id,
     coalesce(product_region_code, '')                                    AS product_region,
     coalesce(pricing_unit, '')                                           AS pricing_unit,
     {product_name}                                                       AS product_name,
@@ -227,11 +228,12 @@ def main():
     principal = "line_item_iam_principal" if "line_item_iam_principal" in cols else "NULL"
     if principal != "NULL" and args.fold_sessions:
         principal = r"regexp_replace(line_item_iam_principal, '^(arn:[^:]+:sts::[0-9]+:assumed-role/[^/]+/).+$', '\1*')"
+    payer = "trim(coalesce(bill_payer_account_id, ''))" if "bill_payer_account_id" in cols else "''"
     net = "line_item_net_unblended_cost" if "line_item_net_unblended_cost" in cols else "NULL"
     usage_day = ("substr(CAST(line_item_usage_start_date AS VARCHAR), 1, 10)"
                  if "line_item_usage_start_date" in cols else "NULL")
     base = SQL
-    for name, value in [("reader", reader), ("tags", tags), ("product_name", product_name), ("principal", principal), ("net", net), ("usage_day", usage_day), ("end_ms", end_ms)]:
+    for name, value in [("reader", reader), ("tags", tags), ("product_name", product_name), ("principal", principal), ("payer", payer), ("net", net), ("usage_day", usage_day), ("end_ms", end_ms)]:
         base = base.replace("{" + name + "}", value)
 
     def q(sql):
@@ -268,7 +270,7 @@ def main():
       GROUP BY 1, 2"""
     for period, ut, n in q(unknown_sql):
         out["unknown_usage_types"].setdefault(period, {})[ut] = n
-    for label in ["principal", "model", "region", "direction", "billing_period", "line_item_type", "account_id"]:
+    for label in ["principal", "model", "region", "direction", "billing_period", "line_item_type", "account_id", "payer_account_id"]:
         out["cost_by"][label] = dict(q(f"SELECT {label}, sum(cost) FROM final GROUP BY 1"))
     # Tags: every iamPrincipal/ key → tag_<snake_case>; a row with two keys of one label keeps the
     # first key in sort order.
@@ -281,7 +283,7 @@ def main():
         by[value] = by.get(value, 0.0) + cost
     # Budgets: cost by billing period and label value; by usage day, overall and per tag value.
     out["cost_by_period"] = {}
-    for label in ["principal", "model", "line_item_type", "account_id"]:
+    for label in ["principal", "model", "line_item_type", "account_id", "payer_account_id"]:
         by = out["cost_by_period"].setdefault(label, {})
         for period, value, cost in q(f"SELECT billing_period, {label}, sum(cost) FROM final GROUP BY 1, 2"):
             by.setdefault(period, {})[value] = cost

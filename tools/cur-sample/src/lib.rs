@@ -102,6 +102,8 @@ pub struct ExportSpec {
     /// Extra assumed-role sessions (`batch-N`) to raise cardinality.
     pub extra_sessions: usize,
     pub layout: SampleLayout,
+    /// `bill_payer_account_id` of every row (and the account in the manifest's export ARN).
+    pub payer_account_id: String,
 }
 
 impl Default for ExportSpec {
@@ -125,6 +127,7 @@ impl Default for ExportSpec {
             older_executions: 1,
             extra_sessions: 0,
             layout: SampleLayout::Random,
+            payer_account_id: PAYER.into(),
         }
     }
 }
@@ -173,7 +176,8 @@ impl Rng {
 
 const ACCOUNT: &str = "123456789012";
 const ACCOUNT_2: &str = "210987654321";
-const PAYER: &str = "999988887777";
+/// The default `bill_payer_account_id`.
+pub const PAYER: &str = "999988887777";
 
 /// `(principal ARN or "", principal/session tags)` — the launch blog's four access patterns.
 const PRINCIPALS: &[(&str, &[(&str, &str)])] = &[
@@ -1267,7 +1271,7 @@ fn cell<'a>(col: &Col, row: &'a GenRow, ctx: &Ctx<'_>) -> Cell<'a> {
         F::Entity => Cell::Str(Borrowed(row.billing_entity)),
         F::PeriodEnd => Cell::Ts(ctx.period_end),
         F::PeriodStart => Cell::Ts(ctx.period_start),
-        F::Payer => Cell::Str(Borrowed(PAYER)),
+        F::Payer => Cell::Str(Owned(ctx.spec.payer_account_id.clone())),
         F::PayerName => Cell::Str(Borrowed("Acme Org Payer")),
         F::Product => {
             let mut m = vec![(
@@ -1691,7 +1695,7 @@ fn manifest_json(spec: &ExportSpec, execution_id: &str, files: &[String]) -> Str
     let data_files: Vec<String> = files.iter().map(|f| format!("{base}/{f}")).collect();
     serde_json::to_string_pretty(&serde_json::json!({
         "executionId": execution_id,
-        "exportArn": format!("arn:aws:bcm-data-exports:us-east-1:{PAYER}:export/{}-4b1c5e2a-3f0d-4a8e-9c7b-2d6e1f0a9b8c", spec.export_name),
+        "exportArn": format!("arn:aws:bcm-data-exports:us-east-1:{}:export/{}-4b1c5e2a-3f0d-4a8e-9c7b-2d6e1f0a9b8c", spec.payer_account_id, spec.export_name),
         "columns": columns,
         "dataFiles": data_files,
         "additionalOutputFiles": [],

@@ -67,6 +67,9 @@ struct Args {
     /// Row order inside a period.
     #[arg(long, value_enum, default_value_t = Layout::Random)]
     layout: Layout,
+    /// bill_payer_account_id of every row (one payer per export, as AWS writes them).
+    #[arg(long, default_value = cur_sample::PAYER)]
+    payer_account_id: String,
 }
 
 fn main() -> std::io::Result<()> {
@@ -93,6 +96,7 @@ fn main() -> std::io::Result<()> {
             Layout::Random => SampleLayout::Random,
             Layout::Ordered => SampleLayout::Ordered,
         },
+        payer_account_id: a.payer_account_id,
         ..ExportSpec::default()
     };
     let s = write_export(&a.out, &spec)?;
