@@ -1,16 +1,13 @@
 //! The S3 source against a real S3-compatible server process on loopback (moto's server mode, with
-//! IAM authentication and SigV4 checking turned on), optionally behind a fault-injecting TCP proxy
+//! IAM authentication and SigV4 checking turned on: `util::Moto`), optionally behind a fault-injecting TCP proxy
 //! (503 SlowDown answers, a server that goes away in the middle of a refresh).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use cur_sample::{ExportSpec, ExportSummary, SampleFormat, SampleMode, write_export};
 
 use crate::util::*;
@@ -18,157 +15,18 @@ use crate::util::*;
 const BUCKET: &str = "billing";
 const PREFIX: &str = "cur/cur2";
 
-/// A moto server process with IAM auth on, and the test user's keys.
-struct Moto {
-    child: Child,
-    addr: SocketAddr,
-    key: (String, String),
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let python = python();
-        let bin = python.parent().unwrap().join("moto_server");
-        assert!(
-            bin.exists(),
-            "moto_server not found next to {}: run ./scripts/test.sh (it installs moto[server] in .venv)",
-            python.display()
-        );
-        let port = free_port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto_server");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        wait_for(Duration::from_secs(30), "moto_server to listen", || {
-            TcpStream::connect(addr).ok()
-        });
-        let out = Command::new(&python)
-            .arg(repo().join("tests/reference/moto_iam.py"))
-            .arg(format!("http://{addr}"))
-            .output()
-            .expect("moto_iam.py");
-        assert!(
-            out.status.success(),
-            "moto_iam.py: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
-        let (id, secret) = text.trim().split_once(' ').unwrap();
-        Moto {
-            child,
-            addr,
-            key: (id.to_string(), secret.to_string()),
-        }
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ACCESS_KEY_ID", self.key.0.clone()),
-            ("AWS_SECRET_ACCESS_KEY", self.key.1.clone()),
-            ("AWS_REGION", "us-east-1".to_string()),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-            ("AWS_CONFIG_FILE", "/nonexistent".to_string()),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_string()),
-        ]
-    }
-
-    /// Starts `serve` against `endpoint` (moto itself or a proxy in front of it) with this
-    /// server's credentials and `extra` environment.
-    fn serve(&self, endpoint: SocketAddr, extra: &[(&str, &str)]) -> Daemon {
-        let env = self.env();
-        let env: Vec<(&str, &str)> = env
-            .iter()
-            .map(|(k, v)| (*k, v.as_str()))
-            .chain(extra.iter().copied())
-            .collect();
-        let args = s3_args(endpoint);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        Daemon::start(&args, &env)
-    }
-
-    fn client(&self, rt: &tokio::runtime::Runtime) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::config::Builder::new()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(format!("http://{}", self.addr))
-            .force_path_style(true)
-            .credentials_provider(Credentials::new(
-                &self.key.0,
-                &self.key.1,
-                None,
-                None,
-                "test",
-            ))
-            .build();
-        let _guard = rt.enter();
-        aws_sdk_s3::Client::from_conf(conf)
-    }
-
-    /// Uploads every file under `root` to `s3://billing/cur/cur2/…`.
-    fn upload(&self, root: &Path) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let client = self.client(&rt);
-        rt.block_on(async {
-            let _ = client.create_bucket().bucket(BUCKET).send().await;
-            let mut stack = vec![root.to_path_buf()];
-            while let Some(dir) = stack.pop() {
-                for e in std::fs::read_dir(&dir).unwrap() {
-                    let p = e.unwrap().path();
-                    if p.is_dir() {
-                        stack.push(p);
-                        continue;
-                    }
-                    let rel = p
-                        .strip_prefix(root)
-                        .unwrap()
-                        .to_str()
-                        .unwrap()
-                        .replace('\\', "/");
-                    client
-                        .put_object()
-                        .bucket(BUCKET)
-                        .key(format!("{PREFIX}/{rel}"))
-                        .body(std::fs::read(&p).unwrap().into())
-                        .send()
-                        .await
-                        .unwrap_or_else(|e| panic!("upload {rel}: {e:?}"));
-                }
-            }
-        });
-    }
-
-    /// Puts one object again (a new LastModified, as when AWS rewrites a manifest).
-    fn reput(&self, root: &Path, rel: &str) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let client = self.client(&rt);
-        rt.block_on(async {
-            client
-                .put_object()
-                .bucket(BUCKET)
-                .key(format!("{PREFIX}/{rel}"))
-                .body(std::fs::read(root.join(rel)).unwrap().into())
-                .send()
-                .await
-                .unwrap();
-        });
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts `serve` against `endpoint` (moto itself or a proxy in front of it) with `moto`'s
+/// credentials and `extra` environment.
+fn serve(moto: &Moto, endpoint: SocketAddr, extra: &[(&str, &str)]) -> Daemon {
+    let env = moto.env();
+    let env: Vec<(&str, &str)> = env
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .chain(extra.iter().copied())
+        .collect();
+    let args = s3_args(endpoint);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Daemon::start(&args, &env)
 }
 
 /// A TCP proxy in front of the server that can answer 503 SlowDown, go down (reset every
@@ -318,18 +176,8 @@ fn once_s3(endpoint: SocketAddr, env: &[(&str, String)]) -> std::process::Output
     run_env(&args, env)
 }
 
-fn run_env(args: &[String], env: &[(&str, String)]) -> std::process::Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env("RUST_LOG", "info")
-        .env_remove("BCE_SOURCE");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run")
-}
-
-/// Bedrock series and manifest info: what must not depend on where the export is read from.
+/// Bedrock series and manifest info: what must not depend on where the export is read from
+/// (the `export` label, the source as written, aside).
 fn comparable(text: &str) -> Vec<String> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
@@ -338,7 +186,14 @@ fn comparable(text: &str) -> Vec<String> {
                 || l.starts_with("bedrock_exporter_manifest_info")
                 || l.starts_with("bedrock_exporter_period_")
         })
-        .map(str::to_string)
+        .map(|l| match l.find("export=\"") {
+            Some(i) => {
+                let rest = &l[i + "export=\"".len()..];
+                let rest = &rest[rest.find('"').expect("closing quote") + 1..];
+                format!("{}{}", &l[..i], rest.strip_prefix(',').unwrap_or(rest))
+            }
+            None => l.to_string(),
+        })
         .collect()
 }
 
@@ -360,7 +215,7 @@ fn on_moto(spec: &ExportSpec) -> (tempfile::TempDir, ExportSummary, Moto) {
     let dir = tempfile::tempdir().unwrap();
     let summary = write_export(dir.path(), spec).unwrap();
     let moto = Moto::start();
-    moto.upload(dir.path());
+    moto.upload(dir.path(), BUCKET, PREFIX);
     (dir, summary, moto)
 }
 
@@ -461,7 +316,7 @@ fn requests(samples: &[Sample], op: &str) -> f64 {
 #[test]
 fn an_unchanged_manifest_costs_no_data_gets() {
     let (_dir, _, moto) = on_moto(&spec(SampleFormat::Parquet, SampleMode::Overwrite));
-    let daemon = moto.serve(moto.addr, &[("BCE_REFRESH_INTERVAL", "1s")]);
+    let daemon = serve(&moto, moto.addr, &[("BCE_REFRESH_INTERVAL", "1s")]);
     daemon.wait_ready();
     let first = daemon.metrics();
     let ok = |m: &[Sample]| {
@@ -521,7 +376,8 @@ fn a_server_gone_mid_refresh_keeps_the_last_good_snapshot_and_recovers() {
         ..ExportSpec::default()
     });
     let proxy = FaultProxy::start(moto.addr);
-    let mut daemon = moto.serve(
+    let mut daemon = serve(
+        &moto,
         proxy.addr,
         &[
             ("BCE_REFRESH_INTERVAL", "1s"),
@@ -545,7 +401,7 @@ fn a_server_gone_mid_refresh_keeps_the_last_good_snapshot_and_recovers() {
     // S3 times have one-second resolution and the content is the same: without a second between
     // the upload and the rewrite, the manifest would look unchanged (same key, size, time, ETag).
     std::thread::sleep(Duration::from_millis(1100));
-    moto.reput(dir.path(), &summary.manifests[1]);
+    moto.reput(dir.path(), &summary.manifests[1], BUCKET, PREFIX);
     wait_for(
         Duration::from_secs(30),
         "the refresh to start reading data files",

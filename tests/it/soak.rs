@@ -49,34 +49,7 @@ fn upload(rt: &tokio::runtime::Runtime, endpoint: SocketAddr, root: &Path) {
         let _g = rt.enter();
         aws_sdk_s3::Client::from_conf(conf)
     };
-    rt.block_on(async {
-        let _ = client.create_bucket().bucket(BUCKET).send().await;
-        let mut stack = vec![root.to_path_buf()];
-        let mut files = Vec::new();
-        while let Some(dir) = stack.pop() {
-            for e in std::fs::read_dir(&dir).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    files.push(p);
-                }
-            }
-        }
-        // Data first, manifests last (as AWS writes them).
-        files.sort_by_key(|p| p.to_str().unwrap().contains("metadata/"));
-        for p in files {
-            let rel = p.strip_prefix(root).unwrap().to_str().unwrap().to_string();
-            client
-                .put_object()
-                .bucket(BUCKET)
-                .key(format!("{PREFIX}/{rel}"))
-                .body(std::fs::read(&p).unwrap().into())
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("upload {rel}: {e:?}"));
-        }
-    });
+    upload_tree(rt, &client, root, BUCKET, PREFIX);
 }
 
 /// Resident set size (kB) and open file descriptors of a process.

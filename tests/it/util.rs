@@ -450,3 +450,234 @@ pub fn export_for_clock_months(
     .unwrap();
     (export, prev, cur)
 }
+
+/// A moto server process (S3, STS and IAM on one port) with IAM authentication and SigV4
+/// checking on (`tests/reference/moto_iam.py` sets its users up); killed on drop.
+pub struct Moto {
+    child: Child,
+    pub addr: SocketAddr,
+    /// A user allowed `s3:*`.
+    pub key: (String, String),
+    /// With a role ([`Moto::start_with_role`]): a user allowed nothing but `sts:AssumeRole` on it.
+    pub assumer: Option<(String, String)>,
+}
+
+/// The account moto's resources live in.
+pub const MOTO_ACCOUNT: &str = "123456789012";
+
+impl Moto {
+    pub fn start() -> Moto {
+        Moto::launch(None)
+    }
+
+    /// With a role `arn:aws:iam::123456789012:role/{name}` that may list and read S3, trusting
+    /// the `assumer` user when it gives `external_id`.
+    pub fn start_with_role(name: &str, external_id: &str) -> Moto {
+        Moto::launch(Some((name, external_id)))
+    }
+
+    fn launch(role: Option<(&str, &str)>) -> Moto {
+        let python = python();
+        let bin = python.parent().unwrap().join("moto_server");
+        assert!(
+            bin.exists(),
+            "moto_server not found next to {}: run ./scripts/test.sh (it installs moto[server] in .venv)",
+            python.display()
+        );
+        let port = free_port();
+        // The unauthenticated calls moto_iam.py makes (it documents the count).
+        let bootstrap_calls = if role.is_some() { 8 } else { 3 };
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", bootstrap_calls.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        wait_for(Duration::from_secs(30), "moto_server to listen", || {
+            std::net::TcpStream::connect(addr).ok()
+        });
+        let mut cmd = Command::new(&python);
+        cmd.arg(repo().join("tests/reference/moto_iam.py"))
+            .arg(format!("http://{addr}"));
+        if let Some((name, external_id)) = role {
+            cmd.args(["--role", name, external_id]);
+        }
+        let out = cmd.output().expect("moto_iam.py");
+        assert!(
+            out.status.success(),
+            "moto_iam.py: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut keys = text.lines().map(|l| {
+            let (id, secret) = l.trim().split_once(' ').unwrap();
+            (id.to_string(), secret.to_string())
+        });
+        Moto {
+            child,
+            addr,
+            key: keys.next().unwrap(),
+            assumer: keys.next(),
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The environment of a process using the `s3:*` user's keys (and nothing else: no profile
+    /// files, no instance metadata).
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", self.key.0.clone()),
+            ("AWS_SECRET_ACCESS_KEY", self.key.1.clone()),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+            ("AWS_CONFIG_FILE", "/nonexistent".to_string()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_string()),
+        ]
+    }
+
+    pub fn client(&self, rt: &tokio::runtime::Runtime) -> aws_sdk_s3::Client {
+        use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+        let conf = aws_sdk_s3::config::Builder::new()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .force_path_style(true)
+            .credentials_provider(Credentials::new(
+                &self.key.0,
+                &self.key.1,
+                None,
+                None,
+                "test",
+            ))
+            .build();
+        let _guard = rt.enter();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    /// Uploads every file under `root` to `s3://{bucket}/{prefix}/…` (the bucket is created).
+    pub fn upload(&self, root: &Path, bucket: &str, prefix: &str) {
+        let rt = current_thread_runtime();
+        upload_tree(&rt, &self.client(&rt), root, bucket, prefix);
+    }
+
+    /// Puts one object again (a new LastModified, as when AWS rewrites a manifest).
+    pub fn reput(&self, root: &Path, rel: &str, bucket: &str, prefix: &str) {
+        let rt = current_thread_runtime();
+        let client = self.client(&rt);
+        rt.block_on(async {
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(format!("{prefix}/{rel}"))
+                .body(std::fs::read(root.join(rel)).unwrap().into())
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+
+    /// The `sts:AssumeRole` sessions this server handed out, from its model dump
+    /// (`/moto-api/data.json`): `(role_arn, session_name, external_id)`.
+    pub fn assumed_roles(&self) -> Vec<(String, String, String)> {
+        let (status, _, body) = http_get(self.addr, "/moto-api/data.json", None).unwrap();
+        assert_eq!(status, 200, "{body}");
+        let data: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let field = |r: &serde_json::Value, k: &str| r[k].as_str().unwrap_or("").to_string();
+        data["sts"]["AssumedRole"]
+            .as_array()
+            .map(|roles| {
+                roles
+                    .iter()
+                    .map(|r| {
+                        (
+                            field(r, "role_arn"),
+                            field(r, "session_name"),
+                            field(r, "external_id"),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Uploads every file under `root` to `s3://{bucket}/{prefix}/…` with `client`, creating the
+/// bucket if needed: data files first, manifests last (as AWS writes them).
+pub fn upload_tree(
+    rt: &tokio::runtime::Runtime,
+    client: &aws_sdk_s3::Client,
+    root: &Path,
+    bucket: &str,
+    prefix: &str,
+) {
+    let mut files = walk(root);
+    files.sort_by_key(|p| p.to_str().unwrap().contains("metadata/"));
+    rt.block_on(async {
+        let _ = client.create_bucket().bucket(bucket).send().await;
+        for p in files {
+            let rel = p
+                .strip_prefix(root)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .replace('\\', "/");
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(format!("{prefix}/{rel}"))
+                .body(std::fs::read(&p).unwrap().into())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("upload {rel}: {e:?}"));
+        }
+    });
+}
+
+/// Runs the binary with arguments and environment (`RUST_LOG=info`, no `BCE_SOURCE`).
+pub fn run_env(args: &[String], env: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env("RUST_LOG", "info")
+        .env_remove("BCE_SOURCE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run")
+}
+
+/// Every file under `dir`.
+pub fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
