@@ -92,6 +92,10 @@ pub struct RawS3 {
     pub external_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role_session_name: Option<String>,
+    /// Endpoint URL of the STS that `role_arn` is assumed at; default AWS STS. `endpoint` is S3's
+    /// only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sts_endpoint: Option<String>,
 }
 
 impl Default for RawS3 {
@@ -104,6 +108,7 @@ impl Default for RawS3 {
             role_arn: None,
             external_id: None,
             role_session_name: None,
+            sts_endpoint: None,
             concurrency: 8,
             request_timeout: "30s".to_string(),
             max_attempts: 5,
@@ -130,6 +135,8 @@ pub struct RawS3Access {
     pub external_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role_session_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sts_endpoint: Option<String>,
 }
 
 /// One `[[exports]]` entry as written.
@@ -542,6 +549,7 @@ const ALL_KEYS: &[&str] = &[
     "exports.s3.role_arn",
     "exports.s3.external_id",
     "exports.s3.role_session_name",
+    "exports.s3.sts_endpoint",
     "listen",
     "refresh_interval",
     "periods",
@@ -597,6 +605,7 @@ const ALL_KEYS: &[&str] = &[
     "s3.role_arn",
     "s3.external_id",
     "s3.role_session_name",
+    "s3.sts_endpoint",
 ];
 
 /// `host:port` or `ip:port` (IPv6 as `[::1]:9747`); host names are resolved (`localhost` from
@@ -917,6 +926,7 @@ pub fn effective_toml(c: &Config) -> String {
                         &c.s3.role_session_name,
                         "role_session_name",
                     ),
+                    (&e.s3.sts_endpoint, &c.s3.sts_endpoint, "sts_endpoint"),
                 ] {
                     if mine.is_none() && global.is_some() {
                         line(format!("{key} = \"\""));
@@ -966,6 +976,7 @@ fn access_lines(s3: &S3Settings, base: &S3Settings, line: &mut dyn FnMut(String)
             &base.role_session_name,
             "role_session_name",
         ),
+        (&s3.sts_endpoint, &base.sts_endpoint, "sts_endpoint"),
     ] {
         if let Some(v) = mine
             && mine != theirs
@@ -1116,6 +1127,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
         role_arn: raw.s3.role_arn.clone(),
         external_id: raw.s3.external_id.clone(),
         role_session_name: raw.s3.role_session_name.clone(),
+        sts_endpoint: raw.s3.sts_endpoint.clone(),
     };
     let mut s3 = S3Settings {
         concurrency: raw.s3.concurrency,
@@ -1126,6 +1138,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
     apply_access(&mut s3, &global_access).map_err(|(key, message)| ConfigError::Invalid {
         key: match key {
             "endpoint" => "s3.endpoint",
+            "sts_endpoint" => "s3.sts_endpoint",
             "role_arn" => "s3.role_arn",
             "role_session_name" => "s3.role_session_name",
             _ => "s3",
@@ -1235,14 +1248,16 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
 /// Applies written S3 access keys over `s3`; an error is `(key, message)`.
 fn apply_access(s3: &mut S3Settings, a: &RawS3Access) -> Result<(), (&'static str, String)> {
     let set = |v: &Option<String>| v.as_ref().map(|v| v.trim().to_string());
-    if let Some(e) = set(&a.endpoint) {
-        if !(e.is_empty() || e.starts_with("http://") || e.starts_with("https://")) {
-            return Err((
-                "endpoint",
-                format!("{e:?} is not an http:// or https:// URL"),
-            ));
+    for (written, key, field) in [
+        (&a.endpoint, "endpoint", &mut s3.endpoint),
+        (&a.sts_endpoint, "sts_endpoint", &mut s3.sts_endpoint),
+    ] {
+        if let Some(e) = set(written) {
+            if !(e.is_empty() || e.starts_with("http://") || e.starts_with("https://")) {
+                return Err((key, format!("{e:?} is not an http:// or https:// URL")));
+            }
+            *field = Some(e).filter(|e| !e.is_empty());
         }
-        s3.endpoint = Some(e).filter(|e| !e.is_empty());
     }
     if let Some(p) = a.path_style {
         s3.path_style = p;
@@ -1803,5 +1818,66 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("`now`"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod sts_endpoint_tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, text).unwrap();
+        load(Some(&f), &Overrides::default())
+    }
+
+    #[test]
+    fn sts_endpoint_is_per_export_separate_from_the_s3_endpoint_and_prints_back() {
+        let c = load_text(
+            "[s3]\nendpoint = \"http://127.0.0.1:9000\"\nrole_arn = \"arn:aws:iam::111122223333:role/R\"\nsts_endpoint = \"https://sts.eu-west-1.amazonaws.com\"\n\n\
+             [[exports]]\nname = \"a\"\nsource = \"s3://a/p\"\n\n\
+             [[exports]]\nname = \"b\"\nsource = \"s3://b/p\"\ns3 = { sts_endpoint = \"\" }\n\n\
+             [[exports]]\nname = \"c\"\nsource = \"s3://c/p\"\ns3 = { sts_endpoint = \"http://127.0.0.1:9001\" }\n",
+        )
+        .unwrap();
+        let sts: Vec<Option<&str>> = c
+            .exports
+            .iter()
+            .map(|e| e.s3.sts_endpoint.as_deref())
+            .collect();
+        assert_eq!(
+            sts,
+            [
+                Some("https://sts.eu-west-1.amazonaws.com"),
+                None,
+                Some("http://127.0.0.1:9001")
+            ]
+        );
+        assert!(
+            c.exports
+                .iter()
+                .all(|e| e.s3.endpoint.as_deref() == Some("http://127.0.0.1:9000"))
+        );
+        let printed = effective_toml(&c);
+        let again = load_text(&printed).unwrap();
+        assert_eq!(
+            again.exports.iter().map(|e| &e.s3).collect::<Vec<_>>(),
+            c.exports.iter().map(|e| &e.s3).collect::<Vec<_>>(),
+            "{printed}"
+        );
+        let e = load_text("[s3]\nsts_endpoint = \"sts.amazonaws.com\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("s3.sts_endpoint") && e.contains("http"), "{e}");
+        let e = load_text(
+            "[[exports]]\nsource = \"s3://b/p\"\ns3 = { sts_endpoint = \"sts.amazonaws.com\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("exports[0]") && e.contains("sts_endpoint"),
+            "{e}"
+        );
     }
 }

@@ -34,8 +34,9 @@ and [spikes] in the TOML file, and `now` (RFC 3339) to replay an old export as o
 see the README, \"Budgets and alerts\".
 Several exports (payers): `sources = [\"s3://…\", \"/mirror/b\"]` (BCE_SOURCES) or [[exports]] tables
 (name, source, s3 = { endpoint, path_style, region, profile, role_arn, external_id,
-role_session_name }), instead of `source`; one snapshot with a payer_account_id label, self-metrics
-per export. [s3] also takes profile, role_arn, external_id, role_session_name (sts:AssumeRole).
+role_session_name, sts_endpoint }), instead of `source`; one snapshot with a payer_account_id label,
+self-metrics per export. [s3] also takes profile, role_arn, external_id, role_session_name
+(sts:AssumeRole) and sts_endpoint (where the role is assumed; default AWS STS, never s3.endpoint).
 See the README, \"Several exports\".";
 
 #[derive(Debug, Parser)]

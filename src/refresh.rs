@@ -432,7 +432,7 @@ impl Refresher {
     /// An error of the export as a whole (listing, no manifest): reported, not logged here (the
     /// caller prints or counts it), as with one export.
     fn failed(&self, export: &str, e: RefreshError, report: &mut ExportReport) {
-        tracing::debug!(export, error = %e, stage = e.stage(), "export not refreshed; its last good data stays");
+        tracing::error!(export, error = %e, stage = e.stage(), "export not refreshed; its last good data stays");
         report.errors.push(e);
     }
 

@@ -61,6 +61,51 @@ fn missing_credentials(err: &(dyn std::error::Error + 'static)) -> Option<Vec<St
     found.then_some(tried)
 }
 
+/// When `err` failed because `sts:AssumeRole` failed: what STS (or the way to it) said, as
+/// `AccessDenied: User: … is not authorized to perform: sts:AssumeRole`. The code and message are
+/// read from the response body when the SDK could not model the error (some STS-compatible servers
+/// answer in another XML shape).
+fn assume_role_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    use aws_sdk_sts::config::http::HttpResponse;
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(sts) = e.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
+            return Some(match sts {
+                SdkError::ServiceError(se) => {
+                    let body = std::str::from_utf8(se.raw().body().bytes().unwrap_or_default())
+                        .unwrap_or("");
+                    let code = se
+                        .err()
+                        .code()
+                        .map(str::to_string)
+                        .or_else(|| xml_element(body, "Code"))
+                        .unwrap_or_else(|| format!("HTTP {}", se.raw().status().as_u16()));
+                    match se
+                        .err()
+                        .message()
+                        .map(str::to_string)
+                        .or_else(|| xml_element(body, "Message"))
+                    {
+                        Some(m) => format!("{code}: {m}"),
+                        None => code,
+                    }
+                }
+                other => format!("cannot reach STS: {}", DisplayErrorContext(other)),
+            });
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// The text of the first `<name>…</name>` in `xml` (no nesting, no entities beyond the body's).
+fn xml_element(xml: &str, name: &str) -> Option<String> {
+    let start = xml.find(&format!("<{name}>"))? + name.len() + 2;
+    let len = xml[start..].find(&format!("</{name}>"))?;
+    Some(xml[start..start + len].trim().to_string()).filter(|s| !s.is_empty())
+}
+
 /// One or two lines for a credential chain that found nothing.
 fn no_credentials_message(tried: &[String]) -> String {
     let tried = if tried.is_empty() {
@@ -98,6 +143,9 @@ pub struct S3Settings {
     pub external_id: Option<String>,
     /// Default [`DEFAULT_SESSION_NAME`].
     pub role_session_name: Option<String>,
+    /// Where `sts:AssumeRole` is called; default: AWS STS (or `AWS_ENDPOINT_URL_STS`). `endpoint`
+    /// is not used for STS: an S3 VPC or FIPS endpoint does not speak STS.
+    pub sts_endpoint: Option<String>,
 }
 
 /// The `sts:AssumeRole` session name when none is configured (CloudTrail shows it).
@@ -116,6 +164,7 @@ impl Default for S3Settings {
             role_arn: None,
             external_id: None,
             role_session_name: None,
+            sts_endpoint: None,
         }
     }
 }
@@ -171,6 +220,8 @@ pub struct S3Source {
     prefix: String,
     counters: Arc<Counters>,
     gets: Arc<Semaphore>,
+    /// The role assumed, and where (`None`: AWS STS), for messages.
+    role: Option<(String, Option<String>)>,
 }
 
 impl S3Source {
@@ -191,9 +242,6 @@ impl S3Source {
         if let Some(region) = &settings.region {
             loader = loader.region(Region::new(region.clone()));
         }
-        if let Some(endpoint) = &settings.endpoint {
-            loader = loader.endpoint_url(endpoint.clone());
-        }
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }
@@ -201,16 +249,22 @@ impl S3Source {
         let mut builder = aws_sdk_s3::config::Builder::from(&shared)
             .force_path_style(settings.path_style)
             .interceptor(CountingInterceptor(counters.clone()));
+        if let Some(endpoint) = &settings.endpoint {
+            builder = builder.endpoint_url(endpoint.clone());
+        }
         if shared.region().is_none() {
             // S3 needs a region to sign; us-east-1 answers for every bucket with a redirect hint.
             builder = builder.region(Region::new("us-east-1"));
         }
         if let Some(role) = &settings.role_arn {
             // The credentials found sign sts:AssumeRole; the SDK refreshes the session before it
-            // expires. STS uses the same endpoint setting (one S3-compatible server in tests) and
-            // region as S3.
+            // expires. STS is called in S3's region, at `sts_endpoint` when one is set.
+            let sts = match &settings.sts_endpoint {
+                Some(url) => shared.to_builder().endpoint_url(url.clone()).build(),
+                None => shared.clone(),
+            };
             let mut assume = aws_config::sts::AssumeRoleProvider::builder(role.clone())
-                .configure(&shared)
+                .configure(&sts)
                 .session_name(
                     settings
                         .role_session_name
@@ -231,6 +285,10 @@ impl S3Source {
             prefix: prefix.trim_matches('/').to_string(),
             counters,
             gets: Arc::new(Semaphore::new(settings.concurrency.max(1))),
+            role: settings
+                .role_arn
+                .clone()
+                .map(|r| (r, settings.sts_endpoint.clone())),
         }
     }
 
@@ -310,6 +368,14 @@ impl S3Source {
             SdkError::TimeoutError(_) => "S3 request timed out (after retries)".to_string(),
             SdkError::DispatchFailure(_) if let Some(tried) = missing_credentials(&err) => {
                 no_credentials_message(&tried)
+            }
+            SdkError::DispatchFailure(_)
+                if let (Some((role, sts)), Some(why)) = (&self.role, assume_role_failure(&err)) =>
+            {
+                format!(
+                    "assuming role {role} failed (sts:AssumeRole at {}): {why} — check that the role exists, that the credentials the SDK found may sts:AssumeRole on it, and that its trust policy admits them with this external_id (if it requires one)",
+                    sts.as_deref().unwrap_or("AWS STS")
+                )
             }
             SdkError::DispatchFailure(_) => format!(
                 "cannot reach S3 (after retries): {}",
