@@ -113,6 +113,8 @@ def v_period(metric="bedrock_cost_usd"):
 
 COST_FILTER_VARS = [
     # (variable, label, metric label, description)
+    ("payer_account_id", "Payer account", "payer_account_id",
+     "bill_payer_account_id, the management account whose bill it is (one per export)"),
     ("account", "Account", "account_id", "line_item_usage_account_id"),
     ("team", "Team", "tag_team", "activated tag iamPrincipal/team (absent tags match All)"),
     ("cost_center", "Cost centre", "tag_cost_center", "activated tag iamPrincipal/cost-center"),

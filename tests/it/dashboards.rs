@@ -1141,8 +1141,13 @@ fn every_panel_and_variable_query_returns_data_on_a_real_prometheus() {
         "{bad:#?}"
     );
     let mut broken_var = broken.clone();
-    broken_var["templating"]["list"][4]["query"] =
-        json!("label_values(bedrock_cost_usd{job=~\"$job\"}, no_such_label)");
+    let team = broken_var["templating"]["list"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|v| v["name"] == "team")
+        .unwrap();
+    team["query"] = json!("label_values(bedrock_cost_usd{job=~\"$job\"}, no_such_label)");
     let vbad = resolve_variables(prom, "broken.json", &broken_var).problems;
     assert!(
         vbad.iter().any(|p| p.contains("variable team: no values")),
