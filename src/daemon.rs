@@ -49,8 +49,8 @@ pub struct Daemon {
 /// What one refresh step did.
 #[derive(Debug)]
 pub struct Step {
-    /// Errors of the refresh (each already logged and counted).
-    pub errors: Vec<RefreshError>,
+    /// Errors of the refresh with the name of their export (each already logged and counted).
+    pub errors: Vec<(String, RefreshError)>,
     /// A new snapshot is being served.
     pub published: bool,
     pub duration: Duration,
@@ -173,7 +173,7 @@ impl Daemon {
                 rows = er.rows_read,
                 "export refreshed"
             );
-            errors.extend(er.errors);
+            errors.extend(er.errors.into_iter().map(|e| (er.name.clone(), e)));
         }
         if all_ok {
             status.refreshes_ok += 1;

@@ -383,8 +383,12 @@ fn once(
         daemon.refresh(&mut NoProgress)
     };
     if !step.errors.is_empty() {
-        for e in &step.errors {
-            eprintln!("error [{}]: {e}", e.stage());
+        for (export, e) in &step.errors {
+            if config.exports.len() > 1 {
+                eprintln!("error [{}] export {export:?}: {e}", e.stage());
+            } else {
+                eprintln!("error [{}]: {e}", e.stage());
+            }
         }
         bail!(
             "the refresh failed ({} error(s)); nothing printed",

@@ -530,6 +530,19 @@ fn exports_read_through_their_roles_and_a_refused_role_fails_alone() {
             export("wrong-external-id", &role, "guess"),
         ),
     );
+    // `once` fails, each error line naming its export and the role.
+    let out = run_env(
+        &["once".into(), "--config".into(), f.display().to_string()],
+        &env,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("error [list] export \"not-allowed\": ")
+                && l.contains(&format!("assuming role {other} failed"))),
+        "{err}"
+    );
     let mut d = Daemon::start(&["--config", f.to_str().unwrap()], &borrowed(&env));
     let m = wait_for(
         Duration::from_secs(60),
