@@ -213,6 +213,10 @@ pub struct LogProgress {
 }
 
 impl Progress for LogProgress {
+    fn export_failed(&mut self, export: &str, e: &RefreshError) {
+        tracing::error!(export, error = %e, stage = e.stage(), "export not refreshed; its last good data stays");
+    }
+
     fn period_started(&mut self, period: &str, files: usize, _bytes: u64) {
         self.files.insert(period.to_string(), (0, files));
         tracing::info!(period, files, "reading billing period");

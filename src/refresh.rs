@@ -81,6 +81,8 @@ impl RefreshError {
 pub trait Progress {
     fn period_started(&mut self, _period: &str, _files: usize, _bytes: u64) {}
     fn file_done(&mut self, _period: &str, _key: &str, _stats: &FileStats) {}
+    /// An export could not be refreshed at all (listing, manifests); its last good data stays.
+    fn export_failed(&mut self, _export: &str, _error: &RefreshError) {}
 }
 
 /// No progress reporting.
@@ -350,7 +352,7 @@ impl Refresher {
         let listing = match source.list("metadata/") {
             Ok(l) => l,
             Err(e) => {
-                self.failed(&export.name, RefreshError::List(e), report);
+                self.failed(&export.name, RefreshError::List(e), progress, report);
                 return;
             }
         };
@@ -360,7 +362,7 @@ impl Refresher {
                 "no manifest found under {}: expected metadata/BILLING_PERIOD=YYYY-MM/…-Manifest.json; is the source the export root (the folder holding data/ and metadata/)?",
                 source.location("metadata/")
             ));
-            self.failed(&export.name, e, report);
+            self.failed(&export.name, e, progress, report);
             return;
         }
         let selected = self.periods.select(latest.keys());
@@ -370,7 +372,7 @@ impl Refresher {
                 source.location("metadata/"),
                 latest.keys().cloned().collect::<Vec<_>>().join(", ")
             ));
-            self.failed(&export.name, e, report);
+            self.failed(&export.name, e, progress, report);
             return;
         }
         export.cache.retain(|p, _| selected.contains(p));
@@ -431,8 +433,15 @@ impl Refresher {
 
     /// An error of the export as a whole (listing, no manifest): reported, not logged here (the
     /// caller prints or counts it), as with one export.
-    fn failed(&self, export: &str, e: RefreshError, report: &mut ExportReport) {
-        tracing::error!(export, error = %e, stage = e.stage(), "export not refreshed; its last good data stays");
+    fn failed(
+        &self,
+        export: &str,
+        e: RefreshError,
+        progress: &mut dyn Progress,
+        report: &mut ExportReport,
+    ) {
+        tracing::debug!(export, error = %e, stage = e.stage(), "export not refreshed; its last good data stays");
+        progress.export_failed(export, &e);
         report.errors.push(e);
     }
 
