@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use crate::aggregate::{AggregateOptions, PeriodAggregate, PeriodAggregator};
+use crate::aggregate::{AggregateOptions, PeriodAggregate, PeriodAggregator, PeriodPart};
 use crate::budget::BudgetSettings;
 use crate::config::PeriodSelection;
 use crate::cur::parquet::{FOOTER_GUESS, ParquetPlan, metadata_range};
@@ -449,7 +449,7 @@ impl Refresher {
                 aggregate.stats.newest_usage_end_ms,
                 plan.meta.last_modified_ms,
             );
-            log_period(plan, &status, aggregate.series.len());
+            log_period(plan, &status, aggregate.len());
             out.push((plan, Ok((aggregate, status))));
         }
         out
@@ -460,7 +460,7 @@ impl Refresher {
 type PeriodResult = Result<(PeriodAggregate, PeriodStatus), RefreshError>;
 
 /// One worker's result per period: `None` when it had no unit of the period.
-type WorkerParts = Vec<Option<Result<PeriodAggregate, RefreshError>>>;
+type WorkerParts = Vec<Option<Result<PeriodPart, RefreshError>>>;
 
 /// A period to read: its manifest and the files it lists.
 struct PeriodPlan {
@@ -636,7 +636,7 @@ fn run_worker<'u>(
         .zip(errors)
         .map(|(agg, err)| match err {
             Some(e) => Some(Err(e)),
-            None => agg.map(|a| Ok(a.finish())),
+            None => agg.map(|a| Ok(a.into_part())),
         })
         .collect()
 }
