@@ -15,7 +15,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 // Interning and series lookup run per Bedrock row: a fast non-cryptographic hash (keys are our own
@@ -295,9 +295,7 @@ const K_TAGS: usize = 7;
 type Key = [u32; 8];
 
 fn key_hash(key: &Key) -> u64 {
-    let mut h = FxBuildHasher.build_hasher();
-    key.hash(&mut h);
-    h.finish()
+    FxBuildHasher.hash_one(key)
 }
 
 /// A tag set: `(label, value)` string ids — sorted by label id while aggregating, by label name
