@@ -1,22 +1,33 @@
 //! Pure aggregation: the CUR rows of one billing period → Bedrock series with compensated sums.
 //! No clock, no I/O. Memory grows with the number of distinct series, not with the rows.
 //!
-//! Rows are keyed by the raw values that determine every label (account, principal, usage type,
-//! line item type, billing entity, product name, product region, currency, exported tags), so the
-//! usage-type grammar runs once per distinct key, not once per row.
+//! Rows are keyed by the raw values that determine every label (account, principal, usage-type
+//! class, line item type, billing entity, currency, exported tags), so the usage-type grammar runs
+//! once per distinct (usage type, product name, region), not once per row.
+//!
+//! Compact until the cap: a period keeps each distinct series as a key of eight `u32` ids (label
+//! strings, its classification, its tag set) with its sums; every string, classification and tag
+//! set is stored once per period, and the labels derived from the principal (type, name, session)
+//! are computed when read. A [`Series`] with label
+//! strings of its own is made only for what is exported — the snapshot's survivors and overflow
+//! buckets ([`crate::snapshot`]) — so a million distinct sessions cost a few hundred bytes each
+//! (README, "Cardinality").
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
+use std::sync::Arc;
 
 // Interning and series lookup run per Bedrock row: a fast non-cryptographic hash (keys are our own
 // strings and ids, not attacker-chosen request data).
-use rustc_hash::FxHashMap;
-use std::sync::Arc;
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use crate::bedrock::principal::{self, UNATTRIBUTED};
+use crate::bedrock::principal::{self, PrincipalKind, UNATTRIBUTED};
 use crate::bedrock::tags::TagRules;
 use crate::bedrock::{self, Classified, model};
 use crate::cur::{CurRow, Prefilter, RowSink};
-use crate::names::{OVERFLOW, SERIES_LABELS};
+use crate::names::{OVERFLOW, SERIES_LABELS, label};
 use crate::sum::Sum;
 
 /// Options of the pure stages.
@@ -73,13 +84,17 @@ pub struct DaySum {
 /// The `day` of line items without a usage start date.
 pub const NO_DAY: i32 = i32::MIN;
 
-/// Adds `(cost, net)` to the entry of `day` in a day-sorted list.
+/// Adds `(cost, net)` to the entry of `day` in a day-sorted list. A first day takes exactly its
+/// room (most series of a cardinality bomb have one day).
 fn add_day(daily: &mut Vec<DaySum>, day: i32, cost: &Sum, net: &Sum) {
     let i = match daily.last() {
         Some(last) if last.day == day => daily.len() - 1,
         _ => match daily.binary_search_by_key(&day, |d| d.day) {
             Ok(i) => i,
             Err(i) => {
+                if daily.capacity() == 0 {
+                    daily.reserve_exact(1);
+                }
                 daily.insert(
                     i,
                     DaySum {
@@ -114,19 +129,6 @@ impl Series {
             add_day(&mut self.daily, d.day, &d.cost, &d.net_cost);
         }
     }
-
-    /// A copy without the per-day sums (what a snapshot keeps).
-    pub fn without_daily(&self) -> Series {
-        Series {
-            labels: self.labels.clone(),
-            currency: self.currency.clone(),
-            cost: self.cost,
-            net_cost: self.net_cost,
-            tokens: self.tokens,
-            usage: self.usage.clone(),
-            daily: Vec::new(),
-        }
-    }
 }
 
 /// Merges series with equal labels and currency, in input order; the result is sorted by labels.
@@ -143,6 +145,24 @@ pub fn merge_series(series: impl IntoIterator<Item = Series>) -> Vec<Series> {
     let mut out: Vec<Series> = by.into_values().collect();
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
     out
+}
+
+/// A series' value of a label by name: `""` when it has no such label, as in PromQL.
+pub trait LabelSource {
+    fn label_value(&self, name: &str) -> &str;
+}
+
+impl LabelSource for Series {
+    fn label_value(&self, name: &str) -> &str {
+        if let Some(i) = SERIES_LABELS.iter().position(|l| *l == name) {
+            return &self.labels.fixed[i];
+        }
+        self.labels
+            .tags
+            .iter()
+            .find(|(k, _)| &**k == name)
+            .map_or("", |(_, v)| v)
+    }
 }
 
 /// What aggregating one period saw.
@@ -203,34 +223,7 @@ fn add_unknown(map: &mut BTreeMap<String, u64>, usage_type: &str, n: u64) {
     *map.entry(key.to_string()).or_default() += n;
 }
 
-/// The finished aggregate of one billing period.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PeriodAggregate {
-    pub period: String,
-    pub series: Vec<Series>,
-    pub stats: PeriodStats,
-}
-
-impl PeriodAggregate {
-    /// Combines aggregates of disjoint parts of one period (files read in parallel), in the given
-    /// order, so the result does not depend on which part finished first.
-    pub fn merge(period: &str, parts: Vec<PeriodAggregate>) -> PeriodAggregate {
-        let mut all = Vec::new();
-        let mut stats = PeriodStats::default();
-        for part in parts {
-            stats.add(&part.stats);
-            all.extend(part.series);
-        }
-        let series = merge_series(all);
-        PeriodAggregate {
-            period: period.to_string(),
-            series,
-            stats,
-        }
-    }
-}
-
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct Interner {
     ids: FxHashMap<Arc<str>, u32>,
     strings: Vec<Arc<str>>,
@@ -241,7 +234,18 @@ impl Interner {
         if let Some(&id) = self.ids.get(s) {
             return id;
         }
-        let arc: Arc<str> = Arc::from(s);
+        self.insert(Arc::from(s))
+    }
+
+    /// The id of a string another interner holds (shares its allocation).
+    fn id_of_arc(&mut self, s: &Arc<str>) -> u32 {
+        if let Some(&id) = self.ids.get(&**s) {
+            return id;
+        }
+        self.insert(s.clone())
+    }
+
+    fn insert(&mut self, arc: Arc<str>) -> u32 {
         let id = self.strings.len() as u32;
         self.strings.push(arc.clone());
         self.ids.insert(arc, id);
@@ -255,21 +259,73 @@ impl Interner {
 
 const NONE: u32 = u32::MAX;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct RowKey {
-    payer: u32,
-    account: u32,
-    principal: u32,
-    usage_type: u32,
-    line_item_type: u32,
-    billing_entity: u32,
-    product_name: u32,
-    region_code: u32,
-    currency: u32,
-    tags: Vec<(u32, u32)>,
+/// Ids (into the period's strings) of the labels the classification of (usage type, product
+/// name, region) gives: model, region, direction, tier, scope, cache_ttl — [`label::MODEL`]
+/// to [`label::CACHE_TTL`].
+type ClassLabels = [u32; 6];
+
+/// Distinct classifications of a period, by the labels they give (so that equal class ids mean
+/// equal labels).
+#[derive(Debug, Clone, Default)]
+struct Classes {
+    ids: FxHashMap<ClassLabels, u32>,
+    labels: Vec<ClassLabels>,
 }
 
-#[derive(Default)]
+impl Classes {
+    fn id(&mut self, labels: ClassLabels) -> u32 {
+        *self.ids.entry(labels).or_insert_with(|| {
+            self.labels.push(labels);
+            (self.labels.len() - 1) as u32
+        })
+    }
+}
+
+// Positions in `Key::ids`.
+const K_ACCOUNT: usize = 0;
+const K_PRINCIPAL: usize = 1;
+const K_CLASS: usize = 2;
+const K_USAGE_TYPE: usize = 3;
+const K_LINE_ITEM_TYPE: usize = 4;
+const K_BILLING_ENTITY: usize = 5;
+const K_CURRENCY: usize = 6;
+const K_TAGS: usize = 7;
+const K_PAYER: usize = 8;
+
+/// A distinct series of a period: string ids, the class id (into [`Classes`]) and the tag set id
+/// (into [`TagSets`]), at the `K_*` positions.
+type Key = [u32; 9];
+
+fn key_hash(key: &Key) -> u64 {
+    FxBuildHasher.hash_one(key)
+}
+
+/// A tag set: `(label, value)` string ids — sorted by label id while aggregating, by label name
+/// once finished.
+type TagSet = Box<[(u32, u32)]>;
+
+/// Distinct tag sets of a period (most series share a few).
+#[derive(Debug, Clone, Default)]
+struct TagSets {
+    ids: FxHashMap<TagSet, u32>,
+    sets: Vec<TagSet>,
+}
+
+impl TagSets {
+    fn id(&mut self, set: &[(u32, u32)]) -> u32 {
+        if let Some(&id) = self.ids.get(set) {
+            return id;
+        }
+        let set: TagSet = set.into();
+        let id = self.sets.len() as u32;
+        self.sets.push(set.clone());
+        self.ids.insert(set, id);
+        id
+    }
+}
+
+/// A series' sums; usage units are string ids.
+#[derive(Debug, Clone, Default)]
 struct Sums {
     cost: Sum,
     net_cost: Sum,
@@ -278,16 +334,484 @@ struct Sums {
     daily: Vec<DaySum>,
 }
 
-/// Aggregates the rows of one billing period; feed it as a [`RowSink`], then [`finish`](Self::finish).
+impl Sums {
+    fn absorb(&mut self, other: &Sums) {
+        self.cost.merge(&other.cost);
+        self.net_cost.merge(&other.net_cost);
+        if let Some(t) = &other.tokens {
+            self.tokens.get_or_insert_with(Sum::default).merge(t);
+        }
+        for &(unit, sum) in &other.usage {
+            self.add_usage(unit, &sum);
+        }
+        for d in &other.daily {
+            add_day(&mut self.daily, d.day, &d.cost, &d.net_cost);
+        }
+    }
+
+    fn add_usage(&mut self, unit: u32, sum: &Sum) {
+        match self.usage.iter_mut().find(|(u, _)| *u == unit) {
+            Some((_, acc)) => acc.merge(sum),
+            None => {
+                if self.usage.capacity() == 0 {
+                    self.usage.reserve_exact(1);
+                }
+                self.usage.push((unit, *sum));
+            }
+        }
+    }
+}
+
+/// One worker's part of a period: what [`PeriodAggregator::into_part`] returns and
+/// [`PeriodAggregate::merge`] combines.
+#[derive(Debug, Default)]
+pub struct PeriodPart {
+    stats: PeriodStats,
+    strings: Interner,
+    classes: Classes,
+    tag_sets: TagSets,
+    entries: Vec<(Key, Sums)>,
+    /// Index into `entries` by key hash.
+    index: HashTable<u32>,
+}
+
+impl PeriodPart {
+    /// The sums of a key, created empty when new.
+    fn sums(&mut self, key: &Key) -> (&mut Sums, bool) {
+        let hash = key_hash(key);
+        let entries = &self.entries;
+        let found = self
+            .index
+            .find(hash, |&i| entries[i as usize].0 == *key)
+            .copied();
+        let (i, new) = match found {
+            Some(i) => (i, false),
+            None => {
+                let i = self.entries.len() as u32;
+                self.entries.push((*key, Sums::default()));
+                let entries = &self.entries;
+                self.index
+                    .insert_unique(hash, i, |&j| key_hash(&entries[j as usize].0));
+                (i, true)
+            }
+        };
+        (&mut self.entries[i as usize].1, new)
+    }
+
+    /// Adds another part of the same period: its ids are mapped into this part's; a series of
+    /// both adds its sums after this part's.
+    fn absorb(&mut self, other: PeriodPart) {
+        let PeriodPart {
+            strings,
+            classes,
+            tag_sets,
+            entries,
+            index,
+            ..
+        } = other;
+        drop(index);
+        let map: Vec<u32> = strings
+            .strings
+            .iter()
+            .map(|s| self.strings.id_of_arc(s))
+            .collect();
+        let id = |i: u32| if i == NONE { NONE } else { map[i as usize] };
+        let class_map: Vec<u32> = classes
+            .labels
+            .iter()
+            .map(|l| self.classes.id(l.map(id)))
+            .collect();
+        let tag_map: Vec<u32> = tag_sets
+            .sets
+            .iter()
+            .map(|set| {
+                let mut set: Vec<(u32, u32)> = set.iter().map(|&(l, v)| (id(l), id(v))).collect();
+                set.sort_unstable();
+                self.tag_sets.id(&set)
+            })
+            .collect();
+        for (key, mut sums) in entries {
+            let mut ids = key.map(id);
+            ids[K_CLASS] = class_map[key[K_CLASS] as usize];
+            ids[K_TAGS] = tag_map[key[K_TAGS] as usize];
+            for (unit, _) in &mut sums.usage {
+                *unit = id(*unit);
+            }
+            match self.sums(&ids) {
+                (acc, false) => acc.absorb(&sums),
+                (acc, true) => *acc = sums,
+            }
+        }
+    }
+}
+
+/// The string tables of a finished period.
+#[derive(Debug, Clone)]
+struct Dict {
+    period: Arc<str>,
+    strings: Vec<Arc<str>>,
+    classes: Vec<ClassLabels>,
+    tag_sets: Vec<TagSet>,
+}
+
+impl Dict {
+    fn s(&self, id: u32) -> &Arc<str> {
+        &self.strings[id as usize]
+    }
+
+    /// `principal_type`, `principal_name` and `session` of a key.
+    fn principal_labels(&self, k: &Key) -> (&'static str, &str, &str) {
+        let raw = self.s(k[K_PRINCIPAL]);
+        if raw.is_empty() {
+            return (PrincipalKind::Unattributed.as_str(), "", "");
+        }
+        let p = principal::parse(Some(raw));
+        let session = if p.session == "*" { "" } else { p.session };
+        (p.kind.as_str(), p.name, session)
+    }
+
+    /// The value of fixed label `i` ([`label`]) of a key.
+    fn label(&self, k: &Key, i: usize) -> &str {
+        let s = |pos: usize| &**self.s(k[pos]);
+        match i {
+            label::BILLING_PERIOD => &self.period,
+            label::PAYER_ACCOUNT_ID => s(K_PAYER),
+            label::ACCOUNT_ID => s(K_ACCOUNT),
+            label::PRINCIPAL => match s(K_PRINCIPAL) {
+                "" => UNATTRIBUTED,
+                raw => raw,
+            },
+            label::PRINCIPAL_TYPE => self.principal_labels(k).0,
+            label::PRINCIPAL_NAME => self.principal_labels(k).1,
+            label::SESSION => self.principal_labels(k).2,
+            label::MODEL..=label::CACHE_TTL => {
+                self.s(self.classes[k[K_CLASS] as usize][i - label::MODEL])
+            }
+            label::USAGE_TYPE => s(K_USAGE_TYPE),
+            label::LINE_ITEM_TYPE => s(K_LINE_ITEM_TYPE),
+            _ => s(K_BILLING_ENTITY),
+        }
+    }
+
+    /// A key's tags as `(label, value)` strings.
+    fn tags<'a>(&'a self, k: &Key) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.tag_sets[k[K_TAGS] as usize]
+            .iter()
+            .map(|&(l, v)| (&**self.s(l), &**self.s(v)))
+    }
+
+    /// Orders two keys of this period as their [`Labels`] order (then by currency).
+    fn cmp_keys(&self, a: &Key, b: &Key) -> Ordering {
+        for i in label::PAYER_ACCOUNT_ID..SERIES_LABELS.len() {
+            let pos = match i {
+                label::PAYER_ACCOUNT_ID => K_PAYER,
+                label::ACCOUNT_ID => K_ACCOUNT,
+                label::PRINCIPAL..=label::SESSION => K_PRINCIPAL,
+                label::MODEL..=label::CACHE_TTL => K_CLASS,
+                label::USAGE_TYPE => K_USAGE_TYPE,
+                label::LINE_ITEM_TYPE => K_LINE_ITEM_TYPE,
+                _ => K_BILLING_ENTITY,
+            };
+            if a[pos] == b[pos] {
+                continue;
+            }
+            match self.label(a, i).cmp(self.label(b, i)) {
+                Ordering::Equal => {}
+                o => return o,
+            }
+        }
+        if a[K_TAGS] != b[K_TAGS] {
+            match self.tags(a).cmp(self.tags(b)) {
+                Ordering::Equal => {}
+                o => return o,
+            }
+        }
+        self.s(a[K_CURRENCY]).cmp(self.s(b[K_CURRENCY]))
+    }
+}
+
+/// The finished aggregate of one billing period: its distinct series, compact (see the module
+/// docs), sorted by labels.
+#[derive(Debug, Clone)]
+pub struct PeriodAggregate {
+    pub period: String,
+    pub stats: PeriodStats,
+    dict: Dict,
+    entries: Vec<(Key, Sums)>,
+}
+
+impl PeriodAggregate {
+    /// Combines the parts of one period (files read in parallel), in the given order, so the
+    /// result does not depend on which part finished first.
+    pub fn merge(period: &str, parts: Vec<PeriodPart>) -> PeriodAggregate {
+        let mut stats = PeriodStats::default();
+        let mut parts = parts.into_iter();
+        let mut base = parts.next().unwrap_or_default();
+        stats.add(&base.stats);
+        for part in parts {
+            stats.add(&part.stats);
+            base.absorb(part);
+        }
+        let PeriodPart {
+            strings,
+            classes,
+            tag_sets,
+            mut entries,
+            index,
+            ..
+        } = base;
+        drop(index);
+        let mut dict = Dict {
+            period: Arc::from(period),
+            strings: strings.strings,
+            classes: classes.labels,
+            tag_sets: tag_sets.sets,
+        };
+        let mut tag_sets = std::mem::take(&mut dict.tag_sets);
+        for set in &mut tag_sets {
+            set.sort_unstable_by(|a, b| dict.s(a.0).cmp(dict.s(b.0)));
+        }
+        dict.tag_sets = tag_sets;
+        for (_, sums) in &mut entries {
+            sums.usage.shrink_to_fit();
+            sums.daily.shrink_to_fit();
+        }
+        entries.sort_unstable_by(|a, b| dict.cmp_keys(&a.0, &b.0));
+        entries.shrink_to_fit();
+        PeriodAggregate {
+            period: period.to_string(),
+            stats,
+            dict,
+            entries,
+        }
+    }
+
+    /// Distinct series.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The series, sorted by labels.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = SeriesRef<'_>> + '_ {
+        self.entries.iter().map(|(key, sums)| SeriesRef {
+            dict: &self.dict,
+            key,
+            sums,
+        })
+    }
+
+    /// The `i`th series in label order.
+    pub fn get(&self, i: usize) -> SeriesRef<'_> {
+        let (key, sums) = &self.entries[i];
+        SeriesRef {
+            dict: &self.dict,
+            key,
+            sums,
+        }
+    }
+
+    /// Every series with its own labels and per-day sums (tests, small periods).
+    pub fn series(&self) -> Vec<Series> {
+        self.iter().map(|s| s.to_series(true)).collect()
+    }
+}
+
+/// One series of a [`PeriodAggregate`], read in place.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesRef<'a> {
+    dict: &'a Dict,
+    key: &'a Key,
+    sums: &'a Sums,
+}
+
+/// Which labels an overflow bucket keeps (see [`crate::snapshot`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoldLevel {
+    /// Everything but the principal labels and tags.
+    Principal,
+    /// Billing period, model, region, direction.
+    Model,
+    /// Billing period.
+    Period,
+}
+
+impl<'a> SeriesRef<'a> {
+    /// The value of fixed label `i` ([`label`]).
+    pub fn label(&self, i: usize) -> &'a str {
+        self.dict.label(self.key, i)
+    }
+
+    pub fn currency(&self) -> &'a Arc<str> {
+        self.dict.s(self.key[K_CURRENCY])
+    }
+
+    pub fn cost(&self) -> &'a Sum {
+        &self.sums.cost
+    }
+
+    pub fn net_cost(&self) -> &'a Sum {
+        &self.sums.net_cost
+    }
+
+    pub fn daily(&self) -> &'a [DaySum] {
+        &self.sums.daily
+    }
+
+    /// Orders by labels (then currency), across periods too.
+    pub fn cmp_labels(&self, other: &SeriesRef<'_>) -> Ordering {
+        if std::ptr::eq(self.dict, other.dict) {
+            return self.dict.cmp_keys(self.key, other.key);
+        }
+        self.labels()
+            .cmp(&other.labels())
+            .then_with(|| self.currency().cmp(other.currency()))
+    }
+
+    /// The labels, as strings of their own.
+    pub fn labels(&self) -> Labels {
+        let d = self.dict;
+        let k = self.key;
+        let s = |pos: usize| d.s(k[pos]).clone();
+        let raw = d.s(k[K_PRINCIPAL]);
+        let principal = if raw.is_empty() {
+            Arc::from(UNATTRIBUTED)
+        } else {
+            raw.clone()
+        };
+        let (kind, name, session) = d.principal_labels(k);
+        let class = &d.classes[k[K_CLASS] as usize];
+        let c = |i: usize| d.s(class[i - label::MODEL]).clone();
+        let fixed: [Arc<str>; SERIES_LABELS.len()] = [
+            d.period.clone(),
+            s(K_PAYER),
+            s(K_ACCOUNT),
+            principal,
+            Arc::from(kind),
+            Arc::from(name),
+            Arc::from(session),
+            c(label::MODEL),
+            c(label::REGION),
+            c(label::DIRECTION),
+            c(label::TIER),
+            c(label::SCOPE),
+            c(label::CACHE_TTL),
+            s(K_USAGE_TYPE),
+            s(K_LINE_ITEM_TYPE),
+            s(K_BILLING_ENTITY),
+        ];
+        let tags = d.tag_sets[k[K_TAGS] as usize]
+            .iter()
+            .map(|&(l, v)| (d.s(l).clone(), d.s(v).clone()))
+            .collect();
+        Labels { fixed, tags }
+    }
+
+    /// A [`Series`] of its own; with the per-day sums or without (what a snapshot keeps).
+    pub fn to_series(&self, daily: bool) -> Series {
+        let mut usage: Vec<(Arc<str>, Sum)> = self
+            .sums
+            .usage
+            .iter()
+            .map(|&(u, sum)| (self.dict.s(u).clone(), sum))
+            .collect();
+        usage.sort_by(|a, b| a.0.cmp(&b.0));
+        Series {
+            labels: self.labels(),
+            currency: self.currency().clone(),
+            cost: self.sums.cost,
+            net_cost: self.sums.net_cost,
+            tokens: self.sums.tokens,
+            usage,
+            daily: if daily {
+                self.sums.daily.clone()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Adds this series' sums (not its per-day sums) to `acc`, an overflow bucket; `acc.usage`
+    /// is left unsorted (see [`sort_usage`]).
+    pub fn add_to(&self, acc: &mut Series) {
+        acc.cost.merge(&self.sums.cost);
+        acc.net_cost.merge(&self.sums.net_cost);
+        if let Some(t) = &self.sums.tokens {
+            acc.tokens.get_or_insert_with(Sum::default).merge(t);
+        }
+        for &(unit, sum) in &self.sums.usage {
+            let unit = self.dict.s(unit);
+            match acc.usage.iter_mut().find(|(u, _)| u == unit) {
+                Some((_, s)) => s.merge(&sum),
+                None => acc.usage.push((unit.clone(), sum)),
+            }
+        }
+    }
+
+    /// Identifies the overflow bucket of this series at `level` among the series of its period:
+    /// equal keys ⇔ equal bucket labels and currency.
+    pub fn fold_key(&self, level: FoldLevel) -> [u32; 7] {
+        let ids = self.key;
+        let currency = ids[K_CURRENCY];
+        let payer = ids[K_PAYER];
+        match level {
+            FoldLevel::Principal => [
+                payer,
+                ids[K_ACCOUNT],
+                ids[K_CLASS],
+                ids[K_USAGE_TYPE],
+                ids[K_LINE_ITEM_TYPE],
+                ids[K_BILLING_ENTITY],
+                currency,
+            ],
+            FoldLevel::Model => {
+                let c = &self.dict.classes[ids[K_CLASS] as usize];
+                let at = |i: usize| c[i - label::MODEL];
+                [
+                    payer,
+                    at(label::MODEL),
+                    at(label::REGION),
+                    at(label::DIRECTION),
+                    currency,
+                    0,
+                    0,
+                ]
+            }
+            FoldLevel::Period => [payer, currency, 0, 0, 0, 0, 0],
+        }
+    }
+}
+
+/// Sorts a series' usage by unit (after [`SeriesRef::add_to`]).
+pub fn sort_usage(s: &mut Series) {
+    s.usage.sort_by(|a, b| a.0.cmp(&b.0));
+}
+
+impl LabelSource for SeriesRef<'_> {
+    fn label_value(&self, name: &str) -> &str {
+        if let Some(i) = SERIES_LABELS.iter().position(|l| *l == name) {
+            return self.label(i);
+        }
+        self.dict
+            .tags(self.key)
+            .find(|&(l, _)| l == name)
+            .map_or("", |(_, v)| v)
+    }
+}
+
+/// Aggregates the rows of one billing period; feed it as a [`RowSink`], then
+/// [`finish`](Self::finish) (or [`into_part`](Self::into_part) for one of several parts).
 pub struct PeriodAggregator<'o> {
     period: String,
     opts: &'o AggregateOptions,
-    strings: Interner,
+    part: PeriodPart,
     /// Tag key → its label (interned) and the Bedrock line items that carried it.
     tag_labels: FxHashMap<Box<str>, (Option<u32>, u64)>,
-    classes: FxHashMap<(u32, u32, u32), Arc<Classified>>,
-    series: FxHashMap<RowKey, Sums>,
-    stats: PeriodStats,
+    /// (usage type, product name, region) → class id and classification.
+    classes: FxHashMap<(u32, u32, u32), (u32, Arc<Classified>)>,
     tag_scratch: Vec<(u32, u32)>,
 }
 
@@ -296,11 +820,9 @@ impl<'o> PeriodAggregator<'o> {
         PeriodAggregator {
             period: period.into(),
             opts,
-            strings: Interner::default(),
+            part: PeriodPart::default(),
             tag_labels: FxHashMap::default(),
             classes: FxHashMap::default(),
-            series: FxHashMap::default(),
-            stats: PeriodStats::default(),
             tag_scratch: Vec::new(),
         }
     }
@@ -310,108 +832,56 @@ impl<'o> PeriodAggregator<'o> {
             *n += 1;
             return *l;
         }
-        let label = self.opts.tags.label_for(key).map(|l| self.strings.id(&l));
+        let label = self
+            .opts
+            .tags
+            .label_for(key)
+            .map(|l| self.part.strings.id(&l));
         self.tag_labels.insert(key.into(), (label, 1));
         label
     }
 
-    fn classified(&mut self, usage_type: u32, product_name: u32, region: u32) -> Arc<Classified> {
+    fn classified(
+        &mut self,
+        usage_type: u32,
+        product_name: u32,
+        region: u32,
+    ) -> (u32, Arc<Classified>) {
         if let Some(c) = self.classes.get(&(usage_type, product_name, region)) {
             return c.clone();
         }
-        let pn = (product_name != NONE).then(|| self.strings.get(product_name).to_string());
-        let mut c = bedrock::classify(
-            self.strings.get(usage_type),
-            pn.as_deref(),
-            self.strings.get(region),
-        );
+        let strings = &mut self.part.strings;
+        let pn = (product_name != NONE).then(|| strings.get(product_name).to_string());
+        let mut c = bedrock::classify(strings.get(usage_type), pn.as_deref(), strings.get(region));
         if !self.opts.model_rename.is_empty() {
             c.model = model::renamed(c.model, &c.model_as_billed, &self.opts.model_rename);
         }
-        let c = Arc::new(c);
+        let labels: ClassLabels = [
+            strings.id(&c.model),
+            strings.id(&c.region),
+            strings.id(c.direction.as_str()),
+            strings.id(c.tier.as_str()),
+            strings.id(c.scope.as_str()),
+            strings.id(&c.cache_ttl.label()),
+        ];
+        let entry = (self.part.classes.id(labels), Arc::new(c));
         self.classes
-            .insert((usage_type, product_name, region), c.clone());
-        c
+            .insert((usage_type, product_name, region), entry.clone());
+        entry
+    }
+
+    /// This aggregator's part, to [`merge`](PeriodAggregate::merge) with the period's others.
+    pub fn into_part(mut self) -> PeriodPart {
+        for (key, (_, n)) in &self.tag_labels {
+            add_tag_key(&mut self.part.stats.tag_keys, key, *n);
+        }
+        self.part
     }
 
     /// The aggregate, series sorted by labels.
-    pub fn finish(mut self) -> PeriodAggregate {
-        for (key, (_, n)) in &self.tag_labels {
-            add_tag_key(&mut self.stats.tag_keys, key, *n);
-        }
-        let period: Arc<str> = Arc::from(self.period.as_str());
-        let series_map = std::mem::take(&mut self.series);
-        let mut series: Vec<Series> = series_map
-            .into_iter()
-            .map(|(key, sums)| self.series_of(&period, key, sums))
-            .collect();
-        series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        PeriodAggregate {
-            period: self.period,
-            series,
-            stats: self.stats,
-        }
-    }
-
-    fn series_of(&mut self, period: &Arc<str>, key: RowKey, sums: Sums) -> Series {
-        let c = self.classified(key.usage_type, key.product_name, key.region_code);
-        let s = |id: u32| self.strings.get(id).clone();
-        let principal_raw = s(key.principal);
-        let (principal, kind, name, session) = if principal_raw.is_empty() {
-            (
-                Arc::from(UNATTRIBUTED),
-                principal::PrincipalKind::Unattributed.as_str(),
-                Arc::from(""),
-                Arc::from(""),
-            )
-        } else {
-            let p = principal::parse(Some(&principal_raw));
-            let session: Arc<str> = if p.session == "*" {
-                Arc::from("")
-            } else {
-                Arc::from(p.session)
-            };
-            (
-                principal_raw.clone(),
-                p.kind.as_str(),
-                Arc::from(p.name),
-                session,
-            )
-        };
-        let a = |v: &str| -> Arc<str> { Arc::from(v) };
-        let fixed: [Arc<str>; SERIES_LABELS.len()] = [
-            period.clone(),
-            s(key.payer),
-            s(key.account),
-            principal,
-            a(kind),
-            name,
-            session,
-            a(&c.model),
-            a(&c.region),
-            a(c.direction.as_str()),
-            a(c.tier.as_str()),
-            a(c.scope.as_str()),
-            a(&c.cache_ttl.label()),
-            s(key.usage_type),
-            s(key.line_item_type),
-            s(key.billing_entity),
-        ];
-        let mut tags: Vec<(Arc<str>, Arc<str>)> =
-            key.tags.iter().map(|&(l, v)| (s(l), s(v))).collect();
-        tags.sort();
-        let mut usage: Vec<(Arc<str>, Sum)> =
-            sums.usage.iter().map(|&(u, sum)| (s(u), sum)).collect();
-        usage.sort_by(|a, b| a.0.cmp(&b.0));
-        Series {
-            labels: Labels { fixed, tags },
-            currency: s(key.currency),
-            cost: sums.cost,
-            net_cost: sums.net_cost,
-            tokens: sums.tokens,
-            usage,
-            daily: sums.daily,
-        }
+    pub fn finish(self) -> PeriodAggregate {
+        let period = self.period.clone();
+        PeriodAggregate::merge(&period, vec![self.into_part()])
     }
 }
 
@@ -431,15 +901,17 @@ impl RowSink for PeriodAggregator<'_> {
         if !bedrock::is_bedrock(row.product_code, row.billing_entity, row.product_name) {
             return;
         }
-        self.stats.bedrock_rows += 1;
+        self.part.stats.bedrock_rows += 1;
         let principal_raw = row.iam_principal.map(str::trim).unwrap_or("");
         if principal_raw.is_empty() {
-            self.stats.unattributed_rows += 1;
+            self.part.stats.unattributed_rows += 1;
         }
         let principal = if self.opts.fold_sessions {
-            self.strings.id(&principal::fold_session(principal_raw))
+            self.part
+                .strings
+                .id(&principal::fold_session(principal_raw))
         } else {
-            self.strings.id(principal_raw)
+            self.part.strings.id(principal_raw)
         };
 
         // Tags: sorted by key so that a label-name collision resolves the same way every time.
@@ -459,63 +931,62 @@ impl RowSink for PeriodAggregator<'_> {
             }
             if let Some(label) = self.tag_label(k) {
                 if scratch.iter().any(|&(l, _)| l == label) {
-                    self.stats.tag_label_collisions += 1;
+                    self.part.stats.tag_label_collisions += 1;
                     continue;
                 }
-                let value = self.strings.id(v);
+                let value = self.part.strings.id(v);
                 scratch.push((label, value));
             }
         }
         scratch.sort_unstable();
 
-        let usage_type = self.strings.id(row.usage_type);
+        let usage_type = self.part.strings.id(row.usage_type);
         let product_name = match row.product_name {
-            Some(n) if !n.is_empty() => self.strings.id(n),
+            Some(n) if !n.is_empty() => self.part.strings.id(n),
             _ => NONE,
         };
-        let region_code = self.strings.id(row.product_region_code);
-        let currency = self.strings.id(if row.currency.is_empty() {
+        let region_code = self.part.strings.id(row.product_region_code);
+        let (class_id, class) = self.classified(usage_type, product_name, region_code);
+        let strings = &mut self.part.strings;
+        let currency = strings.id(if row.currency.is_empty() {
             "USD"
         } else {
             row.currency
         });
-        let key = RowKey {
-            payer: self.strings.id(row.payer_account_id.trim()),
-            account: self.strings.id(row.usage_account_id),
-            principal,
-            usage_type,
-            line_item_type: self.strings.id(row.line_item_type),
-            billing_entity: self.strings.id(row.billing_entity),
-            product_name,
-            region_code,
-            currency,
-            tags: scratch.clone(),
-        };
-        self.tag_scratch = scratch;
+        let mut ids: Key = [0; 9];
+        ids[K_PAYER] = strings.id(row.payer_account_id.trim());
+        ids[K_ACCOUNT] = strings.id(row.usage_account_id);
+        ids[K_PRINCIPAL] = principal;
+        ids[K_CLASS] = class_id;
+        ids[K_USAGE_TYPE] = usage_type;
+        ids[K_LINE_ITEM_TYPE] = strings.id(row.line_item_type);
+        ids[K_BILLING_ENTITY] = strings.id(row.billing_entity);
+        ids[K_CURRENCY] = currency;
+        ids[K_TAGS] = self.part.tag_sets.id(&scratch);
 
-        let class = self.classified(usage_type, product_name, region_code);
         if !class.known && !row.usage_type.is_empty() && row.line_item_type != "Tax" {
-            add_unknown(&mut self.stats.unknown_usage_types, row.usage_type, 1);
+            add_unknown(&mut self.part.stats.unknown_usage_types, row.usage_type, 1);
         }
         if let Some(end) = row.usage_end_ms
             && USAGE_LINE_ITEM_TYPES.contains(&row.line_item_type)
         {
-            self.stats.newest_usage_end_ms =
-                Some(self.stats.newest_usage_end_ms.map_or(end, |n| n.max(end)));
+            let stats = &mut self.part.stats;
+            stats.newest_usage_end_ms = Some(stats.newest_usage_end_ms.map_or(end, |n| n.max(end)));
         }
         let factor = bedrock::token_factor(row.pricing_unit, class.direction, class.marketplace);
         let unit = match factor {
             Some(_) => NONE,
-            None => self.strings.id(row.pricing_unit.trim()),
+            None => self.part.strings.id(row.pricing_unit.trim()),
         };
         let net = match row.net_unblended_cost {
             Some(n) => n,
             None => {
-                self.stats.net_cost_fallback_rows += 1;
+                self.part.stats.net_cost_fallback_rows += 1;
                 row.unblended_cost
             }
         };
-        let sums = self.series.entry(key).or_default();
+        let (sums, _) = self.part.sums(&ids);
+        self.tag_scratch = scratch;
         sums.cost.add(row.unblended_cost);
         sums.net_cost.add(net);
         let day = row
@@ -534,11 +1005,7 @@ impl RowSink for PeriodAggregator<'_> {
                 .add(row.usage_amount * f),
             None => match sums.usage.iter_mut().find(|(u, _)| *u == unit) {
                 Some((_, s)) => s.add(row.usage_amount),
-                None => {
-                    let mut s = Sum::default();
-                    s.add(row.usage_amount);
-                    sums.usage.push((unit, s));
-                }
+                None => sums.add_usage(unit, &one(row.usage_amount)),
             },
         }
     }
@@ -602,12 +1069,12 @@ mod tests {
         ec2.product_code = "AmazonEC2";
         agg.row(&ec2);
         let out = agg.finish();
+        let series = out.series();
         assert_eq!(out.stats.bedrock_rows, 4);
         assert_eq!(out.stats.unattributed_rows, 1);
         assert_eq!(out.stats.net_cost_fallback_rows, 4);
-        assert_eq!(out.series.len(), 3);
-        let input = out
-            .series
+        assert_eq!(series.len(), 3);
+        let input = series
             .iter()
             .find(|s| &*s.labels.fixed[label::DIRECTION] == "input")
             .unwrap();
@@ -619,8 +1086,7 @@ mod tests {
         assert_eq!(&*input.labels.fixed[label::PRINCIPAL_NAME], "alice");
         let tag_names: Vec<&str> = input.labels.tags.iter().map(|(k, _)| &**k).collect();
         assert_eq!(tag_names, ["tag_cost_center", "tag_team"]);
-        let unattributed = out
-            .series
+        let unattributed = series
             .iter()
             .find(|s| &*s.labels.fixed[label::PRINCIPAL] == "unattributed")
             .unwrap();
@@ -647,13 +1113,14 @@ mod tests {
         tax.usage_end_ms = Some(9_000);
         agg.row(&tax);
         let out = agg.finish();
+        let series = out.series();
         assert_eq!(out.stats.newest_usage_end_ms, Some(2_000));
         assert_eq!(
             out.stats.unknown_usage_types,
             [("USE1-NovaLite-widgets".to_string(), 2)].into()
         );
         assert!(
-            out.series
+            series
                 .iter()
                 .filter(|s| &*s.labels.fixed[label::USAGE_TYPE] == "USE1-NovaLite-input-tokens")
                 .all(|s| &*s.labels.fixed[label::MODEL] == "nova-lite")
@@ -678,17 +1145,86 @@ mod tests {
             agg.row(&row(Some(&arn), "USE1-NovaLite-input-tokens", 1.5, &[]));
         }
         let out = agg.finish();
-        assert_eq!(out.series.len(), 1);
+        let series = out.series();
+        assert_eq!(series.len(), 1);
         assert_eq!(
-            &*out.series[0].labels.fixed[label::PRINCIPAL],
+            &*series[0].labels.fixed[label::PRINCIPAL],
             "arn:aws:sts::123456789012:assumed-role/BedrockRole/*"
         );
         assert_eq!(
-            &*out.series[0].labels.fixed[label::PRINCIPAL_NAME],
+            &*series[0].labels.fixed[label::PRINCIPAL_NAME],
             "BedrockRole"
         );
-        assert_eq!(&*out.series[0].labels.fixed[label::SESSION], "");
-        assert_eq!(out.series[0].cost.value(), 3.0);
+        assert_eq!(&*series[0].labels.fixed[label::SESSION], "");
+        assert_eq!(series[0].cost.value(), 3.0);
+    }
+
+    /// Parts read by different workers intern strings in different orders; merged, they give
+    /// the series one aggregator gives (ids mapped, tags and units included), and keys that
+    /// differ only in what the labels do not show (the product region behind a usage-type
+    /// prefix) are one series.
+    #[test]
+    fn parts_merge_like_one_aggregator() {
+        let opts = AggregateOptions::default();
+        let principals = [
+            Some("arn:aws:iam::123456789012:user/alice"),
+            Some("arn:aws:sts::123456789012:assumed-role/R/s1@x.org"),
+            None,
+        ];
+        let teams = [("iamPrincipal/team", "ml"), ("iamPrincipal/team", "web")];
+        let mut rows = Vec::new();
+        for i in 0..60usize {
+            let mut r = row(
+                principals[i % 3],
+                ["USE1-NovaLite-input-tokens", "USE1-NovaLite-widgets"][i % 2],
+                0.25 * (i % 7 + 1) as f64,
+                std::slice::from_ref(&teams[i % 2]),
+            );
+            r.pricing_unit = ["1K tokens", "Units"][i % 2];
+            r.product_region_code = ["us-east-1", ""][(i / 2) % 2];
+            r.usage_start_ms = Some((i as i64 % 4) * 86_400_000);
+            rows.push(r);
+        }
+        let mut one = PeriodAggregator::new("2026-11", &opts);
+        let mut parts: Vec<PeriodAggregator> = (0..3)
+            .map(|_| PeriodAggregator::new("2026-11", &opts))
+            .collect();
+        for r in &rows {
+            one.row(r);
+        }
+        // Each part sees the rows in a different order (and so interns differently).
+        for (i, r) in rows.iter().enumerate().rev() {
+            parts[i % 3].row(r);
+        }
+        let one = one.finish();
+        let merged = PeriodAggregate::merge(
+            "2026-11",
+            parts.into_iter().map(PeriodAggregator::into_part).collect(),
+        );
+        assert_eq!(merged.stats, one.stats);
+        let (a, b) = (one.series(), merged.series());
+        assert_eq!(a.len(), 2 * 3, "one series per principal and usage type");
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.labels, y.labels);
+            assert_eq!(x.cost.value(), y.cost.value());
+            assert_eq!(x.net_cost.value(), y.net_cost.value());
+            assert_eq!(x.tokens.map(|t| t.value()), y.tokens.map(|t| t.value()));
+            let usage = |s: &Series| -> Vec<(Arc<str>, f64)> {
+                s.usage
+                    .iter()
+                    .map(|(u, v)| (u.clone(), v.value()))
+                    .collect()
+            };
+            assert_eq!(usage(x), usage(y));
+            let days = |s: &Series| -> Vec<(i32, f64)> {
+                s.daily.iter().map(|d| (d.day, d.cost.value())).collect()
+            };
+            assert_eq!(days(x), days(y));
+        }
+        let mut sorted = b.clone();
+        sorted.sort_by(|x, y| x.labels.cmp(&y.labels));
+        assert_eq!(sorted, b, "sorted by labels");
     }
 
     #[test]
@@ -701,9 +1237,10 @@ mod tests {
         ];
         agg.row(&row(None, "USE1-NovaLite-input-tokens", 1.0, &tags));
         let out = agg.finish();
+        let series = out.series();
         assert_eq!(out.stats.tag_label_collisions, 1);
         assert_eq!(
-            out.series[0].labels.tags,
+            series[0].labels.tags,
             vec![(Arc::from("tag_team_lead"), Arc::from("a"))]
         );
     }

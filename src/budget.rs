@@ -25,7 +25,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, NaiveDate};
 use promql_parser::label::Matcher;
 
-use crate::aggregate::{DaySum, NO_DAY, PeriodAggregate, Series};
+use crate::aggregate::{DaySum, LabelSource, NO_DAY, PeriodAggregate, SeriesRef};
 use crate::names::{SERIES_LABELS, label};
 use crate::sum::Sum;
 
@@ -121,23 +121,11 @@ impl Selector {
     }
 
     /// Whether a series' labels match.
-    pub fn matches(&self, s: &Series) -> bool {
+    pub fn matches<S: LabelSource + ?Sized>(&self, s: &S) -> bool {
         self.matchers
             .iter()
-            .all(|m| m.is_match(label_value(s, &m.name)))
+            .all(|m| m.is_match(s.label_value(&m.name)))
     }
-}
-
-/// A series' value of a label (`""` when it has no such label).
-fn label_value<'s>(s: &'s Series, name: &str) -> &'s str {
-    if let Some(i) = SERIES_LABELS.iter().position(|l| *l == name) {
-        return &s.labels.fixed[i];
-    }
-    s.labels
-        .tags
-        .iter()
-        .find(|(k, _)| &**k == name)
-        .map_or("", |(_, v)| v)
 }
 
 /// One configured budget.
@@ -356,8 +344,8 @@ pub fn evaluate(
         .unwrap_or(today);
     let newest_data_day = periods
         .iter()
-        .flat_map(|p| p.series.iter())
-        .flat_map(|s| s.daily.iter())
+        .flat_map(|p| p.iter())
+        .flat_map(|s| s.daily().iter())
         .map(|d| d.day)
         .filter(|&d| d != NO_DAY)
         .max();
@@ -383,12 +371,11 @@ pub fn evaluate(
             let mut spend = Sum::default();
             let mut daily = Daily::new();
             for s in p
-                .series
                 .iter()
-                .filter(|s| &*s.currency == b.currency.as_str() && b.selector.matches(s))
+                .filter(|s| &**s.currency() == b.currency.as_str() && b.selector.matches(s))
             {
-                spend.merge(if net { &s.net_cost } else { &s.cost });
-                add_daily(&mut daily, &s.daily, net);
+                spend.merge(if net { s.net_cost() } else { s.cost() });
+                add_daily(&mut daily, s.daily(), net);
             }
             for (d, v) in &daily {
                 all_daily.entry(*d).or_default().merge(v);
@@ -471,44 +458,68 @@ fn day_spend(daily: &Daily, cal: &Calendar, s: SpikeSettings) -> Option<DaySpend
     })
 }
 
-/// Spike figures of the principals with the highest spend on the spike day.
+/// Spike figures of the principals with the highest spend on the spike day. Every principal
+/// has the same spike day and baseline days, so principals are ranked by their spend on the spike
+/// day alone (the series with usage on that day, sorted by principal) and only the top ones' days
+/// are read: the figures of per-principal daily sums, in a few bytes per series.
 fn principal_spikes(
     periods: &[&PeriodAggregate],
     cal: &Calendar,
     s: SpikeSettings,
 ) -> Vec<PrincipalSpike> {
-    if s.top_principals == 0 {
+    // No spike day, or no baseline day: no principal has figures.
+    if s.top_principals == 0 || day_spend(&Daily::new(), cal, s).is_none() {
         return Vec::new();
     }
-    let mut by: HashMap<(Arc<str>, Arc<str>), Daily> = HashMap::new();
-    for p in periods {
-        for series in &p.series {
-            let key = (
-                series.labels.fixed[label::PRINCIPAL].clone(),
-                series.currency.clone(),
-            );
-            add_daily(by.entry(key).or_default(), &series.daily, false);
+    let d = cal.settled(s.settle_days);
+    fn key<'a>(series: &SeriesRef<'a>) -> (&'a str, &'a str) {
+        (series.label(label::PRINCIPAL), series.currency())
+    }
+    // (period, series) with usage on the spike day, in period then label order; a stable sort
+    // by principal keeps that order within a principal, so its sum adds up as the days do.
+    let mut on_day: Vec<(u32, u32, u32)> = Vec::new();
+    for (p, period) in periods.iter().enumerate() {
+        for (i, x) in period.iter().enumerate() {
+            if let Ok(at) = x.daily().binary_search_by_key(&d, |day| day.day) {
+                on_day.push((p as u32, i as u32, at as u32));
+            }
         }
     }
-    let mut out: Vec<PrincipalSpike> = by
+    let at = |&(p, i, _): &(u32, u32, u32)| periods[p as usize].get(i as usize);
+    on_day.sort_by(|a, b| key(&at(a)).cmp(&key(&at(b))));
+    let mut top: Vec<((&str, &str), f64)> = Vec::new();
+    for group in on_day.chunk_by(|a, b| key(&at(a)) == key(&at(b))) {
+        let mut sum = Sum::default();
+        for e in group {
+            sum.merge(&at(e).daily()[e.2 as usize].cost);
+        }
+        let day: Daily = [(d, sum)].into();
+        let spend = finite_or(sum_days(&day, d, d), 0.0);
+        if spend > 0.0 {
+            top.push((key(&at(&group[0])), spend));
+        }
+    }
+    drop(on_day);
+    top.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top.truncate(s.top_principals);
+    let mut days: HashMap<(&str, &str), Daily> =
+        top.iter().map(|(key, _)| (*key, Daily::new())).collect();
+    for x in periods.iter().flat_map(|p| p.iter()) {
+        if let Some(daily) = days.get_mut(&key(&x)) {
+            add_daily(daily, x.daily(), false);
+        }
+    }
+    let mut out: Vec<PrincipalSpike> = top
         .into_iter()
-        .filter_map(|((principal, currency), daily)| {
-            let spend = day_spend(&daily, cal, s)?;
-            (spend.day > 0.0).then_some(PrincipalSpike {
-                principal,
-                currency,
+        .filter_map(|((principal, currency), _)| {
+            let spend = day_spend(&days[&(principal, currency)], cal, s)?;
+            Some(PrincipalSpike {
+                principal: Arc::from(principal),
+                currency: Arc::from(currency),
                 spend,
             })
         })
         .collect();
-    out.sort_by(|a, b| {
-        b.spend
-            .day
-            .total_cmp(&a.spend.day)
-            .then_with(|| a.principal.cmp(&b.principal))
-            .then_with(|| a.currency.cmp(&b.currency))
-    });
-    out.truncate(s.top_principals);
     out.sort_by(|a, b| (&a.currency, &a.principal).cmp(&(&b.currency, &b.principal)));
     out
 }
@@ -578,16 +589,22 @@ mod tests {
                 ("bob", "", "2026-11-01", 2.0),
             ],
         );
-        let alice = p
-            .series
+        let series = p.series();
+        let alice = series
             .iter()
             .find(|s| s.labels.fixed[label::PRINCIPAL].ends_with("alice"))
             .unwrap();
-        let bob = p
-            .series
+        let bob = series
             .iter()
             .find(|s| s.labels.fixed[label::PRINCIPAL].ends_with("bob"))
             .unwrap();
+        // The compact series read in place (what `evaluate` matches) match the same way.
+        let by_ref = |name: &str| {
+            p.iter()
+                .find(|s| s.label(label::PRINCIPAL).ends_with(name))
+                .unwrap()
+        };
+        let (alice_ref, bob_ref) = (by_ref("alice"), by_ref("bob"));
         for (sel, a, b) in [
             (r#"{tag_team="ml"}"#, true, false),
             (r#"{tag_team!="ml"}"#, false, true),
@@ -604,6 +621,11 @@ mod tests {
         ] {
             let s = Selector::parse(sel).unwrap();
             assert_eq!((s.matches(alice), s.matches(bob)), (a, b), "{sel}");
+            assert_eq!(
+                (s.matches(&alice_ref), s.matches(&bob_ref)),
+                (a, b),
+                "{sel}"
+            );
         }
         for bad in [
             r#"{tag_team="ml""#,
@@ -788,6 +810,75 @@ mod tests {
         );
         assert_eq!(r.budgets[0].periods[0].spend, 9.0);
         assert_eq!(r.budgets[1].periods[0].spend, 0.0);
+    }
+
+    /// The ranked principal spikes equal those of every principal's full daily sums (the
+    /// straightforward way, which holds the days of every principal): ties, several series per
+    /// principal, two periods, zero spend on the spike day.
+    #[test]
+    fn principal_spikes_equal_full_per_principal_days() {
+        let names: Vec<String> = (0..40).map(|i| format!("p{}", i % 13)).collect();
+        let mut nov = Vec::new();
+        let mut dec = Vec::new();
+        let days: Vec<String> = (24..=30)
+            .map(|d| format!("2026-11-{d:02}"))
+            .chain((1..=3).map(|d| format!("2026-12-{d:02}")))
+            .collect();
+        for (i, n) in names.iter().enumerate() {
+            for (j, day) in days.iter().enumerate() {
+                let cost = ((i * 7 + j * 3) % 5) as f64 * 0.1;
+                let team = ["a", "b", "c"][(i + j) % 3];
+                let row = (n.as_str(), team, day.as_str(), cost);
+                if day.starts_with("2026-11") {
+                    nov.push(row);
+                } else {
+                    dec.push(row);
+                }
+            }
+        }
+        let (nov, dec) = (period("2026-11", &nov), period("2026-12", &dec));
+        let now = ms("2026-12-04T10:00:00Z");
+        let periods = [&nov, &dec];
+        let cal = Calendar {
+            today: day_of_ms(now),
+            coverage_start: period_days("2026-11").unwrap().0,
+            horizon: Some(day_of_ms(ms("2026-12-03T00:00:00Z"))),
+        };
+        for top in [1, 3, 5, 13, 20] {
+            let s = SpikeSettings {
+                top_principals: top,
+                ..SpikeSettings::default()
+            };
+            let mut by: HashMap<(Arc<str>, Arc<str>), Daily> = HashMap::new();
+            for p in periods {
+                for x in p.series() {
+                    let key = (x.labels.fixed[label::PRINCIPAL].clone(), x.currency.clone());
+                    add_daily(by.entry(key).or_default(), &x.daily, false);
+                }
+            }
+            let mut want: Vec<PrincipalSpike> = by
+                .into_iter()
+                .filter_map(|((principal, currency), daily)| {
+                    let spend = day_spend(&daily, &cal, s)?;
+                    (spend.day > 0.0).then_some(PrincipalSpike {
+                        principal,
+                        currency,
+                        spend,
+                    })
+                })
+                .collect();
+            want.sort_by(|a, b| {
+                b.spend
+                    .day
+                    .total_cmp(&a.spend.day)
+                    .then_with(|| a.principal.cmp(&b.principal))
+            });
+            want.truncate(top);
+            want.sort_by(|a, b| a.principal.cmp(&b.principal));
+            let got = principal_spikes(&periods, &cal, s);
+            assert_eq!(got, want, "top {top}");
+            assert_eq!(got.len(), top.min(13), "top {top}");
+        }
     }
 
     /// Spike day D = min(H, today − 2); baseline = mean of the 7 days before, across the month

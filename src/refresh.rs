@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use crate::aggregate::{AggregateOptions, PeriodAggregate, PeriodAggregator};
+use crate::aggregate::{AggregateOptions, PeriodAggregate, PeriodAggregator, PeriodPart};
 use crate::budget::BudgetSettings;
 use crate::config::PeriodSelection;
 use crate::cur::parquet::{FOOTER_GUESS, ParquetPlan, metadata_range};
@@ -598,7 +598,7 @@ impl Refresher {
                 aggregate.stats.newest_usage_end_ms,
                 plan.meta.last_modified_ms,
             );
-            log_period(plan, &status, aggregate.series.len());
+            log_period(plan, &status, aggregate.len());
             out.push((plan, Ok((aggregate, status))));
         }
         out
@@ -608,9 +608,8 @@ impl Refresher {
 /// The payers whose bill an aggregate holds (`""` for rows without `bill_payer_account_id`).
 fn payers_of(aggregate: &PeriodAggregate) -> std::collections::BTreeSet<String> {
     aggregate
-        .series
         .iter()
-        .map(|s| s.labels.fixed[crate::names::label::PAYER_ACCOUNT_ID].to_string())
+        .map(|s| s.label(crate::names::label::PAYER_ACCOUNT_ID).to_string())
         .collect()
 }
 
@@ -648,7 +647,7 @@ fn plan_period(
 type PeriodResult = Result<(PeriodAggregate, PeriodStatus), RefreshError>;
 
 /// One worker's result per period: `None` when it had no unit of the period.
-type WorkerParts = Vec<Option<Result<PeriodAggregate, RefreshError>>>;
+type WorkerParts = Vec<Option<Result<PeriodPart, RefreshError>>>;
 
 /// A period to read: its manifest and the files it lists.
 struct PeriodPlan {
@@ -824,7 +823,7 @@ fn run_worker<'u>(
         .zip(errors)
         .map(|(agg, err)| match err {
             Some(e) => Some(Err(e)),
-            None => agg.map(|a| Ok(a.finish())),
+            None => agg.map(|a| Ok(a.into_part())),
         })
         .collect()
 }

@@ -10,11 +10,18 @@
 //! Every level keeps `payer_account_id`: two payers' costs never share a bucket.
 //!
 //! Folding moves cost, never drops it: totals by every label a level keeps stay exact.
+//!
+//! The periods' series are ranked and bucketed in place, by their interned ids
+//! ([`crate::aggregate`]); a [`Series`] with label strings of its own is made only for the kept
+//! series and the buckets, so building a snapshot of a million series costs a few words per series.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::aggregate::{Labels, PeriodAggregate, Series, merge_series};
+use rustc_hash::FxHashMap;
+
+use crate::aggregate::{
+    FoldLevel, Labels, PeriodAggregate, Series, SeriesRef, merge_series, sort_usage,
+};
 use crate::budget::BudgetReport;
 use crate::names::{OVERFLOW, label};
 use crate::sum::Sum;
@@ -45,34 +52,41 @@ impl Snapshot {
         periods: impl IntoIterator<Item = &'a PeriodAggregate>,
         max_series: usize,
     ) -> Snapshot {
-        let mut series: Vec<Series> = periods
-            .into_iter()
-            .flat_map(|p| p.series.iter().map(Series::without_daily))
+        let mut periods: Vec<&PeriodAggregate> = periods.into_iter().collect();
+        periods.sort_by(|a, b| a.period.cmp(&b.period));
+        // Each period's series are sorted by labels, whose first is the billing period: in period
+        // order they are sorted as a whole unless a period comes twice.
+        let mut series: Vec<(u32, SeriesRef)> = periods
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.iter().map(move |s| (i as u32, s)))
             .collect();
-        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        if periods.windows(2).any(|w| w[0].period == w[1].period) {
+            series.sort_by(|a, b| a.1.cmp_labels(&b.1));
+        }
         let max_series = max_series.max(1);
         if series.len() <= max_series {
             return Snapshot {
-                series,
+                series: series.iter().map(|(_, s)| s.to_series(false)).collect(),
                 folded: Folded::default(),
                 max_series,
                 budgets: BudgetReport::default(),
             };
         }
-        // Largest first; ties broken by labels so the result does not depend on input order.
+        // Largest first; ties keep the label order (a stable sort), so the result does not
+        // depend on input order.
         series.sort_by(|a, b| {
-            b.cost
+            b.1.cost()
                 .value()
                 .abs()
-                .total_cmp(&a.cost.value().abs())
-                .then_with(|| a.labels.cmp(&b.labels))
+                .total_cmp(&a.1.cost().value().abs())
         });
-        let mut result = fold(&series, max_series, principal_bucket);
+        let mut result = fold(&series, max_series, FoldLevel::Principal);
         if result.series.len() > max_series {
-            result = fold(&series, max_series, model_bucket);
+            result = fold(&series, max_series, FoldLevel::Model);
         }
         if result.series.len() > max_series {
-            result = fold(&series, max_series, period_bucket);
+            result = fold(&series, max_series, FoldLevel::Period);
         }
         result
     }
@@ -132,35 +146,47 @@ fn period_bucket(l: &Labels) -> Labels {
     }
 }
 
+/// The labels of the overflow bucket a series folds into at `level`.
+fn bucket_labels(s: &SeriesRef, level: FoldLevel) -> Labels {
+    let labels = s.labels();
+    match level {
+        FoldLevel::Principal => principal_bucket(&labels),
+        FoldLevel::Model => model_bucket(&labels),
+        FoldLevel::Period => period_bucket(&labels),
+    }
+}
+
 /// Keeps the largest series and folds the rest into buckets, so that kept + buckets ≤ `max`
-/// whenever the buckets alone fit.
-fn fold(ranked: &[Series], max: usize, bucket_of: fn(&Labels) -> Labels) -> Snapshot {
+/// whenever the buckets alone fit. `ranked`: (index of the period, series), largest first.
+fn fold(ranked: &[(u32, SeriesRef)], max: usize, level: FoldLevel) -> Snapshot {
     // Start by assuming every bucket is needed; shrink `keep` until kept + buckets fit.
     let mut keep = max;
     loop {
-        let mut buckets: HashMap<(Labels, Arc<str>), Series> = HashMap::new();
-        for s in &ranked[keep.min(ranked.len())..] {
-            let labels = bucket_of(&s.labels);
+        let tail = &ranked[keep.min(ranked.len())..];
+        // Buckets by period and ids: equal keys are equal bucket labels (see `fold_key`), so the
+        // labels are made once per bucket.
+        let mut buckets: FxHashMap<(u32, [u32; 7]), Series> = FxHashMap::default();
+        for (period, s) in tail {
             let b = buckets
-                .entry((labels.clone(), s.currency.clone()))
+                .entry((*period, s.fold_key(level)))
                 .or_insert_with(|| Series {
-                    labels,
-                    currency: s.currency.clone(),
+                    labels: bucket_labels(s, level),
+                    currency: s.currency().clone(),
                     cost: Sum::default(),
                     net_cost: Sum::default(),
                     tokens: None,
                     usage: Vec::new(),
                     daily: Vec::new(),
                 });
-            b.absorb(s);
+            s.add_to(b);
         }
         if keep == 0 || keep + buckets.len() <= max {
-            let folded_n = ranked.len().saturating_sub(keep) as u64;
+            let folded_n = tail.len() as u64;
             let mut folded_cost: Vec<(Arc<str>, Sum)> = Vec::new();
-            for s in &ranked[keep.min(ranked.len())..] {
-                match folded_cost.iter_mut().find(|(c, _)| *c == s.currency) {
-                    Some((_, sum)) => sum.merge(&s.cost),
-                    None => folded_cost.push((s.currency.clone(), s.cost)),
+            for (_, s) in tail {
+                match folded_cost.iter_mut().find(|(c, _)| c == s.currency()) {
+                    Some((_, sum)) => sum.merge(s.cost()),
+                    None => folded_cost.push((s.currency().clone(), *s.cost())),
                 }
             }
             folded_cost.sort_by(|a, b| a.0.cmp(&b.0));
@@ -169,8 +195,11 @@ fn fold(ranked: &[Series], max: usize, bucket_of: fn(&Labels) -> Labels) -> Snap
             let series = merge_series(
                 ranked[..keep.min(ranked.len())]
                     .iter()
-                    .cloned()
-                    .chain(buckets.into_values()),
+                    .map(|(_, s)| s.to_series(false))
+                    .chain(buckets.into_values().map(|mut b| {
+                        sort_usage(&mut b);
+                        b
+                    })),
             );
             return Snapshot {
                 series,

@@ -1469,10 +1469,12 @@ fn a_cardinality_bomb_keeps_the_cap_exact_totals_and_bounded_memory() {
     let costs: Vec<&Sample> = samples(&m, "bedrock_cost_usd");
     let series = value(&m, "bedrock_exporter_series", &[]).unwrap();
     let limit = value(&m, "bedrock_exporter_series_limit", &[]).unwrap();
+    let bound_kb = BOMB_BASE_MB * 1024.0 + n as f64 * BOMB_BYTES_PER_SESSION / 1024.0;
     eprintln!(
-        "cardinality bomb: {n} sessions, {} cost series (limit {limit}), peak RSS {:.0} MB, {:.1} s",
+        "cardinality bomb: {n} sessions, {} cost series (limit {limit}), peak RSS {:.0} MB (bound {:.0} MB), {:.1} s",
         costs.len(),
         rss_kb / 1024.0,
+        bound_kb.min(1024.0 * 1024.0) / 1024.0,
         start.elapsed().as_secs_f64()
     );
     assert!(
@@ -1486,4 +1488,18 @@ fn a_cardinality_bomb_keeps_the_cap_exact_totals_and_bounded_memory() {
         rss_kb < 1024.0 * 1024.0,
         "peak RSS {rss_kb} kB is not under 1 GB"
     );
+    // Memory grows with the distinct series before the cap, by a few hundred bytes each (README,
+    // "Cardinality"): a bound proportional to the sessions catches a regression at any size (full
+    // label strings per pre-cap series took ~2.5 kB each: 507 MB at 200,000 sessions).
+    assert!(
+        rss_kb < bound_kb,
+        "peak RSS {:.0} MB for {n} sessions is over {BOMB_BASE_MB} MB + {BOMB_BYTES_PER_SESSION} bytes per session ({:.0} MB)",
+        rss_kb / 1024.0,
+        bound_kb / 1024.0
+    );
 }
+
+/// Peak RSS allowed to the cardinality bomb: a base (binary, threads, decoding buffers; debug
+/// builds included) plus a size per distinct session (measured: ~350 bytes, README).
+const BOMB_BASE_MB: f64 = 128.0;
+const BOMB_BYTES_PER_SESSION: f64 = 512.0;
