@@ -7,8 +7,9 @@
 # Writes bench/results/scale.json, the table into bench/README.md (between the scale markers) and
 # the plot to bench/scale.png.
 #
-#   bench/scale.sh                  # 1M, 10M and 25M rows (data: ~4 GB, ~30 min to generate once)
-#   bench/scale.sh --big            # also 50M rows (another ~6 GB and ~25 min)
+#   bench/scale.sh                  # 1M and 10M rows, every set; 25M rows: the one-file 1 % sets
+#                                   # (data: ~24 GB, ~20 min to generate once on 2 cores)
+#   bench/scale.sh --big            # every set at 25M too, and 50M rows (~60 GB more, an hour more)
 #   bench/scale.sh --generate-only  # only generate the data (no timing; fine on a busy machine)
 #
 # Environment (all optional):
@@ -16,6 +17,7 @@
 #   SCALE_RUNS    timed runs per tool and set, alternating  [3]
 #   SCALE_REV     the commit to measure (built once, cached in ~/.cache/bce-compare)  [HEAD]
 #   SCALE_S3_MAX  largest size also read through S3         [1000000]
+#   SCALE_FULL_MAX  sizes above it get only the one-file 1 % sets (--big: none)  [10000000]
 #   BENCH_DATA, BENCH_IDLE_WAIT, BENCH_WARMUP as in bench/run.sh
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,10 +27,12 @@ PY="$REPO/.venv/bin/python"
 source "$BENCH_DIR/lib.sh"
 
 SIZES="${SCALE_SIZES:-1000000 10000000 25000000}"
+# Sizes above this get only the one-file 1 % sets (random and ordered) unless --big.
+FULL_MAX="${SCALE_FULL_MAX:-10000000}"
 GEN_ONLY=0
 for a in "$@"; do
   case "$a" in
-    --big) SIZES="$SIZES 50000000" ;;
+    --big) SIZES="$SIZES 50000000"; FULL_MAX=999999999999 ;;
     --generate-only) GEN_ONLY=1 ;;
     *) echo "usage: bench/scale.sh [--big] [--generate-only]" >&2; exit 2 ;;
   esac
@@ -80,10 +84,14 @@ sets_of() {
   h=$(human "$rows")
   many=$(( (rows + 999999) / 1000000 ))
   echo "scale-$h-one-1pct $rows 1 0.01 random"
-  echo "scale-$h-many-1pct $rows $many 0.01 random"
-  echo "scale-$h-one-50pct $rows 1 0.5 random"
-  echo "scale-$h-many-50pct $rows $many 0.5 random"
   echo "scale-$h-one-1pct-ordered $rows 1 0.01 ordered"
+  [ "$rows" -le "$FULL_MAX" ] || return 0
+  echo "scale-$h-one-50pct $rows 1 0.5 random"
+  # ~1M-row files: the same as one file up to 1M rows.
+  if [ "$many" -gt 1 ]; then
+    echo "scale-$h-many-1pct $rows $many 0.01 random"
+    echo "scale-$h-many-50pct $rows $many 0.5 random"
+  fi
 }
 
 metric_sum() { # metric_sum NAME FILE: the sum of a metric's samples in an exposition
@@ -114,7 +122,7 @@ PY
     "$EXPORTER" once --source "s3://bench/$name" --s3-endpoint "$MOTO" --s3-path-style \
     --config "$CFG" --progress never > "$WORK/s3.txt"
   local fetched limit
-  fetched=$(metric_sum bedrock_exporter_s3_bytes_fetched "$WORK/s3.txt")
+  fetched=$(metric_sum bedrock_exporter_s3_bytes_fetched_total "$WORK/s3.txt")
   limit=$("$PY" "$BENCH_DIR/physical_limit.py" "$dir" --periods all)
   printf '{"kind":"s3","dataset":"%s","fetched_bytes":%s,"physical":%s}\n' "$name" "$fetched" "$limit" >> "$RAW"
   log "$name via S3: $fetched bytes fetched; limit $limit"
@@ -136,7 +144,7 @@ for rows in $SIZES; do
     printf '{"kind":"dataset","dataset":"%s","rows":%d,"files":%d,"share":%s,"layout":"%s","bytes":%d,"exporter_cost":%s,"exporter_bytes_read":%s,"duckdb":%s}\n' \
       "$name" "$n" "$files" "$share" "$layout" "$bytes" \
       "$(awk '/^bedrock_cost_usd[{ ]/ {s += $NF} END {printf "%.6f", s}' "$WORK/expo.txt")" \
-      "$(metric_sum bedrock_exporter_bytes_read "$WORK/expo.txt")" "$(cat "$WORK/dq.json")" >> "$RAW"
+      "$(metric_sum bedrock_exporter_bytes_read_total "$WORK/expo.txt")" "$(cat "$WORK/dq.json")" >> "$RAW"
     wait_idle
     for (( i = 1 - WARMUP; i <= RUNS; i++ )); do
       timed "$name" exporter "$i" "$EXPORTER" once --source "$dir" --config "$CFG" --progress never
