@@ -561,6 +561,25 @@ mod tests {
         agg.finish()
     }
 
+    /// A period of `alice`'s spend in team `ml`, one `(usage day, cost)` per day.
+    fn alice_period(name: &str, days: &[(String, f64)]) -> PeriodAggregate {
+        let rows: Vec<(&str, &str, &str, f64)> = days
+            .iter()
+            .map(|(d, c)| ("alice", "ml", d.as_str(), *c))
+            .collect();
+        period(name, &rows)
+    }
+
+    /// One budget `ml` over every series, evaluated at `now`.
+    fn ml_report(periods: &[&PeriodAggregate], now: &str) -> BudgetReport {
+        evaluate(
+            &settings(vec![budget("ml", "", 1.0)]),
+            periods,
+            None,
+            ms(now),
+        )
+    }
+
     fn budget(name: &str, selector: &str, monthly: f64) -> Budget {
         Budget {
             name: name.into(),
@@ -662,11 +681,7 @@ mod tests {
         let rows: Vec<(String, f64)> = (1..=14)
             .map(|d| (format!("2026-11-{d:02}"), 10.0))
             .collect();
-        let rows: Vec<(&str, &str, &str, f64)> = rows
-            .iter()
-            .map(|(d, c)| ("alice", "ml", d.as_str(), *c))
-            .collect();
-        let p = period("2026-11", &rows);
+        let p = alice_period("2026-11", &rows);
         let r = evaluate(
             &settings(vec![budget("ml", r#"{tag_team="ml"}"#, 250.0)]),
             &[&p],
@@ -689,17 +704,8 @@ mod tests {
             .collect();
         rows.push(("2026-11-13".into(), 4.0));
         rows.push(("2026-11-14".into(), 1.0));
-        let rows: Vec<(&str, &str, &str, f64)> = rows
-            .iter()
-            .map(|(d, c)| ("alice", "ml", d.as_str(), *c))
-            .collect();
-        let p = period("2026-11", &rows);
-        let r = evaluate(
-            &settings(vec![budget("ml", "", 1.0)]),
-            &[&p],
-            None,
-            ms("2026-11-15T12:00:00Z"),
-        );
+        let p = alice_period("2026-11", &rows);
+        let r = ml_report(&[&p], "2026-11-15T12:00:00Z");
         assert_eq!(r.budgets[0].periods[0].spend, 125.0);
         assert_eq!(r.budgets[0].periods[0].forecast, 300.0);
     }
@@ -712,17 +718,8 @@ mod tests {
         let rows: Vec<(String, f64)> = (1..=30)
             .map(|d| (format!("2026-11-{d:02}"), if d >= 29 { 10.0 } else { 20.0 }))
             .collect();
-        let rows: Vec<(&str, &str, &str, f64)> = rows
-            .iter()
-            .map(|(d, c)| ("alice", "ml", d.as_str(), *c))
-            .collect();
-        let nov = period("2026-11", &rows);
-        let r = evaluate(
-            &settings(vec![budget("ml", "", 1.0)]),
-            &[&nov],
-            None,
-            ms("2026-12-01T01:00:00Z"),
-        );
+        let nov = alice_period("2026-11", &rows);
+        let r = ml_report(&[&nov], "2026-12-01T01:00:00Z");
         assert_eq!(r.current_period, "2026-12");
         let ps = &r.budgets[0].periods;
         assert_eq!(ps.len(), 2);
@@ -735,12 +732,7 @@ mod tests {
             ("2026-12", 0.0, 620.0)
         );
         // Nov 4: Nov is settled → its forecast is its spend.
-        let r = evaluate(
-            &settings(vec![budget("ml", "", 1.0)]),
-            &[&nov],
-            None,
-            ms("2026-12-04T00:00:00Z"),
-        );
+        let r = ml_report(&[&nov], "2026-12-04T00:00:00Z");
         assert_eq!(r.budgets[0].periods[0].forecast, 580.0);
     }
 
@@ -749,28 +741,13 @@ mod tests {
     #[test]
     fn first_hours_of_a_period_are_finite() {
         let p = period("2026-11", &[("alice", "ml", "2026-11-01", 5.0)]);
-        let r = evaluate(
-            &settings(vec![budget("ml", "", 1.0)]),
-            &[&p],
-            None,
-            ms("2026-11-01T00:10:00Z"),
-        );
+        let r = ml_report(&[&p], "2026-11-01T00:10:00Z");
         let f = r.budgets[0].periods[0].forecast;
         assert_eq!(f, 150.0); // 5 a day × 30
         let empty = period("2026-11", &[]);
-        let r = evaluate(
-            &settings(vec![budget("ml", "", 1.0)]),
-            &[&empty],
-            None,
-            ms("2026-11-01T00:00:00Z"),
-        );
+        let r = ml_report(&[&empty], "2026-11-01T00:00:00Z");
         assert_eq!(r.budgets[0].periods[0].forecast, 0.0);
-        let r = evaluate(
-            &settings(vec![budget("ml", "", 1.0)]),
-            &[],
-            None,
-            ms("2026-11-01T00:00:00Z"),
-        );
+        let r = ml_report(&[], "2026-11-01T00:00:00Z");
         assert_eq!(r.budgets[0].periods[0].period, "2026-11");
         assert!(r.budgets[0].periods[0].forecast.is_finite());
     }
@@ -780,17 +757,8 @@ mod tests {
     #[test]
     fn stale_bill_uses_its_horizon() {
         let rows: Vec<(String, f64)> = (1..=5).map(|d| (format!("2026-11-{d:02}"), 10.0)).collect();
-        let rows: Vec<(&str, &str, &str, f64)> = rows
-            .iter()
-            .map(|(d, c)| ("alice", "ml", d.as_str(), *c))
-            .collect();
-        let p = period("2026-11", &rows);
-        let r = evaluate(
-            &settings(vec![budget("ml", "", 1.0)]),
-            &[&p],
-            None,
-            ms("2026-11-20T00:00:00Z"),
-        );
+        let p = alice_period("2026-11", &rows);
+        let r = ml_report(&[&p], "2026-11-20T00:00:00Z");
         // C = min(5, 17) = Nov 5; rate = mean(Nov 1..5) = 10; days 6..30 → + 250.
         assert_eq!(r.budgets[0].periods[0].forecast, 300.0);
     }
