@@ -80,6 +80,7 @@ pub struct RawS3 {
     pub region: Option<String>,
     pub concurrency: usize,
     pub request_timeout: String,
+    pub stall_timeout: String,
     pub max_attempts: u32,
 }
 
@@ -91,6 +92,7 @@ impl Default for RawS3 {
             region: None,
             concurrency: 8,
             request_timeout: "30s".to_string(),
+            stall_timeout: "20s".to_string(),
             max_attempts: 5,
         }
     }
@@ -493,6 +495,7 @@ const ALL_KEYS: &[&str] = &[
     "s3.region",
     "s3.concurrency",
     "s3.request_timeout",
+    "s3.stall_timeout",
     "s3.max_attempts",
 ];
 
@@ -760,6 +763,10 @@ pub fn effective_toml(c: &Config) -> String {
         "request_timeout = {}",
         q(&duration(c.s3.request_timeout))
     ));
+    line(format!(
+        "stall_timeout = {}",
+        q(&duration(c.s3.stall_timeout))
+    ));
     line(format!("max_attempts = {}", c.s3.max_attempts));
     let (f, sp) = (&c.budgets.forecast, &c.budgets.spikes);
     line(String::new());
@@ -918,6 +925,17 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
                 ),
             )
         })?;
+    let stall_timeout = parse_duration(&raw.s3.stall_timeout)
+        .filter(|d| *d >= Duration::from_secs(1) && *d <= MAX_DURATION)
+        .ok_or_else(|| {
+            invalid(
+                "s3.stall_timeout",
+                format!(
+                    "{:?} is not a duration of at least 1s (examples: 20s, 1m)",
+                    raw.s3.stall_timeout
+                ),
+            )
+        })?;
     if let Some(e) = raw
         .s3
         .endpoint
@@ -935,6 +953,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
         region: raw.s3.region.clone().filter(|r| !r.is_empty()),
         concurrency: raw.s3.concurrency,
         request_timeout,
+        stall_timeout,
         max_attempts: raw.s3.max_attempts,
     };
     let log_format = match raw.log_format.as_str() {
