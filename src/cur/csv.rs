@@ -31,7 +31,17 @@ struct Counting<R> {
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf).inspect_err(|e| {
-            self.failed = Some(e.to_string());
+            // The whole chain: a body error's own text is often just "streaming error".
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                let t = c.to_string();
+                if !text.contains(&t) {
+                    text = format!("{text}: {t}");
+                }
+                cause = c.source();
+            }
+            self.failed = Some(text);
         })?;
         self.count += n as u64;
         Ok(n)
