@@ -11,7 +11,7 @@
 #   - Node.js and npm (Debian packages) and, in grafana/tools/node_modules, the pinned
 #     @grafana/schema, ts-json-schema-generator and ajv of grafana/tools/package-lock.json (the
 #     dashboards' schema check).
-# Also checks formatting and clippy, then the deployment artifacts (scripts/check-deploy.sh). Usage: ./scripts/test.sh [extra cargo test args]
+# Also checks formatting and clippy, runs every fuzz target for 25 s (scripts/fuzz.sh), then the deployment artifacts (scripts/check-deploy.sh). Usage: ./scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -77,6 +77,8 @@ echo "== cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test (all tests, including real prometheus/promtool and DuckDB)"
 cargo test --workspace --all-targets "$@"
+echo "== fuzz targets, 25 s each (scripts/fuzz.sh; nightly Rust, cargo-fuzz installed if missing)"
+./scripts/fuzz.sh 25
 echo "== deployment artifacts (scripts/check-deploy.sh)"
 cargo build --quiet --bin bedrock-cost-exporter
 ./scripts/check-deploy.sh "$CARGO_TARGET_DIR/debug/bedrock-cost-exporter"

@@ -80,6 +80,7 @@ pub struct RawS3 {
     pub region: Option<String>,
     pub concurrency: usize,
     pub request_timeout: String,
+    pub stall_timeout: String,
     pub max_attempts: u32,
     /// A profile of the shared AWS config/credentials files (instead of `AWS_PROFILE`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -111,6 +112,7 @@ impl Default for RawS3 {
             sts_endpoint: None,
             concurrency: 8,
             request_timeout: "30s".to_string(),
+            stall_timeout: "20s".to_string(),
             max_attempts: 5,
         }
     }
@@ -600,6 +602,7 @@ const ALL_KEYS: &[&str] = &[
     "s3.region",
     "s3.concurrency",
     "s3.request_timeout",
+    "s3.stall_timeout",
     "s3.max_attempts",
     "s3.profile",
     "s3.role_arn",
@@ -899,6 +902,10 @@ pub fn effective_toml(c: &Config) -> String {
         "request_timeout = {}",
         q(&duration(c.s3.request_timeout))
     ));
+    line(format!(
+        "stall_timeout = {}",
+        q(&duration(c.s3.stall_timeout))
+    ));
     line(format!("max_attempts = {}", c.s3.max_attempts));
     access_lines(&c.s3, &S3Settings::default(), &mut line);
     if single.is_none() {
@@ -1119,6 +1126,17 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
                 ),
             )
         })?;
+    let stall_timeout = parse_duration(&raw.s3.stall_timeout)
+        .filter(|d| *d >= Duration::from_secs(1) && *d <= MAX_DURATION)
+        .ok_or_else(|| {
+            invalid(
+                "s3.stall_timeout",
+                format!(
+                    "{:?} is not a duration of at least 1s (examples: 20s, 1m)",
+                    raw.s3.stall_timeout
+                ),
+            )
+        })?;
     let global_access = RawS3Access {
         endpoint: raw.s3.endpoint.clone(),
         path_style: Some(raw.s3.path_style),
@@ -1132,6 +1150,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
     let mut s3 = S3Settings {
         concurrency: raw.s3.concurrency,
         request_timeout,
+        stall_timeout,
         max_attempts: raw.s3.max_attempts,
         ..S3Settings::default()
     };

@@ -3,7 +3,7 @@
 //! bcrypt hashes), response headers and HTTP/2 (`http_server_config`) and a request rate limit
 //! (`rate_limit`). Read into [`WebConfig`], checked whole at load (and on every reload): a key we
 //! do not know, or one we cannot honour with rustls (a Go cipher suite rustls does not implement,
-//! curve P-521, TLS 1.0/1.1, `client_allowed_sans`), is an error naming the key.
+//! curve P-521, TLS 1.0/1.1), is an error naming the key.
 //!
 //! Also the client side of it, [`ProbeClient`]: a GET to our own server that speaks TLS and basic
 //! auth as the same file says (for health checks).
@@ -502,14 +502,18 @@ fn tls_config(
             Some(Arc::new(store))
         }
     };
-    if raw
-        .client_allowed_sans
-        .as_ref()
-        .is_some_and(|s| !s.is_empty())
+    let allowed_sans: Vec<String> = raw.client_allowed_sans.clone().unwrap_or_default();
+    if !allowed_sans.is_empty()
+        && !matches!(
+            auth_type,
+            "RequireAnyClientCert" | "RequireAndVerifyClientCert"
+        )
     {
         return Err(key_err(
             "tls_server_config.client_allowed_sans",
-            "cannot be honoured yet: restrict clients with client_ca_file (a CA that signs only the allowed clients)".into(),
+            format!(
+                "needs client_auth_type RequireAndVerifyClientCert (or RequireAnyClientCert), not {auth_type}: only then does every client send a certificate whose SANs can be matched"
+            ),
         ));
     }
     let verifier: Option<Arc<dyn ClientCertVerifier>> = match auth_type {
@@ -550,6 +554,13 @@ fn tls_config(
                 ),
             ));
         }
+    };
+    let verifier = match verifier {
+        Some(inner) if !allowed_sans.is_empty() => Some(Arc::new(AllowedSans {
+            inner,
+            allowed: allowed_sans,
+        }) as Arc<dyn ClientCertVerifier>),
+        v => v,
     };
     if roots.is_some()
         && !matches!(
@@ -622,6 +633,105 @@ impl ClientCertVerifier for AnyClientCert {
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algs.supported_schemes()
+    }
+}
+
+/// `client_allowed_sans`: after `inner` accepts the client certificate, one of its subject
+/// alternative names (DNS name, IP address, e-mail address or URI, compared exactly as written)
+/// must be in the list, else the handshake fails, as exporter-toolkit does.
+#[derive(Debug)]
+struct AllowedSans {
+    inner: Arc<dyn ClientCertVerifier>,
+    allowed: Vec<String>,
+}
+
+/// The subject alternative names of a DER certificate as text: DNS names, e-mail addresses and
+/// URIs as written, IP addresses in their usual text form (`192.0.2.1`, `2001:db8::1`). `None`
+/// when the certificate cannot be parsed.
+pub fn subject_alt_names(der: &[u8]) -> Option<Vec<String>> {
+    use x509_parser::extensions::GeneralName;
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let Ok(Some(ext)) = cert.subject_alternative_name() else {
+        return Some(Vec::new());
+    };
+    Some(
+        ext.value
+            .general_names
+            .iter()
+            .filter_map(|n| match n {
+                GeneralName::DNSName(s) | GeneralName::RFC822Name(s) | GeneralName::URI(s) => {
+                    Some(s.to_string())
+                }
+                GeneralName::IPAddress(b) => match b.len() {
+                    4 => Some(std::net::IpAddr::from(<[u8; 4]>::try_from(*b).ok()?).to_string()),
+                    16 => {
+                        let ip = std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*b).ok()?);
+                        // Go prints an IPv4-mapped address as IPv4.
+                        Some(match ip.to_ipv4_mapped() {
+                            Some(v4) => v4.to_string(),
+                            None => ip.to_string(),
+                        })
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+impl ClientCertVerifier for AllowedSans {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
+        let sans = subject_alt_names(end_entity).ok_or(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::BadEncoding,
+        ))?;
+        if sans.iter().any(|s| self.allowed.contains(s)) {
+            Ok(verified)
+        } else {
+            tracing::warn!(
+                client_sans = ?sans,
+                "refused a client certificate: none of its subject alternative names is in tls_server_config.client_allowed_sans"
+            );
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
     }
 }
 

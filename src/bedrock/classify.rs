@@ -57,10 +57,12 @@ pub fn classify(
             .filter(|n| !n.is_empty())
             .map(str::to_string)
     };
+    // A usage type of blanks names no model (its canonical name would be empty).
+    let ut_model = ut.model.filter(|m| !m.trim().is_empty());
     let model_as_billed = if ut.marketplace {
-        from_product().or(ut.model)
+        from_product().or(ut_model)
     } else {
-        ut.model.or_else(from_product)
+        ut_model.or_else(from_product)
     }
     .unwrap_or_else(|| UNKNOWN.to_string());
     Classified {
@@ -96,6 +98,18 @@ pub fn token_factor(pricing_unit: &str, direction: Direction, marketplace: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_blank_usage_type_names_no_model() {
+        // Found by the usage_type fuzz target: "\t" gave the model label "" instead of unknown.
+        for blank in ["\t", " ", "USE1- "] {
+            let c = classify(blank, None, "");
+            assert_eq!(c.model, UNKNOWN, "{blank:?}");
+            assert_eq!(c.model_as_billed, UNKNOWN, "{blank:?}");
+        }
+        let c = classify(" ", Some("Claude 3 Haiku (Amazon Bedrock Edition)"), "");
+        assert_eq!(c.model, "Claude 3 Haiku");
+    }
 
     #[test]
     fn regions_from_prefix_or_product() {

@@ -20,15 +20,29 @@ use super::columns as col;
 use super::row::{CurRow, FileStats, RowSink};
 use super::time::parse_iso8601_ms;
 
-/// Counts the bytes pulled through a reader.
+/// Counts the bytes pulled through a reader, and remembers an error of the reader itself (the
+/// object's bytes did not arrive) apart from what the decoders make of the bytes.
 struct Counting<R> {
     inner: R,
     count: u64,
+    failed: Option<String>,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = self.inner.read(buf).inspect_err(|e| {
+            // The whole chain: a body error's own text is often just "streaming error".
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                let t = c.to_string();
+                if !text.contains(&t) {
+                    text = format!("{text}: {t}");
+                }
+                cause = c.source();
+            }
+            self.failed = Some(text);
+        })?;
         self.count += n as u64;
         Ok(n)
     }
@@ -44,8 +58,9 @@ pub fn read<R: Read>(
     let mut counting = Counting {
         inner: input,
         count: 0,
+        failed: None,
     };
-    let stats = {
+    let result = (|| {
         use std::io::BufRead;
         let mut buffered = std::io::BufReader::with_capacity(1 << 16, &mut counting);
         let empty = buffered
@@ -54,17 +69,31 @@ pub fn read<R: Read>(
             .is_empty();
         if empty {
             // A zero-byte object (a stale chunk "overwritten with empty data"): no rows.
-            FileStats::default()
+            Ok(FileStats::default())
         } else if gzip {
             read_records(
                 flate2::read::MultiGzDecoder::new(buffered),
                 gzip,
                 object,
                 sink,
-            )?
+            )
         } else {
-            read_records(buffered, gzip, object, sink)?
+            read_records(buffered, gzip, object, sink)
         }
+    })();
+    let stats = match (result, counting.failed.take()) {
+        // The bytes did not arrive (a connection reset or cut mid-body): a read error, not a
+        // damaged file.
+        (Err(_), Some(reason)) => {
+            return Err(CurError::Io {
+                object: object.to_string(),
+                source: std::io::Error::other(format!(
+                    "reading the object failed after {} bytes: {reason}; the billing period keeps its last good data and the next refresh reads it again",
+                    counting.count
+                )),
+            });
+        }
+        (result, _) => result?,
     };
     Ok(FileStats {
         bytes: counting.count,
@@ -80,6 +109,15 @@ fn ragged(object: &str, line: u64, found: usize, header: usize) -> CurError {
         format!(
             "found {found} fields, the header has {header}: the file is malformed or was cut; re-sync it from the bucket"
         ),
+    )
+}
+
+/// A record that ends before its line does (see [`FieldSplitter::split`]).
+fn early_end(object: &str, line: u64) -> CurError {
+    csv_err(
+        object,
+        line,
+        "the record ends before its line does (a bare carriage return, or a quote inside an unquoted field): the file is malformed; re-sync it from the bucket",
     )
 }
 
@@ -209,8 +247,11 @@ impl FieldSplitter {
         }
     }
 
-    /// Splits `record`; returns the number of fields.
-    fn split(&mut self, record: &[u8]) -> usize {
+    /// Splits `record`; returns the number of fields, or `None` when `csv_core` ends the record
+    /// before its last byte: a bare carriage return (a record terminator to RFC 4180 readers) or
+    /// a quote inside an unquoted field (which [`Records`] took as opening a quoted field) made
+    /// the scanner and the splitter see different records, and reading on would drop the rest.
+    fn split(&mut self, record: &[u8]) -> Option<usize> {
         use csv_core::ReadRecordResult::*;
         self.core.reset();
         if self.out.len() < record.len() + 1 {
@@ -234,7 +275,7 @@ impl FieldSplitter {
                     nout += o;
                     nend += e;
                     if matches!(res, Record | End) {
-                        return nend;
+                        return Some(nend);
                     }
                 }
                 InputEmpty => {}
@@ -246,7 +287,12 @@ impl FieldSplitter {
                     let l = self.ends.len();
                     self.ends.resize(l * 2, 0);
                 }
-                Record | End => return nend,
+                Record | End => {
+                    return input
+                        .iter()
+                        .all(|b| matches!(b, b'\r' | b'\n'))
+                        .then_some(nend);
+                }
             }
         }
     }
@@ -290,7 +336,9 @@ fn read_records(
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(header)
         .to_vec();
-    let n_header = fields.split(&header_bytes);
+    let n_header = fields
+        .split(&header_bytes)
+        .ok_or_else(|| early_end(object, 1))?;
     let headers: Vec<String> = (0..n_header)
         .map(|i| String::from_utf8_lossy(fields.field(i)).trim().to_string())
         .collect();
@@ -373,7 +421,9 @@ fn read_records(
         if !maybe {
             continue;
         }
-        let n = fields.split(rec);
+        let n = fields
+            .split(rec)
+            .ok_or_else(|| early_end(object, record_line))?;
         if n != headers.len() {
             return Err(ragged(object, record_line, n, headers.len()));
         }
@@ -633,6 +683,70 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("gzip"), "{e}");
+    }
+
+    #[test]
+    fn a_record_the_splitter_ends_early_is_an_error_not_a_lost_row() {
+        // Found by the csv_scanner fuzz target: the scanner took `a"b` as opening a quoted field
+        // (or did not take a bare CR as a record end) and handed two records as one; the
+        // splitter read the first and the second was silently dropped.
+        for body in [
+            "AmazonBedrock,x\"y,1\nAmazonBedrock,z\"w,2\n",
+            "AmazonBedrock,u\rAmazonBedrock,2\n",
+        ] {
+            let text = format!(
+                "line_item_product_code,line_item_usage_type,line_item_unblended_cost\n{body}"
+            );
+            let e = read(text.as_bytes(), false, "f.csv", &mut Collect::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("f.csv: line 2: the record ends before its line does"),
+                "{body:?}: {e}"
+            );
+        }
+        // Quotes inside quoted fields and CRLF endings are fine.
+        let text = "line_item_product_code,line_item_usage_type,line_item_unblended_cost\r\nAmazonBedrock,\"x\"\"y\",1\r\n";
+        let mut sink = Collect::default();
+        read(text.as_bytes(), false, "f.csv", &mut sink).unwrap();
+        assert_eq!(sink.rows[0].0, "x\"y");
+    }
+
+    #[test]
+    fn bytes_that_do_not_arrive_are_a_read_error_not_a_damaged_file() {
+        /// Hands out `left` bytes, then fails as a connection reset mid-body does.
+        struct Cut<'a>(&'a [u8]);
+        impl Read for Cut<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "connection reset by peer",
+                    ));
+                }
+                let n = buf.len().min(self.0.len()).min(7);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let body = format!("{HEADER}\nx,AmazonBedrock,AWS,U,,1,2026-11-01T00:00:00Z,\n");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, body.as_bytes()).unwrap();
+        let gz = gz.finish().unwrap();
+        for (bytes, gzip) in [(body.as_bytes(), false), (&gz[..], true)] {
+            let half = &bytes[..bytes.len() / 2];
+            let e = read(Cut(half), gzip, "s3://b/f.csv", &mut Collect::default()).unwrap_err();
+            assert!(matches!(e, CurError::Io { .. }), "{e:?}");
+            let text = e.to_string();
+            assert!(
+                text.starts_with(&format!(
+                    "s3://b/f.csv: reading the object failed after {} bytes: connection reset by peer",
+                    half.len()
+                )),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //!
 //! Resilience: the SDK's standard retry mode retries throttling (`SlowDown`, 503), 5xx, timeouts and
 //! connection errors with exponential backoff and jitter, up to `max_attempts`; each attempt has a
-//! timeout; GETs (ranged, whole and streamed) are bounded by a semaphore. Every HTTP attempt is counted by operation and status
+//! timeout up to the response head, and a body that delivers nothing for `stall_timeout` fails (the
+//! SDK's stalled-stream protection: the attempt timeout does not cover bodies, and a body error is
+//! not retried); GETs (ranged, whole and streamed) are bounded by a semaphore. Every HTTP attempt is counted by operation and status
 //! code, and every byte fetched is counted.
 
 use std::collections::BTreeMap;
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{Intercept, Region};
@@ -132,8 +135,12 @@ pub struct S3Settings {
     pub region: Option<String>,
     /// Concurrent GETs at most.
     pub concurrency: usize,
-    /// Timeout of one attempt of one request.
+    /// Timeout of one attempt of one request, up to its response head (the SDK's attempt timeout
+    /// does not cover reading the body).
     pub request_timeout: Duration,
+    /// A response body that delivers nothing for this long fails (the SDK's stalled-stream
+    /// protection, whose grace period this is).
+    pub stall_timeout: Duration,
     /// Attempts per request, retries included.
     pub max_attempts: u32,
     /// A profile of the shared config/credentials files (instead of `AWS_PROFILE`).
@@ -159,6 +166,7 @@ impl Default for S3Settings {
             region: None,
             concurrency: 8,
             request_timeout: Duration::from_secs(30),
+            stall_timeout: Duration::from_secs(20),
             max_attempts: 5,
             profile: None,
             role_arn: None,
@@ -236,9 +244,13 @@ impl S3Source {
             .connect_timeout(Duration::from_secs(5))
             .operation_attempt_timeout(settings.request_timeout)
             .build();
+        let stalled = StalledStreamProtectionConfig::enabled()
+            .grace_period(settings.stall_timeout)
+            .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(retry)
-            .timeout_config(timeouts);
+            .timeout_config(timeouts)
+            .stalled_stream_protection(stalled);
         if let Some(region) = &settings.region {
             loader = loader.region(Region::new(region.clone()));
         }
@@ -444,7 +456,10 @@ impl S3Source {
         let content_range = resp.content_range().map(str::to_string);
         let body = resp.body.collect().await.map_err(|e| SourceError::S3 {
             location: self.location(key),
-            message: format!("reading the body failed: {e}"),
+            message: format!(
+                "reading the body failed (the connection was cut, reset or stalled beyond s3.stall_timeout; the next refresh tries again): {}",
+                DisplayErrorContext(&e)
+            ),
             source: Some(Box::new(e)),
         })?;
         let bytes = body.into_bytes();

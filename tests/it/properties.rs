@@ -171,3 +171,99 @@ proptest! {
         prop_assert_eq!(s[0].value, 1.5);
     }
 }
+
+/// Two spellings of one tag name (words joined by `-`, ` `, `_`, `.` or in camel case, any
+/// capitalisation of their first letters), which snake-case to the same label name.
+fn two_spellings() -> impl Strategy<Value = (String, String)> {
+    let spelling = |words: Vec<String>| {
+        (
+            proptest::collection::vec(
+                prop_oneof![Just("-"), Just(" "), Just("_"), Just("."), Just("")],
+                words.len(),
+            ),
+            proptest::collection::vec(any::<bool>(), words.len()),
+        )
+            .prop_map(move |(seps, caps)| {
+                let mut out = String::new();
+                for (i, w) in words.iter().enumerate() {
+                    // Camel case ("" between words) needs the word to start upper-case.
+                    let cap = caps[i] || (i > 0 && seps[i].is_empty());
+                    if i > 0 {
+                        out.push_str(seps[i]);
+                    }
+                    let mut cs = w.chars();
+                    let first = cs.next().unwrap();
+                    out.push(if cap {
+                        first.to_ascii_uppercase()
+                    } else {
+                        first
+                    });
+                    out.extend(cs);
+                }
+                out
+            })
+    };
+    proptest::collection::vec("[a-z]{2,6}", 1..4)
+        .prop_flat_map(move |words| (spelling(words.clone()), spelling(words)))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Two tag keys of one line item that map to one label name: the first key in sort order
+    /// wins (README, "Labels"), whatever order the row lists them in, and each such row counts
+    /// one collision in `tag_label_collisions`. A key whose value is empty is absent, so it
+    /// neither wins nor collides. Every label is a valid label name.
+    #[test]
+    fn colliding_tag_keys_resolve_to_the_first_key_sorted(
+        (a, b) in two_spellings(),
+        (va, vb) in ("[a-z0-9]{0,4}", "[a-z0-9]{1,4}"),
+        other in "[a-z]{1,5}-x",
+        reversed in any::<bool>(),
+        rows in 1u64..4,
+    ) {
+        use bedrock_cost_exporter::aggregate::{AggregateOptions, PeriodAggregator};
+        let (ka, kb) = (format!("iamPrincipal/{a}"), format!("iamPrincipal/{b}"));
+        prop_assume!(ka != kb);
+        let opts = AggregateOptions::default();
+        let (la, lb) = (opts.tags.label_for(&ka), opts.tags.label_for(&kb));
+        prop_assert_eq!(&la, &lb, "{:?} and {:?} are spellings of one name", a, b);
+        let label = la.unwrap();
+        prop_assert!(tags::is_label_name(&label), "{:?}", label);
+        let other_key = format!("iamPrincipal/{other}");
+        let other_label = opts.tags.label_for(&other_key).unwrap();
+        prop_assume!(other_label != label);
+        let mut tag_list = vec![(ka.as_str(), va.as_str()), (other_key.as_str(), "o"), (kb.as_str(), vb.as_str())];
+        if reversed {
+            tag_list.reverse();
+        }
+        let mut agg = PeriodAggregator::new("2026-11", &opts);
+        for _ in 0..rows {
+            agg.row(&CurRow {
+                product_code: "AmazonBedrock",
+                billing_entity: "AWS",
+                line_item_type: "Usage",
+                usage_type: "USE1-NovaLite-input-tokens",
+                unblended_cost: 1.0,
+                tags: &tag_list,
+                ..CurRow::default()
+            });
+        }
+        let out = agg.finish();
+        // The first key in sort order whose value is not empty.
+        let mut present: Vec<(&str, &str)> = vec![(&ka, &va), (&kb, &vb)];
+        present.retain(|(_, v)| !v.is_empty());
+        present.sort();
+        let want = present[0].1;
+        prop_assert_eq!(out.stats.tag_label_collisions, rows * (present.len() as u64 - 1));
+        let series = out.series();
+        prop_assert_eq!(series.len(), 1);
+        let got: Vec<(String, String)> = series[0].labels.tags.iter().map(|(l, v)| (l.to_string(), v.to_string())).collect();
+        let mut expected = vec![(label.clone(), want.to_string()), (other_label, "o".to_string())];
+        expected.sort();
+        prop_assert_eq!(got, expected);
+        for (l, _) in &series[0].labels.tags {
+            prop_assert!(tags::is_label_name(l), "{:?}", l);
+        }
+    }
+}

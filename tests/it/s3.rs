@@ -1,11 +1,11 @@
 //! The S3 source against a real S3-compatible server process on loopback (moto's server mode, with
-//! IAM authentication and SigV4 checking turned on: `util::Moto`), optionally behind a fault-injecting TCP proxy
+//! IAM authentication and SigV4 checking turned on), optionally behind a fault-injecting TCP proxy
 //! (503 SlowDown answers, a server that goes away in the middle of a refresh).
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use cur_sample::{ExportSpec, ExportSummary, SampleFormat, SampleMode, write_export};
@@ -29,33 +29,60 @@ fn serve(moto: &Moto, endpoint: SocketAddr, extra: &[(&str, &str)]) -> Daemon {
     Daemon::start(&args, &env)
 }
 
-/// A TCP proxy in front of the server that can answer 503 SlowDown, go down (reset every
-/// connection, refuse new ones), and slow the traffic down.
+/// What the fault proxy does to the GETs it is armed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// An S3 error answer (HTTP status, S3 error code) instead of the server's.
+    Status(u16, &'static str),
+    /// The server's head (its Content-Length unchanged) and half its body, then the connection
+    /// is closed.
+    Truncate,
+    /// The server's head and half its body, then the connection is reset (TCP RST).
+    Reset,
+    /// The server's head and half its body, then silence: the connection stays open.
+    Stall,
+}
+
+const SLOWDOWN: Fault = Fault::Status(503, "SlowDown");
+const INTERNAL_ERROR: Fault = Fault::Status(500, "InternalError");
+
+/// An armed fault: applied to the next `left` GETs whose path contains `path`.
+struct Armed {
+    fault: Fault,
+    path: &'static str,
+    left: usize,
+}
+
+/// An HTTP/1.1 proxy in front of the server, request by request on kept-alive connections, that
+/// can apply a [`Fault`] to chosen GETs, go down (reset every connection, refuse new ones), slow
+/// requests down, and switch to another server (a restarted one).
 struct FaultProxy {
     addr: SocketAddr,
     state: Arc<ProxyState>,
 }
 
 struct ProxyState {
-    upstream: SocketAddr,
-    slowdowns_left: AtomicUsize,
-    slowdowns_sent: AtomicUsize,
+    upstream: Mutex<SocketAddr>,
+    armed: Mutex<Option<Armed>>,
+    /// Decoded paths of the requests a fault was applied to.
+    hits: Mutex<Vec<String>>,
+    /// Decoded paths of every GET received.
+    gets: Mutex<Vec<String>>,
     down: AtomicBool,
     delay_ms: AtomicU64,
     stop: AtomicBool,
-    conns: Mutex<Vec<TcpStream>>,
+    conns: Mutex<Vec<Weak<TcpStream>>>,
 }
-
-const SLOWDOWN: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>test</RequestId></Error>";
 
 impl FaultProxy {
     fn start(upstream: SocketAddr) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(ProxyState {
-            upstream,
-            slowdowns_left: AtomicUsize::new(0),
-            slowdowns_sent: AtomicUsize::new(0),
+            upstream: Mutex::new(upstream),
+            armed: Mutex::new(None),
+            hits: Mutex::new(Vec::new()),
+            gets: Mutex::new(Vec::new()),
             down: AtomicBool::new(false),
             delay_ms: AtomicU64::new(0),
             stop: AtomicBool::new(false),
@@ -75,13 +102,52 @@ impl FaultProxy {
         FaultProxy { addr, state }
     }
 
+    /// Applies `fault` to the next `times` GETs whose path contains `path`.
+    fn arm(&self, fault: Fault, path: &'static str, times: usize) {
+        *self.state.armed.lock().unwrap() = Some(Armed {
+            fault,
+            path,
+            left: times,
+        });
+    }
+
+    fn disarm(&self) {
+        *self.state.armed.lock().unwrap() = None;
+    }
+
+    /// The `s3://` locations of the objects a fault was applied to.
+    fn hit_objects(&self) -> Vec<String> {
+        locations(&self.state.hits.lock().unwrap())
+    }
+
+    /// The `s3://` locations of the data files GET so far, from the `from`th GET on.
+    fn data_gets(&self, from: usize) -> Vec<String> {
+        let gets = self.state.gets.lock().unwrap();
+        let data: Vec<String> = gets[from.min(gets.len())..]
+            .iter()
+            .filter(|p| p.contains("/data/"))
+            .cloned()
+            .collect();
+        locations(&data)
+    }
+
+    fn gets_so_far(&self) -> usize {
+        self.state.gets.lock().unwrap().len()
+    }
+
     fn set_down(&self, down: bool) {
         self.state.down.store(down, Ordering::SeqCst);
         if down {
             for c in self.state.conns.lock().unwrap().drain(..) {
-                let _ = c.shutdown(Shutdown::Both);
+                if let Some(c) = c.upgrade() {
+                    let _ = c.shutdown(Shutdown::Both);
+                }
             }
         }
+    }
+
+    fn set_upstream(&self, upstream: SocketAddr) {
+        *self.state.upstream.lock().unwrap() = upstream;
     }
 }
 
@@ -93,70 +159,227 @@ impl Drop for FaultProxy {
     }
 }
 
-fn handle(st: Arc<ProxyState>, mut client: TcpStream) {
+/// Path-style request paths (`/billing/cur/cur2/data/…`) as `s3://billing/cur/cur2/data/…`.
+fn locations(paths: &[String]) -> Vec<String> {
+    paths.iter().map(|p| format!("s3:/{p}")).collect()
+}
+
+/// `%3D` → `=` (S3 request paths are percent-encoded).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match (b[i], s.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16))) {
+            (b'%', Some(Ok(c))) => {
+                out.push(c);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads an HTTP head through its blank line; `None` at end of stream or on an error.
+fn read_head(r: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    loop {
+        let start = head.len();
+        if r.read_until(b'\n', &mut head).ok()? == 0 {
+            return None;
+        }
+        if &head[start..] == b"\r\n" && start > 0 {
+            return Some(head);
+        }
+    }
+}
+
+/// A header's value in an HTTP head (names compared case-insensitively).
+fn header(head: &[u8], name: &str) -> Option<String> {
+    String::from_utf8_lossy(head).lines().skip(1).find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_string())
+    })
+}
+
+/// A whole response from the server: head, body, and whether the connection ends with it.
+fn read_response(r: &mut impl BufRead, to_head: bool) -> Option<(Vec<u8>, Vec<u8>, bool)> {
+    let head = read_head(r)?;
+    let status: u16 = String::from_utf8_lossy(&head)
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    let mut close = header(&head, "connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
+    let mut body = Vec::new();
+    if to_head || status < 200 || status == 204 || status == 304 {
+    } else if let Some(n) = header(&head, "content-length") {
+        body.resize(n.parse().ok()?, 0);
+        r.read_exact(&mut body).ok()?;
+    } else if header(&head, "transfer-encoding").is_some_and(|t| t.contains("chunked")) {
+        loop {
+            let start = body.len();
+            r.read_until(b'\n', &mut body).ok()?;
+            let line = String::from_utf8_lossy(&body[start..]).to_string();
+            let size = usize::from_str_radix(line.trim().split(';').next()?, 16).ok()?;
+            if size == 0 {
+                while read_head_line(r, &mut body)? {}
+                break;
+            }
+            let at = body.len();
+            body.resize(at + size + 2, 0);
+            r.read_exact(&mut body[at..]).ok()?;
+        }
+    } else {
+        r.read_to_end(&mut body).ok()?;
+        close = true;
+    }
+    Some((head, body, close))
+}
+
+/// Appends one trailer line; `false` at the blank line that ends them.
+fn read_head_line(r: &mut impl BufRead, out: &mut Vec<u8>) -> Option<bool> {
+    let start = out.len();
+    if r.read_until(b'\n', out).ok()? == 0 {
+        return None;
+    }
+    Some(&out[start..] != b"\r\n")
+}
+
+impl ProxyState {
+    /// Registers a connection so that going down resets it.
+    fn register(&self, c: &Arc<TcpStream>) {
+        self.conns.lock().unwrap().push(Arc::downgrade(c));
+    }
+
+    /// The fault to apply to a GET of `path`, if one is armed for it.
+    fn take_fault(&self, path: &str) -> Option<Fault> {
+        let mut armed = self.armed.lock().unwrap();
+        let a = armed
+            .as_mut()
+            .filter(|a| a.left > 0 && path.contains(a.path))?;
+        a.left -= 1;
+        self.hits.lock().unwrap().push(path.to_string());
+        Some(a.fault)
+    }
+}
+
+fn handle(st: Arc<ProxyState>, client: TcpStream) {
     if st.down.load(Ordering::SeqCst) {
         let _ = client.shutdown(Shutdown::Both);
         return;
     }
-    if st
-        .slowdowns_left
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok()
-    {
-        // Read the request head, answer 503 SlowDown as S3 does, close.
-        let mut head = Vec::new();
-        let mut buf = [0u8; 4096];
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            match client.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => head.extend_from_slice(&buf[..n]),
+    let client = Arc::new(client);
+    st.register(&client);
+    let mut from_client = BufReader::new(&*client);
+    let mut server: Option<(Arc<TcpStream>, BufReader<TcpStream>)> = None;
+    while let Some(mut request) = read_head(&mut from_client) {
+        if let Some(n) = header(&request, "content-length").and_then(|n| n.parse::<usize>().ok()) {
+            let at = request.len();
+            request.resize(at + n, 0);
+            if from_client.read_exact(&mut request[at..]).is_err() {
+                return;
             }
         }
-        let resp = format!(
-            "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{SLOWDOWN}",
-            SLOWDOWN.len()
-        );
-        let _ = client.write_all(resp.as_bytes());
-        st.slowdowns_sent.fetch_add(1, Ordering::SeqCst);
-        let _ = client.shutdown(Shutdown::Both);
-        return;
-    }
-    let Ok(server) = TcpStream::connect(st.upstream) else {
-        return;
-    };
-    {
-        let mut conns = st.conns.lock().unwrap();
-        conns.push(client.try_clone().unwrap());
-        conns.push(server.try_clone().unwrap());
-    }
-    let pipe = |mut from: TcpStream, mut to: TcpStream, delay: bool, st: Arc<ProxyState>| {
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 65536];
-            loop {
-                match from.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if delay {
-                            std::thread::sleep(Duration::from_millis(
-                                st.delay_ms.load(Ordering::SeqCst),
-                            ));
-                        }
-                        if st.down.load(Ordering::SeqCst) || to.write_all(&buf[..n]).is_err() {
+        std::thread::sleep(Duration::from_millis(st.delay_ms.load(Ordering::SeqCst)));
+        if st.down.load(Ordering::SeqCst) {
+            return;
+        }
+        let line = String::from_utf8_lossy(&request)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let mut words = line.split_whitespace();
+        let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        let path = percent_decode(target.split('?').next().unwrap_or(""));
+        let fault = if method == "GET" {
+            st.gets.lock().unwrap().push(path.clone());
+            st.take_fault(&path)
+        } else {
+            None
+        };
+        if let Some(Fault::Status(code, s3_code)) = fault {
+            let body = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{s3_code}</Code><Message>Injected by the test proxy.</Message><RequestId>test</RequestId></Error>"
+            );
+            let _ = write!(
+                &*client,
+                "HTTP/1.1 {code} {s3_code}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = client.shutdown(Shutdown::Both);
+            return;
+        }
+        if server.is_none() {
+            let upstream = *st.upstream.lock().unwrap();
+            let Ok(s) = TcpStream::connect(upstream) else {
+                return;
+            };
+            let s = Arc::new(s);
+            st.register(&s);
+            let reader = BufReader::new(s.try_clone().unwrap());
+            server = Some((s, reader));
+        }
+        let (to_server, from_server) = server.as_mut().unwrap();
+        if (&**to_server).write_all(&request).is_err() {
+            return;
+        }
+        let Some((head, body, close)) = read_response(from_server, method == "HEAD") else {
+            // The server went away mid-response: so does the client's connection.
+            return;
+        };
+        let mut to_client = &*client;
+        if to_client.write_all(&head).is_err() {
+            return;
+        }
+        let Some(fault) = fault else {
+            if to_client.write_all(&body).is_err() || close {
+                return;
+            }
+            continue;
+        };
+        let _ = to_client.write_all(&body[..body.len() / 2]);
+        let _ = to_client.flush();
+        match fault {
+            Fault::Truncate => {
+                let _ = client.shutdown(Shutdown::Both);
+            }
+            Fault::Reset => {
+                // Let the client read what was sent, then reset: closing with a zero linger
+                // time sends RST instead of FIN.
+                std::thread::sleep(Duration::from_millis(200));
+                let _ = socket2::SockRef::from(&*client).set_linger(Some(Duration::ZERO));
+            }
+            Fault::Stall => {
+                // Silence until the client gives up (or the proxy goes).
+                client
+                    .set_read_timeout(Some(Duration::from_millis(100)))
+                    .unwrap();
+                let mut buf = [0u8; 1024];
+                while !st.stop.load(Ordering::SeqCst) && !st.down.load(Ordering::SeqCst) {
+                    match (&*client).read(&mut buf) {
+                        Ok(0) => break,
+                        Err(e)
+                            if e.kind() != std::io::ErrorKind::WouldBlock
+                                && e.kind() != std::io::ErrorKind::TimedOut =>
+                        {
                             break;
                         }
+                        _ => {}
                     }
                 }
             }
-            let _ = to.shutdown(Shutdown::Write);
-        });
-    };
-    pipe(
-        client.try_clone().unwrap(),
-        server.try_clone().unwrap(),
-        true,
-        st.clone(),
-    );
-    pipe(server, client, false, st);
+            Fault::Status(..) => unreachable!("answered above"),
+        }
+        return;
+    }
 }
 
 fn s3_args(endpoint: SocketAddr) -> Vec<String> {
@@ -176,8 +399,7 @@ fn once_s3(endpoint: SocketAddr, env: &[(&str, String)]) -> std::process::Output
     run_env(&args, env)
 }
 
-/// Bedrock series and manifest info: what must not depend on where the export is read from
-/// (the `export` label, the source as written, aside).
+/// Bedrock series and manifest info: what must not depend on where the export is read from.
 fn comparable(text: &str) -> Vec<String> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
@@ -187,6 +409,7 @@ fn comparable(text: &str) -> Vec<String> {
                 || l.starts_with("bedrock_exporter_period_")
         })
         .map(|l| match l.find("export=\"") {
+            // The export's name is its source as written: a local path here, s3://… there.
             Some(i) => {
                 let rest = &l[i + "export=\"".len()..];
                 let rest = &rest[rest.find('"').expect("closing quote") + 1..];
@@ -341,109 +564,273 @@ fn an_unchanged_manifest_costs_no_data_gets() {
     assert!(requests(&later, "ListObjectsV2") > requests(&first, "ListObjectsV2"));
 }
 
-#[test]
-fn slowdown_is_retried_then_succeeds() {
+/// A burst of `n` error answers to every kind of request: retried, then the numbers are the
+/// local export's, and every error answer is counted under its status code.
+fn a_burst_is_retried_then_succeeds(fault: Fault, code: &str) {
     let (dir, _, moto) = on_moto(&spec(SampleFormat::Parquet, SampleMode::Overwrite));
     let proxy = FaultProxy::start(moto.addr);
-    proxy.state.slowdowns_left.store(3, Ordering::SeqCst);
+    proxy.arm(fault, "", 3);
     let out = once_s3(proxy.addr, &moto.env());
     assert!(
         out.status.success(),
         "once failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(proxy.state.slowdowns_sent.load(Ordering::SeqCst), 3);
-    let samples = parse_exposition(&String::from_utf8(out.stdout).unwrap());
-    let throttled = ksum(
+    assert_eq!(proxy.state.hits.lock().unwrap().len(), 3);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let samples = parse_exposition(&text);
+    let answered = ksum(
         samples
             .iter()
-            .filter(|s| s.name == "bedrock_exporter_s3_requests_total" && s.label("code") == "503")
+            .filter(|s| s.name == "bedrock_exporter_s3_requests_total" && s.label("code") == code)
             .map(|s| s.value),
     );
-    assert_eq!(throttled, 3.0, "every 503 is counted");
-    assert_eq!(
-        comparable(&String::from_utf8(once_s3(proxy.addr, &moto.env()).stdout).unwrap()),
-        comparable(&once(dir.path(), &[]))
+    assert_eq!(answered, 3.0, "every {code} is counted");
+    assert_eq!(comparable(&text), comparable(&once(dir.path(), &[])));
+}
+
+#[test]
+fn slowdown_is_retried_then_succeeds() {
+    a_burst_is_retried_then_succeeds(SLOWDOWN, "503");
+}
+
+#[test]
+fn internal_errors_are_retried_then_succeed() {
+    a_burst_is_retried_then_succeeds(INTERNAL_ERROR, "500");
+}
+
+/// A daemon serving the test export from moto through a [`FaultProxy`], refreshing every second,
+/// with the Bedrock series of its first good snapshot.
+struct Scene {
+    dir: tempfile::TempDir,
+    summary: ExportSummary,
+    moto: Moto,
+    proxy: FaultProxy,
+    daemon: Daemon,
+    /// The Bedrock series lines of `/metrics` (not the exporter's own), as first served.
+    good: Vec<String>,
+}
+
+/// The Bedrock series lines of an exposition, byte for byte.
+fn bedrock_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.starts_with("bedrock_") && !l.starts_with("bedrock_exporter_"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `bedrock_exporter_errors_total`, summed over stages, or of one stage.
+fn errors(m: &[Sample], stage: Option<&str>) -> f64 {
+    ksum(
+        m.iter()
+            .filter(|s| s.name == "bedrock_exporter_errors_total")
+            .filter(|s| stage.is_none_or(|st| s.label("stage") == st))
+            .map(|s| s.value),
+    )
+}
+
+impl Scene {
+    /// `spec`'s export on moto, a proxy, and a daemon (at most 2 attempts per request, 2 s per
+    /// attempt, bodies stalled 2 s fail) that has served its first snapshot.
+    fn start(spec: &ExportSpec) -> Scene {
+        let (dir, summary, moto) = on_moto(spec);
+        let proxy = FaultProxy::start(moto.addr);
+        let daemon = serve(
+            &moto,
+            proxy.addr,
+            &[
+                ("BCE_REFRESH_INTERVAL", "1s"),
+                ("BCE_S3__MAX_ATTEMPTS", "2"),
+                ("BCE_S3__REQUEST_TIMEOUT", "2s"),
+                ("BCE_S3__STALL_TIMEOUT", "2s"),
+            ],
+        );
+        daemon.wait_ready();
+        let good = bedrock_lines(&daemon.get("/metrics").1);
+        assert!(!good.is_empty());
+        Scene {
+            dir,
+            summary,
+            moto,
+            proxy,
+            daemon,
+            good,
+        }
+    }
+
+    /// A new execution lands (the newest period's manifest is rewritten), so the next refresh
+    /// reads that period's data files again.
+    fn new_execution(&self) {
+        // S3 times have one-second resolution and the content is the same: without a second
+        // between the upload and the rewrite, the manifest would look unchanged (same key, size,
+        // time, ETag).
+        std::thread::sleep(Duration::from_millis(1100));
+        self.moto
+            .reput(self.dir.path(), &self.summary.manifests[1], BUCKET, PREFIX);
+    }
+
+    /// Waits (at most `within`) for a refresh to fail, then checks what a failed refresh must
+    /// leave: the process alive and ready, `errors_total` (of `stage`, when given) moved, the log
+    /// naming one of `objects`, and every Bedrock series byte-identical to the good snapshot
+    /// (nothing partial). Returns the log since the start.
+    fn expect_failed_refresh(
+        &mut self,
+        errors_before: f64,
+        stage: Option<&str>,
+        within: Duration,
+        objects: impl Fn(&FaultProxy) -> Vec<String>,
+    ) -> String {
+        let failed = wait_for(within, "a refresh to fail", || {
+            let m = self.daemon.metrics();
+            (value(&m, "bedrock_exporter_last_refresh_success", &[])? == 0.0).then_some(m)
+        });
+        assert!(
+            self.daemon.child.try_wait().unwrap().is_none(),
+            "the process survives"
+        );
+        assert!(
+            errors(&failed, stage) > errors_before,
+            "errors_total{{stage={stage:?}}} moves"
+        );
+        let (status, text) = self.daemon.get("/metrics");
+        assert_eq!(status, 200);
+        assert_eq!(
+            bedrock_lines(&text),
+            self.good,
+            "the last good snapshot keeps being served, byte for byte"
+        );
+        assert_eq!(self.daemon.get("/readyz").0, 200);
+        let log = self.daemon.drain_log().join("\n");
+        let objects = objects(&self.proxy);
+        assert!(!objects.is_empty());
+        assert!(
+            objects.iter().any(|o| log.contains(o.as_str())),
+            "the errors name the object (one of {objects:?}): {log}"
+        );
+        assert!(!log.contains("panicked"), "{log}");
+        log
+    }
+
+    /// Waits for a successful refresh and checks that it serves the good numbers again.
+    fn expect_recovery(&self) {
+        wait_for(Duration::from_secs(60), "recovery", || {
+            let m = self.daemon.metrics();
+            (value(&m, "bedrock_exporter_last_refresh_success", &[])? == 1.0).then_some(())
+        });
+        assert_eq!(bedrock_lines(&self.daemon.get("/metrics").1), self.good);
+    }
+
+    /// Arms `fault` on every GET of a data file, makes the next refresh read them, checks the
+    /// failed refresh (stage `read`, within `within`), then disarms and checks recovery. Returns
+    /// the log of the failure.
+    fn fault_fails_a_refresh_then_recovers(&mut self, fault: Fault, within: Duration) -> String {
+        let before = errors(&self.daemon.metrics(), Some("read"));
+        self.proxy.arm(fault, "/data/", usize::MAX);
+        self.new_execution();
+        let log = self.expect_failed_refresh(before, Some("read"), within, FaultProxy::hit_objects);
+        let error = log.lines().find(|l| l.contains("ERROR")).unwrap_or("");
+        eprintln!("{fault:?}: {error}");
+        self.proxy.disarm();
+        self.expect_recovery();
+        log
+    }
+}
+
+/// The tests' usual export, as Parquet (ranged GETs of row groups).
+fn parquet() -> ExportSpec {
+    spec(SampleFormat::Parquet, SampleMode::Overwrite)
+}
+
+#[test]
+fn throttling_beyond_the_retries_fails_the_refresh_naming_the_object_then_recovers() {
+    let mut scene = Scene::start(&parquet());
+    let log = scene.fault_fails_a_refresh_then_recovers(SLOWDOWN, Duration::from_secs(30));
+    assert!(
+        log.contains("SlowDown"),
+        "the error says S3 throttled: {log}"
     );
 }
 
 #[test]
-fn a_server_gone_mid_refresh_keeps_the_last_good_snapshot_and_recovers() {
-    let (dir, summary, moto) = on_moto(&ExportSpec {
+fn a_truncated_body_fails_the_refresh_naming_the_object_then_recovers() {
+    Scene::start(&parquet())
+        .fault_fails_a_refresh_then_recovers(Fault::Truncate, Duration::from_secs(30));
+}
+
+#[test]
+fn a_truncated_csv_gz_stream_fails_the_refresh_naming_the_object_then_recovers() {
+    Scene::start(&spec(SampleFormat::CsvGz, SampleMode::Overwrite))
+        .fault_fails_a_refresh_then_recovers(Fault::Truncate, Duration::from_secs(30));
+}
+
+#[test]
+fn a_connection_reset_mid_body_fails_the_refresh_naming_the_object_then_recovers() {
+    Scene::start(&parquet())
+        .fault_fails_a_refresh_then_recovers(Fault::Reset, Duration::from_secs(30));
+}
+
+#[test]
+fn a_body_stalled_mid_way_fails_within_the_stall_timeout_then_recovers() {
+    let mut scene = Scene::start(&parquet());
+    let t0 = std::time::Instant::now();
+    // s3.stall_timeout is 2 s here: the refresh fails well before the SDK's default (20 s).
+    scene.fault_fails_a_refresh_then_recovers(Fault::Stall, Duration::from_secs(15));
+    eprintln!("stalled body: failed and recovered in {:?}", t0.elapsed());
+}
+
+/// A bigger export, read slowly, so that a refresh is still reading when the server goes.
+fn slow_export() -> ExportSpec {
+    ExportSpec {
         rows_per_period: 3_000,
         files_per_period: 8,
         row_group_rows: 300,
         ..ExportSpec::default()
-    });
-    let proxy = FaultProxy::start(moto.addr);
-    let mut daemon = serve(
-        &moto,
-        proxy.addr,
-        &[
-            ("BCE_REFRESH_INTERVAL", "1s"),
-            ("BCE_S3__MAX_ATTEMPTS", "2"),
-            ("BCE_S3__REQUEST_TIMEOUT", "2s"),
-        ],
-    );
-    daemon.wait_ready();
-    let costs = |m: &[Sample]| -> Vec<Sample> {
-        m.iter()
-            .filter(|s| s.name == "bedrock_cost_usd")
-            .cloned()
-            .collect()
-    };
-    let good = costs(&daemon.metrics());
-    assert!(!good.is_empty());
+    }
+}
 
-    // A new execution lands (the manifest is rewritten); the server goes away while it is read.
-    proxy.state.delay_ms.store(40, Ordering::SeqCst);
-    let seen = daemon.drain_log().len();
-    // S3 times have one-second resolution and the content is the same: without a second between
-    // the upload and the rewrite, the manifest would look unchanged (same key, size, time, ETag).
-    std::thread::sleep(Duration::from_millis(1100));
-    moto.reput(dir.path(), &summary.manifests[1], BUCKET, PREFIX);
+#[test]
+fn a_server_gone_mid_refresh_keeps_the_last_good_snapshot_and_recovers() {
+    let mut scene = Scene::start(&slow_export());
+    let before = errors(&scene.daemon.metrics(), None);
+    scene.proxy.state.delay_ms.store(40, Ordering::SeqCst);
+    let from = scene.proxy.gets_so_far();
+    scene.new_execution();
     wait_for(
         Duration::from_secs(30),
-        "the refresh to start reading data files",
-        || {
-            daemon.drain_log()[seen..]
-                .iter()
-                .any(|l| l.contains("reading billing period"))
-                .then_some(())
-        },
+        "the refresh to read data files",
+        || (!scene.proxy.data_gets(from).is_empty()).then_some(()),
     );
-    proxy.set_down(true);
-    let failed = wait_for(Duration::from_secs(60), "the failure to be counted", || {
-        let m = daemon.metrics();
-        (value(&m, "bedrock_exporter_last_refresh_success", &[])? == 0.0).then_some(m)
-    });
-    let errors = ksum(
-        failed
-            .iter()
-            .filter(|s| s.name == "bedrock_exporter_errors_total")
-            .map(|s| s.value),
-    );
-    assert!(errors >= 1.0);
-    assert_eq!(
-        costs(&failed),
-        good,
-        "the last good snapshot keeps being served"
-    );
-    assert_eq!(daemon.get("/readyz").0, 200);
-    let log = daemon.drain_log().join("\n");
-    assert!(
-        log.contains(&format!("s3://{BUCKET}/{PREFIX}/")),
-        "errors name the object: {log}"
-    );
+    // Every connection reset, new ones refused.
+    scene.proxy.set_down(true);
+    scene.expect_failed_refresh(before, None, Duration::from_secs(60), |p| p.data_gets(from));
+    scene.proxy.state.delay_ms.store(0, Ordering::SeqCst);
+    scene.proxy.set_down(false);
+    scene.expect_recovery();
+}
 
-    // Back: the next refresh succeeds with the same numbers.
-    proxy.state.delay_ms.store(0, Ordering::SeqCst);
-    proxy.set_down(false);
-    let back = wait_for(Duration::from_secs(60), "recovery", || {
-        let m = daemon.metrics();
-        (value(&m, "bedrock_exporter_last_refresh_success", &[])? == 1.0).then_some(m)
-    });
-    assert_eq!(costs(&back), good);
+#[test]
+fn moto_killed_mid_read_then_restarted_recovers() {
+    let mut scene = Scene::start(&slow_export());
+    let before = errors(&scene.daemon.metrics(), None);
+    scene.proxy.state.delay_ms.store(40, Ordering::SeqCst);
+    let from = scene.proxy.gets_so_far();
+    scene.new_execution();
+    wait_for(
+        Duration::from_secs(30),
+        "the refresh to read data files",
+        || (scene.proxy.data_gets(from).len() >= 2).then_some(()),
+    );
+    // The server process dies while data files are being read.
+    scene.moto.kill();
+    scene.expect_failed_refresh(before, None, Duration::from_secs(60), |p| p.data_gets(from));
+    // A new server (its data uploaded again; it accepts the daemon's keys, as IAM state is gone
+    // with the old process) behind the same endpoint.
+    let restarted = Moto::start_open();
+    restarted.upload(scene.dir.path(), BUCKET, PREFIX);
+    scene.proxy.state.delay_ms.store(0, Ordering::SeqCst);
+    scene.proxy.set_upstream(restarted.addr);
+    scene.moto = restarted;
+    scene.expect_recovery();
 }
 
 #[test]

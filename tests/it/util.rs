@@ -453,6 +453,18 @@ pub fn export_for_clock_months(
 
 /// A moto server process (S3, STS and IAM on one port) with IAM authentication and SigV4
 /// checking on (`tests/reference/moto_iam.py` sets its users up); killed on drop.
+/// The `moto_server` of the Python environment the tests use.
+fn moto_server() -> std::path::PathBuf {
+    let python = python();
+    let bin = python.parent().unwrap().join("moto_server");
+    assert!(
+        bin.exists(),
+        "moto_server not found next to {}: run ./scripts/test.sh (it installs moto[server] in .venv)",
+        python.display()
+    );
+    bin
+}
+
 pub struct Moto {
     child: Child,
     pub addr: SocketAddr,
@@ -470,6 +482,34 @@ impl Moto {
         Moto::launch(None)
     }
 
+    /// Without IAM authentication: any keys are accepted (a server restarted for a daemon that
+    /// keeps the keys of the one before).
+    pub fn start_open() -> Moto {
+        let port = free_port();
+        let child = Command::new(moto_server())
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        wait_for(Duration::from_secs(30), "moto_server to listen", || {
+            std::net::TcpStream::connect(addr).ok()
+        });
+        Moto {
+            child,
+            addr,
+            key: ("AKIDTEST".into(), "test-secret".into()),
+            assumer: None,
+        }
+    }
+
+    /// Kills the server process (as a crash would).
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// With a role `arn:aws:iam::123456789012:role/{name}` that may list and read S3, trusting
     /// the `assumer` user when it gives `external_id`.
     pub fn start_with_role(name: &str, external_id: &str) -> Moto {
@@ -478,12 +518,7 @@ impl Moto {
 
     fn launch(role: Option<(&str, &str)>) -> Moto {
         let python = python();
-        let bin = python.parent().unwrap().join("moto_server");
-        assert!(
-            bin.exists(),
-            "moto_server not found next to {}: run ./scripts/test.sh (it installs moto[server] in .venv)",
-            python.display()
-        );
+        let bin = moto_server();
         let port = free_port();
         // The unauthenticated calls moto_iam.py makes (it documents the count).
         let bootstrap_calls = if role.is_some() { 8 } else { 3 };

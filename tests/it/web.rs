@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bedrock_cost_exporter::web_config::{ProbeClient, WebConfig, basic_authorization};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, SanType};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
@@ -35,9 +35,16 @@ fn ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
 }
 
 fn leaf(names: &[&str], issuer: &CertifiedIssuer<'static, KeyPair>) -> (String, String) {
-    let key = KeyPair::generate().unwrap();
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-    let mut p = CertificateParams::new(names).unwrap();
+    leaf_with(CertificateParams::new(names).unwrap(), issuer)
+}
+
+/// A leaf certificate of `p` (its names already set) signed by `issuer`.
+fn leaf_with(
+    mut p: CertificateParams,
+    issuer: &CertifiedIssuer<'static, KeyPair>,
+) -> (String, String) {
+    let key = KeyPair::generate().unwrap();
     p.distinguished_name.push(DnType::CommonName, "bce test");
     let cert = p.signed_by(&key, issuer).unwrap();
     (cert.pem(), key.serialize_pem())
@@ -403,6 +410,118 @@ fn tls_with_client_certificates_refuses_strangers_and_plain_http() {
         .block_on(client.get(d.addr, "/healthz", Duration::from_secs(10)))
         .unwrap();
     assert_eq!(status, 200);
+}
+
+/// `client_allowed_sans`: a client certificate the CA signed is served only when one of its
+/// subject alternative names (DNS, IP, e-mail or URI) is listed.
+#[test]
+fn client_allowed_sans_admit_only_listed_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca1 = ca("bce test CA");
+    let server = leaf(&["127.0.0.1"], &ca1);
+    std::fs::write(dir.path().join("ca.crt"), ca1.pem()).unwrap();
+    std::fs::write(dir.path().join("server.crt"), &server.0).unwrap();
+    std::fs::write(dir.path().join("server.key"), &server.1).unwrap();
+    let web = dir.path().join("web.yml");
+    std::fs::write(
+        &web,
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  client_allowed_sans:\n    - prometheus.example.org\n    - 192.0.2.7\n    - 2001:db8::7\n    - scraper@example.org\n    - spiffe://example.org/ns/monitoring/sa/prometheus\n",
+    )
+    .unwrap();
+    // (Debian's promtool 2.42 predates client_allowed_sans, so it cannot check this file.)
+    let with = |sans: Vec<SanType>| {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.subject_alt_names = sans;
+        leaf_with(p, &ca1)
+    };
+    let dns = |n: &str| SanType::DnsName(n.try_into().unwrap());
+    let ip = |a: &str| SanType::IpAddress(a.parse().unwrap());
+    let allowed = [
+        (
+            "a DNS name",
+            with(vec![
+                dns("other.example.org"),
+                dns("prometheus.example.org"),
+            ]),
+        ),
+        ("an IPv4 address", with(vec![ip("192.0.2.7")])),
+        ("an IPv6 address", with(vec![ip("2001:db8:0:0::7")])),
+        (
+            "an e-mail address",
+            with(vec![SanType::Rfc822Name(
+                "scraper@example.org".try_into().unwrap(),
+            )]),
+        ),
+        (
+            "a URI",
+            with(vec![SanType::URI(
+                "spiffe://example.org/ns/monitoring/sa/prometheus"
+                    .try_into()
+                    .unwrap(),
+            )]),
+        ),
+    ];
+    let refused = [
+        ("another DNS name", with(vec![dns("grafana.example.org")])),
+        (
+            "a listed name in another case",
+            with(vec![dns("Prometheus.example.org")]),
+        ),
+        ("another IP address", with(vec![ip("192.0.2.8")])),
+        (
+            "another URI",
+            with(vec![SanType::URI(
+                "spiffe://example.org/ns/x/sa/prometheus"
+                    .try_into()
+                    .unwrap(),
+            )]),
+        ),
+        ("no SAN", with(vec![])),
+        (
+            "a listed name signed by another CA",
+            leaf(&["prometheus.example.org"], &ca("some other CA")),
+        ),
+    ];
+    let d = Daemon::start(
+        &[
+            "--source",
+            &sample(),
+            "--web.config.file",
+            web.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let ca_pem = ca1.pem();
+    for (what, cert) in &allowed {
+        let client = tls_client(&ca_pem, Some(cert), &[b"http/1.1"]);
+        let status = wait_for(Duration::from_secs(60), what, || {
+            tls_get(d.addr, client.clone(), "/metrics", None).ok()
+        });
+        assert_eq!(status.0, 200, "a client certificate with {what}");
+    }
+    for (what, cert) in &refused {
+        let r = tls_get(
+            d.addr,
+            tls_client(&ca_pem, Some(cert), &[b"http/1.1"]),
+            "/metrics",
+            None,
+        );
+        assert!(r.is_err(), "served a client certificate with {what}: {r:?}");
+    }
+    // Without a client certificate there is no SAN to match: a configuration that lets clients
+    // in without one is refused, naming the key.
+    let lax = dir.path().join("lax.yml");
+    std::fs::write(
+        &lax,
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: ca.crt\n  client_allowed_sans: [prometheus.example.org]\n",
+    )
+    .unwrap();
+    let e = WebConfig::load(Some(&lax)).unwrap_err().to_string();
+    assert!(
+        e.contains("tls_server_config.client_allowed_sans")
+            && e.contains("RequireAndVerifyClientCert"),
+        "{e}"
+    );
 }
 
 #[test]
