@@ -168,7 +168,7 @@ fn soak_refreshes_with_changing_exports_and_s3_restarts_keep_memory_and_fds_flat
         }
         let t0 = Instant::now();
         let before = refreshes(&d.metrics());
-        let (code, _, _) = http_post(d.addr, "/-/reload");
+        let (code, _, _) = raw_request(d.addr, "POST", "/-/reload", &[]);
         assert_eq!(code, 200, "POST /-/reload");
         let m = wait_for(
             Duration::from_secs(60),
@@ -262,25 +262,4 @@ fn soak_refreshes_with_changing_exports_and_s3_restarts_keep_memory_and_fds_flat
         "RSS grows {rss_slope:.0} kB per 100 refreshes: {}",
         fmt(&rss)
     );
-}
-
-/// POST with an empty body; (status, head, body).
-fn http_post(addr: SocketAddr, path: &str) -> (u16, String, String) {
-    use std::io::{Read, Write};
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_string(), body.to_string())
 }

@@ -466,7 +466,7 @@ fn moto_server() -> std::path::PathBuf {
 }
 
 pub struct Moto {
-    child: Child,
+    child: Proc,
     pub addr: SocketAddr,
     /// A user allowed `s3:*`.
     pub key: (String, String),
@@ -497,7 +497,7 @@ impl Moto {
             std::net::TcpStream::connect(addr).ok()
         });
         Moto {
-            child,
+            child: Proc(child),
             addr,
             key: ("AKIDTEST".into(), "test-secret".into()),
             assumer: None,
@@ -506,8 +506,8 @@ impl Moto {
 
     /// Kills the server process (as a crash would).
     pub fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        self.child.0.kill().unwrap();
+        self.child.0.wait().unwrap();
     }
 
     /// With a role `arn:aws:iam::123456789012:role/{name}` that may list and read S3, trusting
@@ -551,7 +551,7 @@ impl Moto {
             (id.to_string(), secret.to_string())
         });
         Moto {
-            child,
+            child: Proc(child),
             addr,
             key: keys.next().unwrap(),
             assumer: keys.next(),
@@ -641,13 +641,6 @@ impl Moto {
     }
 }
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 pub fn current_thread_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -715,4 +708,35 @@ pub fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out.sort();
     out
+}
+
+/// A raw HTTP/1.1 request on a plain connection; (status, head, body).
+pub fn raw_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    let _ = s.write_all(req.as_bytes());
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_string(), body.to_string())
 }

@@ -6,7 +6,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -83,6 +83,30 @@ pub fn hash(password: &str) -> String {
     bcrypt::hash(password, 4).unwrap()
 }
 
+/// A new folder holding the test PKI (`ca.crt`, `server.crt`, `server.key`, …) and `web.yml`
+/// with `yaml` (relative file names in it resolve against that folder).
+fn pki_with_web_config(yaml: impl FnOnce(&Path) -> String) -> (tempfile::TempDir, Pki, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new();
+    pki.write(dir.path());
+    let web = dir.path().join("web.yml");
+    std::fs::write(&web, yaml(dir.path())).unwrap();
+    (dir, pki, web)
+}
+
+/// `serve` on the bundled sample behind the web configuration `web`.
+fn serve_behind(web: &Path) -> Daemon {
+    Daemon::start(
+        &[
+            "--source",
+            &sample(),
+            "--web.config.file",
+            web.to_str().unwrap(),
+        ],
+        &[],
+    )
+}
+
 fn sample() -> String {
     repo().join("sample/export").to_str().unwrap().to_string()
 }
@@ -92,35 +116,6 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
         let (k, v) = l.split_once(':')?;
         k.trim().eq_ignore_ascii_case(name).then_some(v.trim())
     })
-}
-
-/// A raw HTTP/1.1 request on a plain connection; (status, head, body).
-fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> (u16, String, String) {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let extra: String = headers
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}\r\n"))
-        .collect();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    let _ = s.write_all(req.as_bytes());
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_string(), body.to_string())
 }
 
 #[test]
@@ -136,21 +131,13 @@ fn basic_auth_guards_every_path_and_headers_are_set() {
         ),
     )
     .unwrap();
-    let d = Daemon::start(
-        &[
-            "--source",
-            &sample(),
-            "--web.config.file",
-            web.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let d = serve_behind(&web);
     let good = basic_authorization("prometheus", "scrape-secret");
     let good = good.to_str().unwrap();
     let bad = basic_authorization("prometheus", "wrong");
     let nobody = basic_authorization("nobody", "scrape-secret");
     for path in ["/metrics", "/healthz", "/readyz", "/", "/nope"] {
-        let (status, head, _) = request(d.addr, "GET", path, &[]);
+        let (status, head, _) = raw_request(d.addr, "GET", path, &[]);
         assert_eq!(status, 401, "{path} without credentials: {head}");
         assert!(
             header(&head, "www-authenticate").is_some_and(|v| v.starts_with("Basic")),
@@ -162,7 +149,7 @@ fn basic_auth_guards_every_path_and_headers_are_set() {
             "headers on a 401 too: {head}"
         );
         for wrong in [&bad, &nobody] {
-            let (status, _, _) = request(
+            let (status, _, _) = raw_request(
                 d.addr,
                 "GET",
                 path,
@@ -172,16 +159,16 @@ fn basic_auth_guards_every_path_and_headers_are_set() {
         }
     }
     wait_for(Duration::from_secs(60), "/readyz with credentials", || {
-        (request(d.addr, "GET", "/readyz", &[("Authorization", good)]).0 == 200).then_some(())
+        (raw_request(d.addr, "GET", "/readyz", &[("Authorization", good)]).0 == 200).then_some(())
     });
-    let (status, head, body) = request(d.addr, "GET", "/metrics", &[("Authorization", good)]);
+    let (status, head, body) = raw_request(d.addr, "GET", "/metrics", &[("Authorization", good)]);
     assert_eq!(status, 200, "{head}");
     assert!(body.contains("bedrock_cost_usd{"), "{body:.300}");
     assert_eq!(header(&head, "x-content-type-options"), Some("nosniff"));
     // The health check authenticates as its own user.
     let probe = basic_authorization("probe", "probe-secret");
     assert_eq!(
-        request(
+        raw_request(
             d.addr,
             "GET",
             "/healthz",
@@ -191,16 +178,16 @@ fn basic_auth_guards_every_path_and_headers_are_set() {
         200
     );
     // 405 says what is allowed; the lifecycle API is off by default.
-    let (status, head, _) = request(d.addr, "POST", "/metrics", &[("Authorization", good)]);
+    let (status, head, _) = raw_request(d.addr, "POST", "/metrics", &[("Authorization", good)]);
     assert_eq!(status, 405);
     assert_eq!(header(&head, "allow"), Some("GET, HEAD"), "{head}");
-    let (status, head, _) = request(d.addr, "DELETE", "/-/reload", &[("Authorization", good)]);
+    let (status, head, _) = raw_request(d.addr, "DELETE", "/-/reload", &[("Authorization", good)]);
     assert_eq!(
         (status, header(&head, "allow")),
         (405, Some("POST, PUT")),
         "{head}"
     );
-    let (status, _, body) = request(d.addr, "POST", "/-/reload", &[("Authorization", good)]);
+    let (status, _, body) = raw_request(d.addr, "POST", "/-/reload", &[("Authorization", good)]);
     assert_eq!(status, 403, "{body}");
     // The probe helper speaks the same file.
     let cfg = WebConfig::load(Some(&web)).unwrap();
@@ -287,31 +274,33 @@ fn tls_get(
 }
 
 /// curl (OpenSSL): a second, independent TLS client; ./scripts/test.sh installs it.
+/// `curl --http2` on `url` with `extra` arguments: `"<status> <HTTP version>"`, or curl's error.
+fn curl_h2(url: &str, extra: &[&str]) -> String {
+    let out = Command::new(curl())
+        .args(["-sS", "--http2", "-o", "/dev/null", "-w"])
+        .arg("%{http_code} %{http_version}")
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 fn curl() -> std::path::PathBuf {
     tool("curl")
 }
 
 #[test]
 fn tls_with_client_certificates_refuses_strangers_and_plain_http() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = Pki::new();
-    pki.write(dir.path());
-    let web = dir.path().join("web.yml");
     // Relative file names resolve against the web configuration file's folder.
-    std::fs::write(
-        &web,
-        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  min_version: TLS12\n",
-    )
-    .unwrap();
-    let d = Daemon::start(
-        &[
-            "--source",
-            &sample(),
-            "--web.config.file",
-            web.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let (dir, pki, web) = pki_with_web_config(|_| {
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  min_version: TLS12\n".into()
+    });
+    let d = serve_behind(&web);
     assert!(
         d.lines.iter().any(|l| l.contains("scheme=\"https\"")),
         "{:?}",
@@ -339,7 +328,7 @@ fn tls_with_client_certificates_refuses_strangers_and_plain_http() {
         );
     }
     // Plain HTTP on the TLS port: a 400 saying so, no metrics.
-    let (status, _, body) = request(d.addr, "GET", "/metrics", &[]);
+    let (status, _, body) = raw_request(d.addr, "GET", "/metrics", &[]);
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("HTTPS"), "{body}");
     // A different TLS stack (curl with OpenSSL), HTTP/2 negotiated by ALPN.
@@ -347,30 +336,18 @@ fn tls_with_client_certificates_refuses_strangers_and_plain_http() {
         let curl = curl();
         let p = |f: &str| dir.path().join(f).to_str().unwrap().to_string();
         let url = format!("https://127.0.0.1:{}/metrics", d.addr.port());
-        let out = Command::new(&curl)
-            .args([
-                "-sS",
-                "--http2",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code} %{http_version}",
+        let got = curl_h2(
+            &url,
+            &[
                 "--cacert",
                 &p("ca.crt"),
                 "--cert",
                 &p("client.crt"),
                 "--key",
                 &p("client.key"),
-                &url,
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout),
-            "200 2",
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+            ],
         );
+        assert_eq!(got, "200 2");
         let out = Command::new(&curl)
             .args([
                 "-sS",
@@ -482,15 +459,7 @@ fn client_allowed_sans_admit_only_listed_names() {
             leaf(&["prometheus.example.org"], &ca("some other CA")),
         ),
     ];
-    let d = Daemon::start(
-        &[
-            "--source",
-            &sample(),
-            "--web.config.file",
-            web.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let d = serve_behind(&web);
     let ca_pem = ca1.pem();
     for (what, cert) in &allowed {
         let client = tls_client(&ca_pem, Some(cert), &[b"http/1.1"]);
@@ -526,29 +495,15 @@ fn client_allowed_sans_admit_only_listed_names() {
 
 #[test]
 fn tls_with_basic_auth_over_http2_and_http1() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = Pki::new();
-    pki.write(dir.path());
-    let web = dir.path().join("web.yml");
-    std::fs::write(
-        &web,
+    let (dir, pki, web) = pki_with_web_config(|d| {
         format!(
             "tls_server_config:\n  cert_file: {}\n  key_file: {}\n  min_version: TLS13\nbasic_auth_users:\n  prometheus: {}\n",
-            dir.path().join("server.crt").display(),
-            dir.path().join("server.key").display(),
+            d.join("server.crt").display(),
+            d.join("server.key").display(),
             hash("s3cret")
-        ),
-    )
-    .unwrap();
-    let d = Daemon::start(
-        &[
-            "--source",
-            &sample(),
-            "--web.config.file",
-            web.to_str().unwrap(),
-        ],
-        &[],
-    );
+        )
+    });
+    let d = serve_behind(&web);
     let good = basic_authorization("prometheus", "s3cret");
     let c = tls_client(&pki.ca, None, &[b"http/1.1"]);
     let (status, _) = tls_get(d.addr, c.clone(), "/metrics", None).unwrap();
@@ -577,32 +532,11 @@ fn tls_with_basic_auth_over_http2_and_http1() {
     .with_no_client_auth();
     assert!(tls_get(d.addr, Arc::new(tls12), "/healthz", good.to_str().ok()).is_err());
     {
-        let curl = curl();
         let url = format!("https://127.0.0.1:{}/metrics", d.addr.port());
         let ca = dir.path().join("ca.crt");
         for (creds, want) in [("prometheus:s3cret", "200 2"), ("prometheus:nope", "401 2")] {
-            let out = Command::new(&curl)
-                .args([
-                    "-sS",
-                    "--http2",
-                    "-o",
-                    "/dev/null",
-                    "-w",
-                    "%{http_code} %{http_version}",
-                    "--cacert",
-                    ca.to_str().unwrap(),
-                    "-u",
-                    creds,
-                    &url,
-                ])
-                .output()
-                .unwrap();
-            assert_eq!(
-                String::from_utf8_lossy(&out.stdout),
-                want,
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let got = curl_h2(&url, &["--cacert", ca.to_str().unwrap(), "-u", creds]);
+            assert_eq!(got, want);
         }
     }
 }
@@ -722,34 +656,20 @@ fn the_example_web_config_passes_promtool_and_us_and_bad_keys_are_named() {
 /// certificate, basic auth from a password file, a client certificate under mTLS.
 #[test]
 fn healthcheck_speaks_tls_basic_auth_and_mtls() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = Pki::new();
-    pki.write(dir.path());
-    let web = dir.path().join("web.yml");
-    std::fs::write(
-        &web,
+    let (dir, _pki, web) = pki_with_web_config(|d| {
         format!(
             "tls_server_config:\n  cert_file: {}\n  key_file: {}\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {}\nbasic_auth_users:\n  probe: {}\n",
-            dir.path().join("server.crt").display(),
-            dir.path().join("server.key").display(),
-            dir.path().join("ca.crt").display(),
+            d.join("server.crt").display(),
+            d.join("server.key").display(),
+            d.join("ca.crt").display(),
             hash("probe-secret")
-        ),
-    )
-    .unwrap();
+        )
+    });
     let password = dir.path().join("password");
     std::fs::write(&password, "probe-secret\n").unwrap();
     let wrong = dir.path().join("wrong");
     std::fs::write(&wrong, "nope\n").unwrap();
-    let d = Daemon::start(
-        &[
-            "--source",
-            &sample(),
-            "--web.config.file",
-            web.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let d = serve_behind(&web);
     let listen = d.addr.to_string();
     let check = |extra: &[&str]| {
         let mut args = vec![
