@@ -453,8 +453,10 @@ pub fn export_for_clock_months(
 
 /// A moto server process (S3, STS and IAM on one port) with IAM authentication and SigV4
 /// checking on (`tests/reference/moto_iam.py` sets its users up); killed on drop.
-/// The `moto_server` of the Python environment the tests use.
-fn moto_server() -> std::path::PathBuf {
+/// Starts the test environment's `moto_server` on a free loopback port and waits until it
+/// listens. With `Some(n)`, IAM authentication is on after `n` unauthenticated bootstrap calls;
+/// with `None`, any keys are accepted.
+fn spawn_moto_server(auth_after: Option<u32>) -> (Proc, SocketAddr) {
     let python = python();
     let bin = python.parent().unwrap().join("moto_server");
     assert!(
@@ -462,7 +464,22 @@ fn moto_server() -> std::path::PathBuf {
         "moto_server not found next to {}: run ./scripts/test.sh (it installs moto[server] in .venv)",
         python.display()
     );
-    bin
+    let port = free_port();
+    let mut cmd = Command::new(&bin);
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    if let Some(n) = auth_after {
+        cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
+    }
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_for(Duration::from_secs(30), "moto_server to listen", || {
+        std::net::TcpStream::connect(addr).ok()
+    });
+    (Proc(child), addr)
 }
 
 pub struct Moto {
@@ -485,19 +502,9 @@ impl Moto {
     /// Without IAM authentication: any keys are accepted (a server restarted for a daemon that
     /// keeps the keys of the one before).
     pub fn start_open() -> Moto {
-        let port = free_port();
-        let child = Command::new(moto_server())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto_server");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        wait_for(Duration::from_secs(30), "moto_server to listen", || {
-            std::net::TcpStream::connect(addr).ok()
-        });
+        let (child, addr) = spawn_moto_server(None);
         Moto {
-            child: Proc(child),
+            child,
             addr,
             key: ("AKIDTEST".into(), "test-secret".into()),
             assumer: None,
@@ -518,21 +525,9 @@ impl Moto {
 
     fn launch(role: Option<(&str, &str)>) -> Moto {
         let python = python();
-        let bin = moto_server();
-        let port = free_port();
         // The unauthenticated calls moto_iam.py makes (it documents the count).
         let bootstrap_calls = if role.is_some() { 8 } else { 3 };
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", bootstrap_calls.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto_server");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        wait_for(Duration::from_secs(30), "moto_server to listen", || {
-            std::net::TcpStream::connect(addr).ok()
-        });
+        let (child, addr) = spawn_moto_server(Some(bootstrap_calls));
         let mut cmd = Command::new(&python);
         cmd.arg(repo().join("tests/reference/moto_iam.py"))
             .arg(format!("http://{addr}"));
@@ -551,7 +546,7 @@ impl Moto {
             (id.to_string(), secret.to_string())
         });
         Moto {
-            child: Proc(child),
+            child,
             addr,
             key: keys.next().unwrap(),
             assumer: keys.next(),

@@ -693,50 +693,30 @@ fn healthcheck_speaks_tls_basic_auth_and_mtls() {
     let key = dir.path().join("client.key");
     let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
     let pw = password.to_str().unwrap();
-    let (ok, text) = check(&[
-        "--user",
-        "probe",
-        "--password-file",
-        pw,
-        "--client-cert",
-        cert,
-        "--client-key",
-        key,
-    ]);
+    let auth = ["--user", "probe", "--password-file", pw];
+    let tls = ["--client-cert", cert, "--client-key", key];
+    let (ok, text) = check(&[&auth[..], &tls[..]].concat());
     assert!(ok, "{text}");
     assert!(text.contains("healthy: https://"), "{text}");
     // Without the password: 401, said so.
-    let (ok, text) = check(&["--client-cert", cert, "--client-key", key]);
+    let (ok, text) = check(&tls);
     assert!(!ok && text.contains("401"), "{text}");
     // A wrong password.
-    let (ok, text) = check(&[
+    let wrong_auth = [
         "--user",
         "probe",
         "--password-file",
         wrong.to_str().unwrap(),
-        "--client-cert",
-        cert,
-        "--client-key",
-        key,
-    ]);
+    ];
+    let (ok, text) = check(&[&wrong_auth[..], &tls[..]].concat());
     assert!(!ok && text.contains("401"), "{text}");
     // Without a client certificate the handshake is refused.
-    let (ok, text) = check(&["--user", "probe", "--password-file", pw]);
+    let (ok, text) = check(&auth);
     assert!(!ok && text.contains("unhealthy"), "{text}");
     // --ready too.
     wait_for(Duration::from_secs(60), "ready through healthcheck", || {
-        check(&[
-            "--ready",
-            "--user",
-            "probe",
-            "--password-file",
-            pw,
-            "--client-cert",
-            cert,
-            "--client-key",
-            key,
-        ])
-        .0
-        .then_some(())
+        check(&[&["--ready"][..], &auth[..], &tls[..]].concat())
+            .0
+            .then_some(())
     });
 }
