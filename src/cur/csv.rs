@@ -533,6 +533,8 @@ fn read_records(
                 last_start.1
             },
             usage_end_ms,
+            // The line buffer is reused: no address stays a string's.
+            strings_epoch: 0,
         });
     }
     Ok(stats)

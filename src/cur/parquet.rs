@@ -5,8 +5,8 @@
 //!
 //! Every compression codec the `parquet` crate offers is built in (AWS writes snappy; mirrors get
 //! rewritten with zstd, gzip, lz4 or brotli). Strings, map keys and values are read as
-//! dictionaries (CUR strings repeat), so the prefilter evaluates once per dictionary value; the
-//! columns the rows need are then cast to plain strings batch by batch.
+//! dictionaries (CUR strings repeat), so the prefilter evaluates once per dictionary value, and
+//! rows read their strings from the dictionary in place (no string is copied per row).
 //!
 //! Physical types are read defensively (the CUR 2.0 table dictionary documents logical types only): strings may be plain, large, view or
 //! dictionary-encoded; timestamps may be INT64 (any unit, with or without a time zone) or INT96;
@@ -14,10 +14,11 @@
 
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
-use arrow::array::{Array, ArrayRef, AsArray, MapArray, RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, Int32Array, MapArray, RecordBatch, StringArray};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, TimeUnit};
+use arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type, Schema, TimeUnit};
 use bytes::{Buf, Bytes};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
@@ -474,17 +475,56 @@ fn cast_to(
     cast(array, to).map_err(|e| BatchError::Arrow(format!("column {column}: {e}")))
 }
 
-fn strings(batch: &RecordBatch, column: &'static str) -> Result<Option<ArrayRef>, BatchError> {
-    match batch.column_by_name(column) {
-        None => Ok(None),
-        Some(a) if a.data_type() == &DataType::Utf8 => Ok(Some(a.clone())),
-        Some(a) => match a.data_type() {
-            DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(_, _) => {
-                cast_to(a, &DataType::Utf8, column, "string").map(Some)
+/// A string column of one batch, read in place: plain, or dictionary-encoded as decoded (rows
+/// are keys into the column chunk's dictionary, so no string is copied).
+enum StrCol {
+    Plain(StringArray),
+    Dict(Int32Array, StringArray),
+}
+
+impl StrCol {
+    fn of(
+        a: &ArrayRef,
+        column: &'static str,
+        expected: &'static str,
+    ) -> Result<StrCol, BatchError> {
+        match a.data_type() {
+            DataType::Utf8 => Ok(StrCol::Plain(a.as_string::<i32>().clone())),
+            DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
+                let d = a.as_dictionary::<Int32Type>();
+                Ok(StrCol::Dict(
+                    d.keys().clone(),
+                    d.values().as_string::<i32>().clone(),
+                ))
             }
-            other => Err(type_err(column, other, "string")),
-        },
+            DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(_, _) => {
+                let plain = cast_to(a, &DataType::Utf8, column, expected)?;
+                Ok(StrCol::Plain(plain.as_string::<i32>().clone()))
+            }
+            other => Err(type_err(column, other, expected)),
+        }
     }
+
+    #[inline]
+    fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            StrCol::Plain(s) => s.is_valid(i).then(|| s.value(i)),
+            StrCol::Dict(keys, values) => {
+                if !keys.is_valid(i) {
+                    return None;
+                }
+                let k = keys.value(i) as usize;
+                values.is_valid(k).then(|| values.value(k))
+            }
+        }
+    }
+}
+
+fn strings(batch: &RecordBatch, column: &'static str) -> Result<Option<StrCol>, BatchError> {
+    batch
+        .column_by_name(column)
+        .map(|a| StrCol::of(a, column, "string"))
+        .transpose()
 }
 
 fn floats(batch: &RecordBatch, column: &'static str) -> Result<Option<ArrayRef>, BatchError> {
@@ -525,11 +565,11 @@ fn millis(batch: &RecordBatch, column: &'static str) -> Result<Option<ArrayRef>,
     Ok(Some(ms))
 }
 
-/// A `map<string,string>` column with its keys and values as plain strings.
+/// A `map<string,string>` column with its keys and values read in place.
 struct StrMap {
     map: MapArray,
-    keys: ArrayRef,
-    values: ArrayRef,
+    keys: StrCol,
+    values: StrCol,
 }
 
 impl StrMap {
@@ -541,15 +581,8 @@ impl StrMap {
             return Err(type_err(column, a.data_type(), "map<string,string>"));
         };
         let map = a.as_map().clone();
-        let as_str = |x: &ArrayRef| match x.data_type() {
-            DataType::Utf8 => Ok(x.clone()),
-            DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(_, _) => {
-                cast_to(x, &DataType::Utf8, column, "map<string,string>")
-            }
-            other => Err(type_err(column, other, "map<string,string>")),
-        };
-        let keys = as_str(map.keys())?;
-        let values = as_str(map.values())?;
+        let keys = StrCol::of(map.keys(), column, "map<string,string>")?;
+        let values = StrCol::of(map.values(), column, "map<string,string>")?;
         Ok(Some(StrMap { map, keys, values }))
     }
 
@@ -560,17 +593,12 @@ impl StrMap {
             let o = self.map.value_offsets();
             o[row] as usize..o[row + 1] as usize
         };
-        let keys = self.keys.as_string::<i32>();
-        let values = self.values.as_string::<i32>();
-        range
-            .filter(move |&i| keys.is_valid(i) && values.is_valid(i))
-            .map(move |i| (keys.value(i), values.value(i)))
+        range.filter_map(move |i| Some((self.keys.get(i)?, self.values.get(i)?)))
     }
 }
 
-fn opt_str(a: &Option<ArrayRef>, i: usize) -> Option<&str> {
-    let s: &StringArray = a.as_ref()?.as_string::<i32>();
-    s.is_valid(i).then(|| s.value(i))
+fn opt_str(a: &Option<StrCol>, i: usize) -> Option<&str> {
+    a.as_ref()?.get(i)
 }
 
 /// Decodes one batch into rows for the sink.
@@ -600,6 +628,9 @@ fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<(), Batch
         p.is_valid(i).then(|| p.value(i))
     };
 
+    // The batch's arrays live until this function returns and every batch gets its own epoch.
+    static EPOCHS: AtomicU64 = AtomicU64::new(1);
+    let strings_epoch = EPOCHS.fetch_add(1, AtomicOrdering::Relaxed);
     let mut tag_buf: Vec<(&str, &str)> = Vec::new();
     for i in 0..batch.num_rows() {
         let pc = opt_str(&product_code, i).unwrap_or("");
@@ -639,6 +670,7 @@ fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<(), Batch
                 p.is_valid(i).then(|| p.value(i))
             }),
             usage_end_ms: end.and_then(|e| e.is_valid(i).then(|| e.value(i))),
+            strings_epoch,
         });
     }
     Ok(())

@@ -27,6 +27,11 @@ pub struct CurRow<'a> {
     pub usage_start_ms: Option<i64>,
     /// `line_item_usage_end_date` (ms since the epoch); `None` when NULL or absent.
     pub usage_end_ms: Option<i64>,
+    /// Non-zero when the row's strings stay where they are, unchanged, for every row of the same
+    /// epoch (a decoded Parquet batch: its dictionaries), and no other rows ever carry this
+    /// epoch: equal addresses then mean equal strings, so the next stage may key caches on
+    /// addresses. `0` (rows from reused line buffers): no such promise.
+    pub strings_epoch: u64,
 }
 
 /// A filter a decoder can apply before decoding a row's other columns (Parquet late
