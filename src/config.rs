@@ -69,19 +69,28 @@ pub struct RawModels {
     pub rename: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `[s3]`, and an `[[exports]]` entry's `s3` table. Every key is optional: the top-level table
+/// falls back to [`S3Settings::default`]; an export's table replaces the top-level keys it sets,
+/// and may set only those of how to reach the export and as whom ([`RawS3::GLOBAL_ONLY`] stay
+/// global: the GET bound, timeouts and retries are the daemon's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawS3 {
     /// Endpoint URL of an S3-compatible server (`AWS_ENDPOINT_URL` is honoured as the SDK does).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
-    pub path_style: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_style: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    pub concurrency: usize,
-    pub request_timeout: String,
-    pub stall_timeout: String,
-    pub max_attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stall_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
     /// A profile of the shared AWS config/credentials files (instead of `AWS_PROFILE`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
@@ -99,46 +108,29 @@ pub struct RawS3 {
     pub sts_endpoint: Option<String>,
 }
 
-impl Default for RawS3 {
-    fn default() -> Self {
-        RawS3 {
-            endpoint: None,
-            path_style: false,
-            region: None,
-            profile: None,
-            role_arn: None,
-            external_id: None,
-            role_session_name: None,
-            sts_endpoint: None,
-            concurrency: 8,
-            request_timeout: "30s".to_string(),
-            stall_timeout: "20s".to_string(),
-            max_attempts: 5,
-        }
-    }
-}
+impl RawS3 {
+    /// Keys only the top-level `[s3]` table may set.
+    pub const GLOBAL_ONLY: &[&str] = &[
+        "concurrency",
+        "request_timeout",
+        "stall_timeout",
+        "max_attempts",
+    ];
 
-/// An `[[exports]]` entry's `s3` table: each key set here replaces the top-level `[s3]` key for
-/// this export (how to reach it and as whom); the GET bound, timeouts and retries stay global.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawS3Access {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub path_style: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub profile: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role_session_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sts_endpoint: Option<String>,
+    /// The [`Self::GLOBAL_ONLY`] keys this table sets.
+    fn global_only_set(&self) -> Vec<&'static str> {
+        let set = [
+            self.concurrency.is_some(),
+            self.request_timeout.is_some(),
+            self.stall_timeout.is_some(),
+            self.max_attempts.is_some(),
+        ];
+        Self::GLOBAL_ONLY
+            .iter()
+            .zip(set)
+            .filter_map(|(k, set)| set.then_some(*k))
+            .collect()
+    }
 }
 
 /// One `[[exports]]` entry as written.
@@ -149,12 +141,12 @@ pub struct RawExport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub source: String,
-    #[serde(default, skip_serializing_if = "is_default_access")]
-    pub s3: RawS3Access,
+    #[serde(default, skip_serializing_if = "is_default_s3")]
+    pub s3: RawS3,
 }
 
-fn is_default_access(a: &RawS3Access) -> bool {
-    *a == RawS3Access::default()
+fn is_default_s3(a: &RawS3) -> bool {
+    *a == RawS3::default()
 }
 
 /// One `[[budgets]]` entry as written.
@@ -1151,58 +1143,52 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
             ));
         }
     }
-    if raw.s3.concurrency == 0 || raw.s3.concurrency > 256 {
+    let defaults = S3Settings::default();
+    let concurrency = raw.s3.concurrency.unwrap_or(defaults.concurrency);
+    if concurrency == 0 || concurrency > 256 {
         return Err(invalid(
             "s3.concurrency",
-            format!("{} is outside 1..=256", raw.s3.concurrency),
+            format!("{concurrency} is outside 1..=256"),
         ));
     }
-    if raw.s3.max_attempts == 0 || raw.s3.max_attempts > 20 {
+    let max_attempts = raw.s3.max_attempts.unwrap_or(defaults.max_attempts);
+    if max_attempts == 0 || max_attempts > 20 {
         return Err(invalid(
             "s3.max_attempts",
-            format!("{} is outside 1..=20", raw.s3.max_attempts),
+            format!("{max_attempts} is outside 1..=20"),
         ));
     }
-    let request_timeout = parse_duration(&raw.s3.request_timeout)
-        .filter(|d| *d >= Duration::from_millis(100) && *d <= MAX_DURATION)
-        .ok_or_else(|| {
-            invalid(
-                "s3.request_timeout",
-                format!(
-                    "{:?} is not a duration of at least 100ms (examples: 30s, 2m)",
-                    raw.s3.request_timeout
-                ),
-            )
-        })?;
-    let stall_timeout = parse_duration(&raw.s3.stall_timeout)
-        .filter(|d| *d >= Duration::from_secs(1) && *d <= MAX_DURATION)
-        .ok_or_else(|| {
-            invalid(
-                "s3.stall_timeout",
-                format!(
-                    "{:?} is not a duration of at least 1s (examples: 20s, 1m)",
-                    raw.s3.stall_timeout
-                ),
-            )
-        })?;
-    let global_access = RawS3Access {
-        endpoint: raw.s3.endpoint.clone(),
-        path_style: Some(raw.s3.path_style),
-        region: raw.s3.region.clone(),
-        profile: raw.s3.profile.clone(),
-        role_arn: raw.s3.role_arn.clone(),
-        external_id: raw.s3.external_id.clone(),
-        role_session_name: raw.s3.role_session_name.clone(),
-        sts_endpoint: raw.s3.sts_endpoint.clone(),
+    // (written, default, key, minimum, the minimum and examples as users write them)
+    let timeout = |written: &Option<String>, default, key, min, words: &str| {
+        let Some(w) = written else {
+            return Ok(default);
+        };
+        parse_duration(w)
+            .filter(|d| *d >= min && *d <= MAX_DURATION)
+            .ok_or_else(|| invalid(key, format!("{w:?} is not a duration of at least {words}")))
     };
+    let request_timeout = timeout(
+        &raw.s3.request_timeout,
+        defaults.request_timeout,
+        "s3.request_timeout",
+        Duration::from_millis(100),
+        "100ms (examples: 30s, 2m)",
+    )?;
+    let stall_timeout = timeout(
+        &raw.s3.stall_timeout,
+        defaults.stall_timeout,
+        "s3.stall_timeout",
+        Duration::from_secs(1),
+        "1s (examples: 20s, 1m)",
+    )?;
     let mut s3 = S3Settings {
-        concurrency: raw.s3.concurrency,
+        concurrency,
         request_timeout,
         stall_timeout,
-        max_attempts: raw.s3.max_attempts,
-        ..S3Settings::default()
+        max_attempts,
+        ..defaults
     };
-    apply_access(&mut s3, &global_access).map_err(|(key, message)| ConfigError::Invalid {
+    apply_access(&mut s3, &raw.s3).map_err(|(key, message)| ConfigError::Invalid {
         key: match key {
             "endpoint" => "s3.endpoint",
             "sts_endpoint" => "s3.sts_endpoint",
@@ -1313,7 +1299,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
 }
 
 /// Applies written S3 access keys over `s3`; an error is `(key, message)`.
-fn apply_access(s3: &mut S3Settings, a: &RawS3Access) -> Result<(), (&'static str, String)> {
+fn apply_access(s3: &mut S3Settings, a: &RawS3) -> Result<(), (&'static str, String)> {
     let set = |v: &Option<String>| v.as_ref().map(|v| v.trim().to_string());
     for (written, key, field) in [
         (&a.endpoint, "endpoint", &mut s3.endpoint),
@@ -1398,18 +1384,13 @@ fn check_exports(
             message: "is set, and so is `sources` or `[[exports]]`: list every export in `sources`/`[[exports]]` and drop `source` (or keep only `source` for one export)".into(),
         });
     }
-    let mut entries: Vec<(String, Option<String>, String, RawS3Access)> = Vec::new();
+    let mut entries: Vec<(String, Option<String>, String, RawS3)> = Vec::new();
     if !listed {
         let source = source.clone().unwrap_or_else(|| DEFAULT_SOURCE.into());
-        entries.push(("source".into(), None, source, RawS3Access::default()));
+        entries.push(("source".into(), None, source, RawS3::default()));
     }
     for (i, s) in sources.iter().enumerate() {
-        entries.push((
-            format!("sources[{i}]"),
-            None,
-            s.clone(),
-            RawS3Access::default(),
-        ));
+        entries.push((format!("sources[{i}]"), None, s.clone(), RawS3::default()));
     }
     for (i, e) in exports.iter().enumerate() {
         entries.push((
@@ -1443,6 +1424,11 @@ fn check_exports(
             return Err(err(format!(
                 "{spec} is already listed (export {:?}); reading it twice would count its cost twice",
                 o.name
+            )));
+        }
+        if let Some(k) = access.global_only_set().first() {
+            return Err(err(format!(
+                "`s3.{k}` is the daemon's, not an export's: set it in the top-level [s3] table"
             )));
         }
         let mut s3 = global.clone();

@@ -280,6 +280,10 @@ fn export_configuration_errors_name_the_entry() {
             "s3.role_arn",
         ),
         (
+            "[[exports]]\nsource = \"s3://b/p\"\ns3 = { stall_timeout = \"5s\" }\n",
+            "`exports[0]` (\"s3://b/p\"): `s3.stall_timeout` is the daemon's, not an export's: set it in the top-level [s3] table",
+        ),
+        (
             "[[exports]]\nsource = \"s3://b/p\"\ns3 = { rgion = \"x\" }\n",
             "did you mean `exports[0].s3.region`",
         ),
