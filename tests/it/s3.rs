@@ -467,24 +467,21 @@ fn s3_once_matches_local(format: SampleFormat, mode: SampleMode) {
     }
 }
 
-#[test]
-fn s3_parquet_overwrite_equals_local() {
-    s3_once_matches_local(SampleFormat::Parquet, SampleMode::Overwrite);
+/// One test per (format, manifest mode), each its own moto server.
+macro_rules! s3_equals_local {
+    ($($name:ident: $format:ident, $mode:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            s3_once_matches_local(SampleFormat::$format, SampleMode::$mode);
+        }
+    )*};
 }
 
-#[test]
-fn s3_csv_gz_create_new_equals_local() {
-    s3_once_matches_local(SampleFormat::CsvGz, SampleMode::CreateNew);
-}
-
-#[test]
-fn s3_parquet_create_new_equals_local() {
-    s3_once_matches_local(SampleFormat::Parquet, SampleMode::CreateNew);
-}
-
-#[test]
-fn s3_csv_gz_overwrite_equals_local() {
-    s3_once_matches_local(SampleFormat::CsvGz, SampleMode::Overwrite);
+s3_equals_local! {
+    s3_parquet_overwrite_equals_local: Parquet, Overwrite;
+    s3_csv_gz_create_new_equals_local: CsvGz, CreateNew;
+    s3_parquet_create_new_equals_local: Parquet, CreateNew;
+    s3_csv_gz_overwrite_equals_local: CsvGz, Overwrite;
 }
 
 #[test]
@@ -660,6 +657,21 @@ impl Scene {
 
     /// A new execution lands (the newest period's manifest is rewritten), so the next refresh
     /// reads that period's data files again.
+    /// Slows every response, publishes a new execution and waits until its refresh has sent
+    /// `gets` data-file GETs; returns the errors counted before and the proxy's GET mark.
+    fn refresh_reading_slowly(&self, gets: usize) -> (f64, usize) {
+        let before = errors(&self.daemon.metrics(), None);
+        self.proxy.state.delay_ms.store(40, Ordering::SeqCst);
+        let from = self.proxy.gets_so_far();
+        self.new_execution();
+        wait_for(
+            Duration::from_secs(30),
+            "the refresh to read data files",
+            || (self.proxy.data_gets(from).len() >= gets).then_some(()),
+        );
+        (before, from)
+    }
+
     fn new_execution(&self) {
         // S3 times have one-second resolution and the content is the same: without a second
         // between the upload and the rewrite, the manifest would look unchanged (same key, size,
@@ -791,15 +803,7 @@ fn slow_export() -> ExportSpec {
 #[test]
 fn a_server_gone_mid_refresh_keeps_the_last_good_snapshot_and_recovers() {
     let mut scene = Scene::start(&slow_export());
-    let before = errors(&scene.daemon.metrics(), None);
-    scene.proxy.state.delay_ms.store(40, Ordering::SeqCst);
-    let from = scene.proxy.gets_so_far();
-    scene.new_execution();
-    wait_for(
-        Duration::from_secs(30),
-        "the refresh to read data files",
-        || (!scene.proxy.data_gets(from).is_empty()).then_some(()),
-    );
+    let (before, from) = scene.refresh_reading_slowly(1);
     // Every connection reset, new ones refused.
     scene.proxy.set_down(true);
     scene.expect_failed_refresh(before, None, Duration::from_secs(60), |p| p.data_gets(from));
@@ -811,15 +815,7 @@ fn a_server_gone_mid_refresh_keeps_the_last_good_snapshot_and_recovers() {
 #[test]
 fn moto_killed_mid_read_then_restarted_recovers() {
     let mut scene = Scene::start(&slow_export());
-    let before = errors(&scene.daemon.metrics(), None);
-    scene.proxy.state.delay_ms.store(40, Ordering::SeqCst);
-    let from = scene.proxy.gets_so_far();
-    scene.new_execution();
-    wait_for(
-        Duration::from_secs(30),
-        "the refresh to read data files",
-        || (scene.proxy.data_gets(from).len() >= 2).then_some(()),
-    );
+    let (before, from) = scene.refresh_reading_slowly(2);
     // The server process dies while data files are being read.
     scene.moto.kill();
     scene.expect_failed_refresh(before, None, Duration::from_secs(60), |p| p.data_gets(from));
