@@ -400,6 +400,27 @@ fn diagnose_export(
             "tag the IAM users and roles (or pass session tags), then activate the keys under Billing → Cost allocation tags (IAM category); keys appear after first use (up to 24 h) and data 24–48 h after activation",
         );
     }
+    let collisions: u64 = statuses.iter().map(|p| p.stats.tag_label_collisions).sum();
+    if collisions > 0 {
+        let mut by_label: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for key in keys.keys().filter(|k| **k != OVERFLOW) {
+            if let Some(label) = config.aggregate.tags.label_for(key) {
+                by_label.entry(label).or_default().push(key);
+            }
+        }
+        let clashes: Vec<String> = by_label
+            .iter()
+            .filter(|(_, ks)| ks.len() > 1)
+            .map(|(label, ks)| format!("{} → {label}", ks.join(" and ")))
+            .collect();
+        d.problem(
+            format!(
+                "{collisions} Bedrock line item(s) carry two tag keys that map to one label ({}); the first key in sort order gives the value",
+                clashes.join("; ")
+            ),
+            "map one of the keys to another label with tags.rename (e.g. \"iamPrincipal/cost_center\" = \"tag_cost_center_2\"), or keep one with tags.allow",
+        );
+    }
     for (key, n) in &keys {
         if *key == OVERFLOW {
             d.ok(format!("… and more tag keys ({n} line items)"));

@@ -74,6 +74,7 @@ pub const FILES_READ: &str = "bedrock_exporter_files_read";
 pub const PERIOD_ROWS: &str = "bedrock_exporter_period_rows";
 pub const PERIOD_BEDROCK_ROWS: &str = "bedrock_exporter_period_bedrock_rows";
 pub const PERIOD_UNATTRIBUTED_ROWS: &str = "bedrock_exporter_period_unattributed_rows";
+pub const PERIOD_TAG_LABEL_COLLISIONS: &str = "bedrock_exporter_period_tag_label_collisions";
 pub const DATA_NEWEST: &str = "bedrock_exporter_data_newest_usage_timestamp_seconds";
 pub const MANIFEST_INFO: &str = "bedrock_exporter_manifest_info";
 pub const PRINCIPAL_COLUMN: &str = "bedrock_exporter_principal_column_present";

@@ -319,6 +319,13 @@ impl Collector for StatusCollector {
         )?;
         per_period(
             &mut enc,
+            names::PERIOD_TAG_LABEL_COLLISIONS,
+            "Bedrock line items carrying two tag keys that map to one label name (the first key, sorted, gave the value; tags.rename one of them).",
+            st,
+            |p| Some(p.stats.tag_label_collisions as f64),
+        )?;
+        per_period(
+            &mut enc,
             names::DATA_NEWEST,
             "Up to when Bedrock usage is billed: newest line_item_usage_end_date of the period's Bedrock usage line items, never after the export was written (Unix time).",
             st,

@@ -122,7 +122,8 @@ fn doctor_on_an_export_without_tags() {
     assert!(!text.contains("→ label tag_team"), "{text}");
 }
 
-/// A hand-made CSV export: one billing period, one known and one unknown usage type.
+/// A hand-made CSV export: one billing period, one known and one unknown usage type; the known
+/// one's line item carries two tag keys that map to one label (`tag_cost_center`).
 fn export_with_unknown_usage_type(root: &Path) {
     let meta = root.join("metadata/BILLING_PERIOD=2026-11");
     let data = root.join("data/BILLING_PERIOD=2026-11");
@@ -135,7 +136,7 @@ fn export_with_unknown_usage_type(root: &Path) {
     .unwrap();
     let header = "line_item_product_code,bill_billing_entity,line_item_line_item_type,line_item_usage_type,line_item_iam_principal,line_item_usage_account_id,line_item_currency_code,product_region_code,pricing_unit,line_item_unblended_cost,line_item_usage_amount,line_item_usage_end_date,tags";
     let rows = [
-        "AmazonBedrock,AWS,Usage,USE1-NovaPro-input-tokens,arn:aws:iam::123456789012:user/alice,123456789012,USD,us-east-1,1K tokens,0.5,2,2026-11-03T00:00:00.000Z,",
+        r#"AmazonBedrock,AWS,Usage,USE1-NovaPro-input-tokens,arn:aws:iam::123456789012:user/alice,123456789012,USD,us-east-1,1K tokens,0.5,2,2026-11-03T00:00:00.000Z,"{""iamPrincipal/cost_center"":""b"",""iamPrincipal/cost-center"":""a""}""#,
         "AmazonBedrock,AWS,Usage,USE1-NovaPro-widget-seconds,arn:aws:iam::123456789012:user/alice,123456789012,USD,us-east-1,Units,0.25,1,2026-11-05T00:00:00.000Z,",
         "AmazonBedrock,AWS,Usage,USE1-NovaPro-widget-seconds,arn:aws:iam::123456789012:user/bob,123456789012,USD,us-east-1,Units,0.25,1,2026-11-04T00:00:00.000Z,",
         "AmazonBedrock,AWS,Tax,,,123456789012,USD,,,0.08,0,2026-12-01T00:00:00.000Z,",
@@ -208,6 +209,43 @@ fn unknown_usage_types_are_counted_logged_once_and_diagnosed() {
             "1 usage type(s) matched no rule",
             "USE1-NovaPro-widget-seconds (2)",
         ],
+    );
+}
+
+#[test]
+fn colliding_tag_keys_are_counted_and_diagnosed() {
+    let dir = tempfile::tempdir().unwrap();
+    export_with_unknown_usage_type(dir.path());
+    let out = run_clean(&["once", "--source", dir.path().to_str().unwrap()], &[]);
+    assert!(out.status.success());
+    let all = parse_exposition(&String::from_utf8_lossy(&out.stdout));
+    let collisions = |period: &str| {
+        value(
+            &all,
+            "bedrock_exporter_period_tag_label_collisions",
+            &[("billing_period", period)],
+        )
+    };
+    assert_eq!(collisions("2026-11"), Some(1.0));
+    // The first key in sort order ("cost-center" < "cost_center") gives the value.
+    let alice = samples(&all, "bedrock_cost_usd")
+        .into_iter()
+        .filter(|s| s.label("principal_name") == "alice" && s.label("direction") == "input")
+        .map(|s| s.label("tag_cost_center").to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(alice, ["a"]);
+    let (_, text) = doctor(dir.path());
+    expect_line(
+        &text,
+        "✗",
+        &[
+            "1 Bedrock line item(s) carry two tag keys that map to one label",
+            "iamPrincipal/cost-center and iamPrincipal/cost_center → tag_cost_center",
+        ],
+    );
+    assert!(
+        text.contains("→ map one of the keys to another label with tags.rename"),
+        "{text}"
     );
 }
 
