@@ -97,9 +97,20 @@ pub fn resolve_data_file(uri: &str) -> Option<String> {
     (!key.contains("/../") && !key.ends_with('/')).then(|| key.to_string())
 }
 
-/// Whether a URI's path has a `.` or `..` segment (after the scheme's `//`).
+/// Whether a URI's path has a `.` or `..` segment (after the scheme's `//`, when it starts with
+/// a scheme: a `://` further on is part of the path).
 fn has_dot_segment(uri: &str) -> bool {
-    let path = uri.split_once("://").map_or(uri, |(_, p)| p);
+    let path = match uri.split_once("://") {
+        Some((scheme, p))
+            if scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            p
+        }
+        _ => uri,
+    };
     path.split(['/', '\\']).any(|seg| seg == "." || seg == "..")
 }
 
@@ -237,6 +248,9 @@ mod tests {
             "s3://b/cur/cur2/data/BILLING_PERIOD=2026-11/../BILLING_PERIOD=2026-11/x.csv.gz",
             "s3://b/cur/cur2/data/BILLING_PERIOD=2026-11/..",
             "data/BILLING_PERIOD=2026-11/..\\..\\x.csv",
+            // A `://` after the dot segment is not a scheme (found by the manifest fuzz target).
+            "s3:?/b/data/BILLING_PERIOD=2026-11/./a://b.parquet",
+            "data/BILLING_PERIOD=2026-11/./a://b.parquet",
         ] {
             let e = one(&[dotted]).unwrap_err();
             assert!(e.contains("`.` or `..` segment"), "{dotted}: {e}");
