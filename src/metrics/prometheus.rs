@@ -408,7 +408,7 @@ impl Collector for StatusCollector {
             counter(
                 &mut enc,
                 names::S3_REQUESTS,
-                "S3 HTTP attempts (retries included) by export, operation and status code (transport_error: no response).",
+                "S3 HTTP attempts (retries included) by export, operation and status code (transport_error: no response; body_error: a body that failed after its response head, also counted under its status).",
                 &requests,
             )?;
             counter(

@@ -5,8 +5,11 @@
 //! Resilience: the SDK's standard retry mode retries throttling (`SlowDown`, 503), 5xx, timeouts and
 //! connection errors with exponential backoff and jitter, up to `max_attempts`; each attempt has a
 //! timeout up to the response head, and a body that delivers nothing for `stall_timeout` fails (the
-//! SDK's stalled-stream protection: the attempt timeout does not cover bodies, and a body error is
-//! not retried); GETs (ranged, whole and streamed) are bounded by a semaphore. Every HTTP attempt is counted by operation and status
+//! SDK's stalled-stream protection: the attempt timeout does not cover bodies). The SDK does not
+//! retry a body that fails after its response head; a buffered GET (manifests, footers, ranges) is
+//! sent again here, up to `max_attempts` in all, while a streamed CSV.gz body is not (the refresh
+//! fails and the next one rereads the period). GETs (ranged, whole and streamed) are bounded by a
+//! semaphore. Every HTTP attempt is counted by operation and status
 //! code, and every byte fetched is counted.
 
 use std::collections::BTreeMap;
@@ -180,7 +183,8 @@ impl Default for S3Settings {
 /// S3 self-metrics as plain data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct S3Stats {
-    /// `(operation, HTTP status code or "transport_error") → attempts`, retries included.
+    /// `(operation, HTTP status code or "transport_error") → attempts`, retries included; and
+    /// `("GetObject", "body_error")` → bodies that failed after their response head.
     pub requests: BTreeMap<(String, String), u64>,
     pub bytes_fetched: u64,
 }
@@ -230,6 +234,8 @@ pub struct S3Source {
     gets: Arc<Semaphore>,
     /// The role assumed, and where (`None`: AWS STS), for messages.
     role: Option<(String, Option<String>)>,
+    /// Attempts at a buffered GET whose body fails (`max_attempts`).
+    body_attempts: u32,
 }
 
 impl S3Source {
@@ -301,6 +307,7 @@ impl S3Source {
                 .role_arn
                 .clone()
                 .map(|r| (r, settings.sts_endpoint.clone())),
+            body_attempts: settings.max_attempts.max(1),
         }
     }
 
@@ -438,33 +445,69 @@ impl S3Source {
         Ok(out)
     }
 
+    /// One GET, its body read whole. A body that fails after the response head (cut, reset,
+    /// stalled) is counted under `code="body_error"` and the GET is sent again, up to
+    /// `max_attempts` in all, after a short backoff.
     async fn get_object(
         &self,
         key: &str,
         range: Option<String>,
     ) -> Result<(Bytes, Option<String>), SourceError> {
-        let _permit = self.gets.acquire().await.expect("semaphore never closed");
-        let resp = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(self.full_key(key))
-            .set_range(range)
-            .send()
-            .await
-            .map_err(|e| self.error(self.location(key), e))?;
-        let content_range = resp.content_range().map(str::to_string);
-        let body = resp.body.collect().await.map_err(|e| SourceError::S3 {
-            location: self.location(key),
-            message: format!(
-                "reading the body failed (the connection was cut, reset or stalled beyond s3.stall_timeout; the next refresh tries again): {}",
-                DisplayErrorContext(&e)
-            ),
-            source: Some(Box::new(e)),
-        })?;
-        let bytes = body.into_bytes();
-        self.add_bytes(bytes.len() as u64);
-        Ok((bytes, content_range))
+        let mut attempt = 1;
+        loop {
+            let permit = self.gets.acquire().await.expect("semaphore never closed");
+            let resp = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(self.full_key(key))
+                .set_range(range.clone())
+                .send()
+                .await
+                .map_err(|e| self.error(self.location(key), e))?;
+            let content_range = resp.content_range().map(str::to_string);
+            let e = match resp.body.collect().await {
+                Ok(body) => {
+                    let bytes = body.into_bytes();
+                    self.add_bytes(bytes.len() as u64);
+                    return Ok((bytes, content_range));
+                }
+                Err(e) => e,
+            };
+            drop(permit);
+            self.count("GetObject", "body_error");
+            if attempt >= self.body_attempts {
+                return Err(SourceError::S3 {
+                    location: self.location(key),
+                    message: format!(
+                        "reading the body failed {attempt} time(s) (the connection was cut, reset or stalled beyond s3.stall_timeout; the next refresh tries again): {}",
+                        DisplayErrorContext(&e)
+                    ),
+                    source: Some(Box::new(e)),
+                });
+            }
+            let backoff = Duration::from_millis(100 << (attempt - 1).min(5));
+            tracing::warn!(
+                object = %self.location(key),
+                attempt,
+                max_attempts = self.body_attempts,
+                error = %DisplayErrorContext(&e),
+                "reading an S3 response body failed; sending the GET again in {backoff:?}"
+            );
+            tokio::time::sleep(backoff).await;
+            attempt += 1;
+        }
+    }
+
+    /// Counts an outcome of `operation` beside the HTTP attempts the interceptor counts.
+    fn count(&self, operation: &str, outcome: &str) {
+        let mut map = self
+            .counters
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *map.entry((operation.to_string(), outcome.to_string()))
+            .or_insert(0) += 1;
     }
 
     /// The whole object (manifests are small).

@@ -596,6 +596,51 @@ fn internal_errors_are_retried_then_succeed() {
     a_burst_is_retried_then_succeeds(INTERNAL_ERROR, "500");
 }
 
+/// Two data-file bodies cut (or reset) half way: each GET is sent again within the same refresh,
+/// so the numbers are the local export's; each failure is counted under `code="body_error"` and
+/// logged as a warning naming the object.
+fn a_failed_body_is_fetched_again(fault: Fault) {
+    let (dir, _, moto) = on_moto(&parquet());
+    let proxy = FaultProxy::start(moto.addr);
+    proxy.arm(fault, "/data/", 2);
+    let out = once_s3(proxy.addr, &moto.env());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "once failed: {log}");
+    let hit = proxy.hit_objects();
+    assert_eq!(hit.len(), 2, "{hit:?}");
+    let retries: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("sending the GET again"))
+        .collect();
+    assert_eq!(retries.len(), 2, "{log}");
+    for object in &hit {
+        assert!(
+            retries.iter().any(|l| l.contains(object.as_str())),
+            "{object}: {log}"
+        );
+    }
+    let text = String::from_utf8(out.stdout).unwrap();
+    let body_errors = ksum(
+        parse_exposition(&text)
+            .iter()
+            .filter(|s| s.name == "bedrock_exporter_s3_requests_total")
+            .filter(|s| s.label("code") == "body_error")
+            .map(|s| s.value),
+    );
+    assert_eq!(body_errors, 2.0);
+    assert_eq!(comparable(&text), comparable(&once(dir.path(), &[])));
+}
+
+#[test]
+fn a_cut_body_is_fetched_again_within_the_refresh() {
+    a_failed_body_is_fetched_again(Fault::Truncate);
+}
+
+#[test]
+fn a_reset_body_is_fetched_again_within_the_refresh() {
+    a_failed_body_is_fetched_again(Fault::Reset);
+}
+
 /// A daemon serving the test export from moto through a [`FaultProxy`], refreshing every second,
 /// with the Bedrock series of its first good snapshot.
 struct Scene {
