@@ -525,6 +525,29 @@ fn exports_read_through_their_roles_and_a_refused_role_fails_alone() {
     );
     assert!(moto.assumed_roles().is_empty());
 
+    // AWS_ENDPOINT_URL_STS stands in for `sts_endpoint` (the SDK's service-specific endpoint
+    // variable), and the role is assumed there.
+    let f = config(
+        dir.path(),
+        &format!(
+            "source = \"s3://billing/cur/payer-a\"\n[s3]\nendpoint = {e:?}\npath_style = true\n\
+             role_arn = {role:?}\nexternal_id = {EXTERNAL_ID:?}\nrole_session_name = \"cost-payer-a\"\n",
+            e = moto.endpoint()
+        ),
+    );
+    let mut sts_env = env.clone();
+    sts_env.push(("AWS_ENDPOINT_URL_STS", moto.endpoint()));
+    let out = run_env(
+        &["once".into(), "--config".into(), f.display().to_string()],
+        &sts_env,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(moto.assumed_roles().len(), 1);
+
     let f = config(
         dir.path(),
         &format!(
