@@ -853,15 +853,18 @@ def health():
     P.append(g.place(table(
         "Billing periods served",
         "Per billing period: rows in the manifest-listed files, Bedrock line items, those without a "
-        "principal, and the manifest execution served.",
+        "principal, those whose tag keys collide on one label (bedrock_exporter_period_tag_label_collisions: "
+        "map one key elsewhere with tags.rename; doctor names them), and the manifest execution served.",
         [target(f"max by (billing_period) (bedrock_exporter_period_rows{{{S}}})", "", fmt="table"),
          target(f"max by (billing_period) (bedrock_exporter_period_bedrock_rows{{{S}}})", "", fmt="table", ref="B"),
          target(f"max by (billing_period) (bedrock_exporter_period_unattributed_rows{{{S}}})", "", fmt="table", ref="C"),
-         target(f"max by (billing_period, execution_id) (bedrock_exporter_manifest_info{{{S}}})", "", fmt="table", ref="D")],
+         target(f"max by (billing_period, execution_id) (bedrock_exporter_manifest_info{{{S}}})", "", fmt="table", ref="D"),
+         target(f"max by (billing_period) (bedrock_exporter_period_tag_label_collisions{{{S}}})", "", fmt="table", ref="E")],
         "short",
         transformations=[{"id": "merge", "options": {}},
-                         hide_fields("Time", "Value #D", rename={"Value #A": "Rows", "Value #B": "Bedrock rows", "Value #C": "Without principal"},
-                                     order=["billing_period", "Value #A", "Value #B", "Value #C", "execution_id"])],
+                         hide_fields("Time", "Value #D", rename={"Value #A": "Rows", "Value #B": "Bedrock rows", "Value #C": "Without principal",
+                                                                 "Value #E": "Tag key collisions"},
+                                     order=["billing_period", "Value #A", "Value #B", "Value #C", "Value #E", "execution_id"])],
         sort_by="billing_period"), 16, 8))
     P.append(g.row("Cardinality"))
     P.append(g.place(bargauge(
