@@ -11,7 +11,7 @@
 #   - Node.js and npm (Debian packages) and, in grafana/tools/node_modules, the pinned
 #     @grafana/schema, ts-json-schema-generator and ajv of grafana/tools/package-lock.json (the
 #     dashboards' schema check).
-# Also checks formatting and clippy, runs every fuzz target for 25 s (scripts/fuzz.sh), then the deployment artifacts (scripts/check-deploy.sh). Usage: ./scripts/test.sh [extra cargo test args]
+# Also checks formatting, clippy and the docs' links, runs every fuzz target for 25 s (scripts/fuzz.sh), then the deployment artifacts (scripts/check-deploy.sh). Usage: ./scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,6 +75,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== cargo doc --workspace --no-deps (warnings are errors: broken links in the docs)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== cargo test (all tests, including real prometheus/promtool and DuckDB)"
 cargo test --workspace --all-targets "$@"
 echo "== fuzz targets, 25 s each (scripts/fuzz.sh; nightly Rust, cargo-fuzz installed if missing)"

@@ -44,7 +44,7 @@ pub struct AggregateOptions {
 pub const MAX_UNKNOWN_USAGE_TYPES: usize = 100;
 
 /// Line item types whose usage end says up to when usage is billed (CUR 2.0 table dictionary, `line_item_line_item_type`:
-/// https://docs.aws.amazon.com/cur/latest/userguide/table-dictionary-cur2-line-item.html).
+/// <https://docs.aws.amazon.com/cur/latest/userguide/table-dictionary-cur2-line-item.html>).
 pub const USAGE_LINE_ITEM_TYPES: &[&str] = &["Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"];
 
 /// Label values of one series: the fixed labels (in [`SERIES_LABELS`] order), then tag labels

@@ -519,7 +519,7 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
 }
 
 /// The source prefixes of the CUR 2.0 `tags` map (CUR 2.0 tag columns:
-/// https://docs.aws.amazon.com/cur/latest/userguide/table-dictionary-cur2-tag-columns.html).
+/// <https://docs.aws.amazon.com/cur/latest/userguide/table-dictionary-cur2-tag-columns.html>).
 pub const TAG_SOURCES: &[&str] = &[
     "iamPrincipal",
     "costCategory",

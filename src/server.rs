@@ -5,7 +5,7 @@
 //! [`ServerOptions::max_connections`] connections are open at once. A scrape reads the published exposition through a
 //! `watch` channel: it never waits for a refresh. Decompressing the exposition for a client that
 //! does not accept gzip runs on a blocking thread, not on the async workers. A client gets
-//! [`ServerOptions::header_read_timeout`] to send its request headers, then the connection closes.
+//! [`LiveSettings::header_read_timeout`] to send its request headers, then the connection closes.
 //!
 //! `Accept` and `Accept-Encoding` are negotiated here in a few lines: the only choices are
 //! OpenMetrics or not and gzip or not, and no widely used crate exposes hyper-compatible

@@ -6,7 +6,7 @@
 //! - [`region`] — billing prefixes → region codes.
 //! - [`principal`] — principal ARNs → kind, name, session.
 //! - [`tags`] — `tags` map keys → label names.
-//! - [`classify`] — one line item's labels from the above.
+//! - [`classify`](mod@classify) — one line item's labels from the above.
 
 pub mod classify;
 pub mod model;

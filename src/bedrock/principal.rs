@@ -2,7 +2,7 @@
 //!
 //! Forms (AWS ML blog "Introducing granular cost attribution for Amazon Bedrock", 2026-04-17;
 //! Bedrock User Guide "IAM principal cost tracking"; IAM User Guide "IAM identifiers",
-//! https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html):
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html>):
 //! `arn:aws:iam::123456789012:user/alice`, API keys as `…:user/BedrockAPIKey-234s`, roles as
 //! `arn:aws:sts::123456789012:assumed-role/Role-1/session-123`, federated users as
 //! `…:assumed-role/BedrockRole/user-1@acme.org`; likely too: users with paths, `root`,

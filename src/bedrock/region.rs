@@ -1,7 +1,7 @@
 //! Usage-type billing prefixes (`USE1`, `EU`, `APS4`, …) → AWS region codes.
 //!
 //! Source: AWS "Region billing codes"
-//! (https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-region-billing-codes.html);
+//! (<https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-region-billing-codes.html>);
 //! the codes after `EU` come from public code that cites that page (the stored copy we read
 //! was cut after `EU`). Quirks kept on purpose:
 //! eu-west-1's code is `EU` (some third-party tables say `EUW1`, accepted too) and af-south-1 has a

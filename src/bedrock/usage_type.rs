@@ -2,7 +2,7 @@
 //! cross-region scope and cache TTL. Pure; no I/O.
 //!
 //! Grammar (Bedrock User Guide "Understanding CUR data",
-//! https://docs.aws.amazon.com/bedrock/latest/userguide/cost-mgmt-understanding-cur-data.html;
+//! <https://docs.aws.amazon.com/bedrock/latest/userguide/cost-mgmt-understanding-cur-data.html>;
 //! CUDOS v5.9.0's Bedrock view in aws-solutions-library-samples/cloud-intelligence-dashboards-framework):
 //! `{region}-{model}-{token-type}[-{tier}][-cross-region-global]`, mantle (OpenAI-compatible)
 //! models as `{region}-{provider.model}-mantle-{token-type}-standard`, and Marketplace-style SKUs as
@@ -74,7 +74,8 @@ impl Tier {
 }
 
 /// Where inference may run: the calling region only, a geography (`_Geo`, `cross-region`), or
-/// anywhere (`cross-region-global`, `_Global`). Billing is always at the source region [GCRI].
+/// anywhere (`cross-region-global`, `_Global`). Billing is always at the source region
+/// (<https://docs.aws.amazon.com/bedrock/latest/userguide/global-cross-region-inference.html>).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     InRegion,

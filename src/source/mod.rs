@@ -118,16 +118,13 @@ impl Source {
     }
 
     /// A streaming reader of the whole object (gzip CSV is decompressed on the fly, never held
-    /// whole). Its bytes are counted as they are read.
+    /// whole). Its bytes are counted as they are read; an S3 body that breaks is resumed
+    /// (`ResumingBody`).
     pub fn open(&self, key: &str) -> Result<Box<dyn Read + Send>, SourceError> {
         match &self.0 {
             Backend::Local(l) => Ok(Box::new(l.open(key)?)),
             Backend::S3 { s3, rt } => {
-                let body = rt.block_on(s3.stream(key))?;
-                Ok(Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
-                    body,
-                    rt.clone(),
-                )))
+                Ok(Box::new(ResumingBody::open(s3.clone(), rt.clone(), key)?))
             }
         }
     }
@@ -151,5 +148,70 @@ impl Source {
     /// Whether requests wait on the network (worth more threads than cores).
     pub fn is_remote(&self) -> bool {
         matches!(self.0, Backend::S3 { .. })
+    }
+}
+
+/// A streamed S3 body that resumes where it broke: when reading fails (the connection was cut,
+/// reset or stalled), the object is requested again from the first byte not yet read, on the
+/// ETag first seen (an object replaced meanwhile is refused, never spliced), up to
+/// `s3.max_attempts` attempts in all. A reader above it sees one unbroken stream.
+struct ResumingBody {
+    s3: S3Source,
+    rt: tokio::runtime::Handle,
+    key: String,
+    etag: Option<String>,
+    inner: Box<dyn Read + Send>,
+    /// Bytes handed out so far.
+    offset: u64,
+    attempt: u32,
+}
+
+impl ResumingBody {
+    fn open(s3: S3Source, rt: tokio::runtime::Handle, key: &str) -> Result<Self, SourceError> {
+        let (body, etag) = rt.block_on(s3.stream_from(key, 0, None))?;
+        let inner = Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+            body,
+            rt.clone(),
+        ));
+        Ok(ResumingBody {
+            s3,
+            rt,
+            key: key.to_string(),
+            etag,
+            inner,
+            offset: 0,
+            attempt: 1,
+        })
+    }
+}
+
+impl Read for ResumingBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let error = match self.inner.read(buf) {
+                Ok(n) => {
+                    self.offset += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => e,
+            };
+            let Some(backoff) = self.s3.body_retry(&self.key, self.attempt, &error) else {
+                return Err(error);
+            };
+            std::thread::sleep(backoff);
+            self.attempt += 1;
+            let (body, _) = self
+                .rt
+                .block_on(
+                    self.s3
+                        .stream_from(&self.key, self.offset, self.etag.as_deref()),
+                )
+                .map_err(std::io::Error::other)?;
+            self.inner = Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+                body,
+                self.rt.clone(),
+            ));
+        }
     }
 }

@@ -7,8 +7,8 @@
 //! timeout up to the response head, and a body that delivers nothing for `stall_timeout` fails (the
 //! SDK's stalled-stream protection: the attempt timeout does not cover bodies). The SDK does not
 //! retry a body that fails after its response head; a buffered GET (manifests, footers, ranges) is
-//! sent again here, up to `max_attempts` in all, while a streamed CSV.gz body is not (the refresh
-//! fails and the next one rereads the period). GETs (ranged, whole and streamed) are bounded by a
+//! sent again here, and a streamed CSV.gz body is resumed where it broke (a ranged GET from the
+//! bytes already read, on the same ETag: `Source::open`), up to `max_attempts` in all. GETs (ranged, whole and streamed) are bounded by a
 //! semaphore. Every HTTP attempt is counted by operation and status
 //! code, and every byte fetched is counted.
 
@@ -475,8 +475,7 @@ impl S3Source {
                 Err(e) => e,
             };
             drop(permit);
-            self.count("GetObject", "body_error");
-            if attempt >= self.body_attempts {
+            let Some(backoff) = self.body_retry(key, attempt, &DisplayErrorContext(&e)) else {
                 return Err(SourceError::S3 {
                     location: self.location(key),
                     message: format!(
@@ -485,18 +484,34 @@ impl S3Source {
                     ),
                     source: Some(Box::new(e)),
                 });
-            }
-            let backoff = Duration::from_millis(100 << (attempt - 1).min(5));
-            tracing::warn!(
-                object = %self.location(key),
-                attempt,
-                max_attempts = self.body_attempts,
-                error = %DisplayErrorContext(&e),
-                "reading an S3 response body failed; sending the GET again in {backoff:?}"
-            );
+            };
             tokio::time::sleep(backoff).await;
             attempt += 1;
         }
+    }
+
+    /// After attempt `attempt` at reading `key`'s body failed with `error`: counts it under
+    /// `code="body_error"`, and returns the backoff before the next attempt (logged), or `None`
+    /// when `max_attempts` are used up.
+    pub fn body_retry(
+        &self,
+        key: &str,
+        attempt: u32,
+        error: &dyn std::fmt::Display,
+    ) -> Option<Duration> {
+        self.count("GetObject", "body_error");
+        if attempt >= self.body_attempts {
+            return None;
+        }
+        let backoff = Duration::from_millis(100 << (attempt - 1).min(5));
+        tracing::warn!(
+            object = %self.location(key),
+            attempt,
+            max_attempts = self.body_attempts,
+            %error,
+            "reading an S3 response body failed; sending the GET again in {backoff:?}"
+        );
+        Some(backoff)
     }
 
     /// Counts an outcome of `operation` beside the HTTP attempts the interceptor counts.
@@ -551,12 +566,16 @@ impl S3Source {
         Ok((b, total))
     }
 
-    /// A streaming body (CSV.gz is decompressed on the fly, never buffered whole). It holds one
-    /// of the GET permits while it lives, and counts its bytes as they are read.
-    pub async fn stream(
+    /// A streaming body from byte `offset` on (CSV.gz is decompressed on the fly, never buffered
+    /// whole), and the object's ETag. With `if_match`, an object whose ETag changed is refused
+    /// (412) rather than read on from another version. The body holds one of the GET permits
+    /// while it lives, and counts its bytes as they are read.
+    pub async fn stream_from(
         &self,
         key: &str,
-    ) -> Result<impl tokio::io::AsyncRead + Send + Unpin + 'static, SourceError> {
+        offset: u64,
+        if_match: Option<&str>,
+    ) -> Result<(impl AsyncRead + Send + Unpin + 'static, Option<String>), SourceError> {
         let permit = self
             .gets
             .clone()
@@ -568,14 +587,20 @@ impl S3Source {
             .get_object()
             .bucket(&self.bucket)
             .key(self.full_key(key))
+            .set_range((offset > 0).then(|| format!("bytes={offset}-")))
+            .set_if_match(if_match.map(str::to_string))
             .send()
             .await
             .map_err(|e| self.error(self.location(key), e))?;
-        Ok(CountedBody {
-            inner: resp.body.into_async_read(),
-            counters: self.counters.clone(),
-            _permit: permit,
-        })
+        let etag = resp.e_tag().map(str::to_string);
+        Ok((
+            CountedBody {
+                inner: resp.body.into_async_read(),
+                counters: self.counters.clone(),
+                _permit: permit,
+            },
+            etag,
+        ))
     }
 
     /// The given byte ranges of an object, in order: ranges closer than [`COALESCE_GAP`] are
