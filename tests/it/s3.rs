@@ -652,6 +652,39 @@ fn a_reset_csv_stream_resumes_where_it_broke() {
     a_failed_body_is_fetched_again(SampleFormat::CsvGz, Fault::Reset);
 }
 
+/// A CSV.gz object replaced while its stream is broken is never spliced: the resumed GET asks for
+/// the ETag first seen (`If-Match`), S3 refuses it (412), and the refresh fails naming the object.
+#[test]
+fn a_csv_stream_whose_object_changed_is_not_resumed() {
+    let (dir, _, moto) = on_moto(&spec(SampleFormat::CsvGz, SampleMode::Overwrite));
+    let proxy = FaultProxy::start(moto.addr);
+    proxy.arm(Fault::Truncate, "/data/", 1);
+    let (endpoint, env) = (proxy.addr, moto.env());
+    let run = std::thread::spawn(move || once_s3(endpoint, &env));
+    let hit = wait_for(Duration::from_secs(30), "a data body cut", || {
+        proxy.hit_objects().first().cloned()
+    });
+    // Hold every request from now on (the resumed GET comes after a 100 ms backoff), and
+    // meanwhile replace the object the broken stream was reading.
+    proxy.state.delay_ms.store(1_500, Ordering::SeqCst);
+    let rel = hit
+        .split_once(&format!("{BUCKET}/{PREFIX}/"))
+        .map(|(_, rel)| rel.to_string())
+        .unwrap();
+    let mut bytes = std::fs::read(dir.path().join(&rel)).unwrap();
+    bytes.extend_from_slice(b"\n");
+    std::fs::write(dir.path().join(&rel), bytes).unwrap();
+    moto.reput(dir.path(), &rel, BUCKET, PREFIX);
+    let out = run.join().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("ERROR") && l.contains(&hit) && l.contains("PreconditionFailed")),
+        "{log}"
+    );
+}
+
 /// A daemon serving the test export from moto through a [`FaultProxy`], refreshing every second,
 /// with the Bedrock series of its first good snapshot.
 struct Scene {
