@@ -812,9 +812,12 @@ pub fn effective_toml(c: &Config) -> String {
         )
         .replace("{  }", "{}")
     };
+    // Exact, so that the printed file loads back to the same settings.
     let duration = |d: Duration| {
         let s = d.as_secs_f64();
-        if s.fract() != 0.0 {
+        if !d.subsec_nanos().is_multiple_of(1_000_000) {
+            format!("{}ns", d.as_nanos())
+        } else if s.fract() != 0.0 {
             format!("{}ms", d.as_millis())
         } else {
             let s = d.as_secs();
@@ -1210,7 +1213,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
         }
     };
     let header_read_timeout = parse_duration(&raw.header_read_timeout)
-        .filter(|d| !d.is_zero() && *d <= MAX_DURATION)
+        .filter(|d| *d >= Duration::from_millis(1) && *d <= MAX_DURATION)
         .ok_or_else(|| {
             invalid(
                 "header_read_timeout",
@@ -1953,5 +1956,23 @@ mod sts_endpoint_tests {
         };
         assert!(c.otlp.is_some());
         assert_eq!(without_headers(again), without_headers(c), "{printed}");
+    }
+
+    /// Durations print exactly (sub-millisecond parts too) and load back; a header read timeout
+    /// under its documented 1ms minimum is refused (both found by the `config` fuzz target).
+    #[test]
+    fn durations_print_exactly_and_minimums_hold() {
+        let c = load_text(
+            "header_read_timeout = \"2ms 500us\"\n[s3]\nrequest_timeout = \"100ms 7ns\"\n",
+        )
+        .unwrap();
+        let printed = effective_toml(&c);
+        assert!(
+            printed.contains("header_read_timeout = \"2500000ns\""),
+            "{printed}"
+        );
+        assert_eq!(load_text(&printed).unwrap(), c, "{printed}");
+        let e = load_text("header_read_timeout = \"5us\"\n").unwrap_err();
+        assert!(e.to_string().contains("between 1ms and 365d"), "{e}");
     }
 }
