@@ -199,6 +199,9 @@ impl Read for ResumingBody {
             let Some(backoff) = self.s3.body_retry(&self.key, self.attempt, &error) else {
                 return Err(error);
             };
+            // The broken body holds a GET permit: give it back first (with `s3.concurrency = 1`
+            // the next GET would wait for it forever).
+            self.inner = Box::new(std::io::empty());
             std::thread::sleep(backoff);
             self.attempt += 1;
             let (body, _) = self

@@ -604,7 +604,10 @@ fn a_failed_body_is_fetched_again(format: SampleFormat, fault: Fault) {
     let (dir, _, moto) = on_moto(&spec(format, SampleMode::Overwrite));
     let proxy = FaultProxy::start(moto.addr);
     proxy.arm(fault, "/data/", 2);
-    let out = once_s3(proxy.addr, &moto.env());
+    // One GET at a time: a broken body must give its permit back before it is fetched again.
+    let mut env = moto.env();
+    env.push(("BCE_S3__CONCURRENCY", "1".to_string()));
+    let out = once_s3(proxy.addr, &env);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "once failed: {log}");
     let hit = proxy.hit_objects();
