@@ -346,9 +346,22 @@ impl SourceSpec {
                     "{s:?} has no bucket; expected s3://bucket/prefix/<export-name>"
                 ));
             }
+            // Bucket naming rules (legacy us-east-1 names add capitals and `_`):
+            // <https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>.
+            if !bucket
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            {
+                return Err(format!(
+                    "{s:?}: {bucket:?} is not an S3 bucket name (letters, digits, `.`, `-`); expected s3://bucket/prefix/<export-name>"
+                ));
+            }
+            // Slashes and blanks around the prefix are not part of it (so the printed source
+            // reads back the same).
+            let prefix = prefix.trim_matches(|c: char| c == '/' || c.is_whitespace());
             return Ok(SourceSpec::S3 {
                 bucket: bucket.to_string(),
-                prefix: prefix.trim_matches('/').to_string(),
+                prefix: prefix.to_string(),
             });
         }
         Ok(SourceSpec::Local(PathBuf::from(s)))
@@ -1781,6 +1794,13 @@ mod tests {
             }
         );
         assert!(SourceSpec::parse("s3:///x").is_err());
+        // Found by the config fuzz target: blanks before a trailing slash, a comma in a bucket.
+        assert_eq!(
+            SourceSpec::parse("s3://b/l /").unwrap().to_string(),
+            "s3://b/l"
+        );
+        let e = SourceSpec::parse("s3://b,/l").unwrap_err();
+        assert!(e.contains("\"b,\" is not an S3 bucket name"), "{e}");
         assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
         assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
         assert_eq!(parse_duration("3600"), Some(Duration::from_secs(3600)));
