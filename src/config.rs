@@ -71,8 +71,8 @@ pub struct RawModels {
 
 /// `[s3]`, and an `[[exports]]` entry's `s3` table. Every key is optional: the top-level table
 /// falls back to [`S3Settings::default`]; an export's table replaces the top-level keys it sets,
-/// and may set only those of how to reach the export and as whom ([`RawS3::GLOBAL_ONLY`] stay
-/// global: the GET bound, timeouts and retries are the daemon's).
+/// and may set only those of how to reach the export and as whom (not the daemon-wide GET bound,
+/// timeouts and retries).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawS3 {
@@ -109,27 +109,17 @@ pub struct RawS3 {
 }
 
 impl RawS3 {
-    /// Keys only the top-level `[s3]` table may set.
-    pub const GLOBAL_ONLY: &[&str] = &[
-        "concurrency",
-        "request_timeout",
-        "stall_timeout",
-        "max_attempts",
-    ];
-
-    /// The [`Self::GLOBAL_ONLY`] keys this table sets.
-    fn global_only_set(&self) -> Vec<&'static str> {
-        let set = [
-            self.concurrency.is_some(),
-            self.request_timeout.is_some(),
-            self.stall_timeout.is_some(),
-            self.max_attempts.is_some(),
-        ];
-        Self::GLOBAL_ONLY
-            .iter()
-            .zip(set)
-            .filter_map(|(k, set)| set.then_some(*k))
-            .collect()
+    /// The first key this table sets that only the top-level `[s3]` table may set: the GET bound,
+    /// timeouts and retries are the daemon's, not an export's.
+    fn global_only_key(&self) -> Option<&'static str> {
+        [
+            ("concurrency", self.concurrency.is_some()),
+            ("request_timeout", self.request_timeout.is_some()),
+            ("stall_timeout", self.stall_timeout.is_some()),
+            ("max_attempts", self.max_attempts.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(key, set)| set.then_some(key))
     }
 }
 
@@ -1442,7 +1432,7 @@ fn check_exports(
                 o.name
             )));
         }
-        if let Some(k) = access.global_only_set().first() {
+        if let Some(k) = access.global_only_key() {
             return Err(err(format!(
                 "`s3.{k}` is the daemon's, not an export's: set it in the top-level [s3] table"
             )));
@@ -1908,6 +1898,13 @@ mod sts_endpoint_tests {
         load(Some(&f), &Overrides::default())
     }
 
+    /// `check-config`'s text of `c`, and that text loaded again.
+    fn printed_and_reloaded(c: &Config) -> (String, Config) {
+        let printed = effective_toml(c);
+        let again = load_text(&printed).unwrap_or_else(|e| panic!("{e}\n{printed}"));
+        (printed, again)
+    }
+
     #[test]
     fn sts_endpoint_is_per_export_separate_from_the_s3_endpoint_and_prints_back() {
         let c = load_text(
@@ -1935,8 +1932,7 @@ mod sts_endpoint_tests {
                 .iter()
                 .all(|e| e.s3.endpoint.as_deref() == Some("http://127.0.0.1:9000"))
         );
-        let printed = effective_toml(&c);
-        let again = load_text(&printed).unwrap();
+        let (printed, again) = printed_and_reloaded(&c);
         assert_eq!(
             again.exports.iter().map(|e| &e.s3).collect::<Vec<_>>(),
             c.exports.iter().map(|e| &e.s3).collect::<Vec<_>>(),
@@ -1964,10 +1960,9 @@ mod sts_endpoint_tests {
             "[otlp]\nendpoint = \"https://otel.example:4318\"\nprotocol = \"grpc\"\ntimeout = \"7s\"\ncompression = \"none\"\ninterval = \"2m\"\nca_file = \"/etc/ca.pem\"\nresource_attributes = { \"deployment.environment.name\" = \"prod\" }\nattributes = \"semconv\"\nmax_attempts = 2\nheaders = { authorization = \"Bearer s3cr3t\" }\n",
         )
         .unwrap();
-        let printed = effective_toml(&c);
+        let (printed, again) = printed_and_reloaded(&c);
         assert!(printed.contains("# headers: authorization"), "{printed}");
         assert!(!printed.contains("s3cr3t"), "{printed}");
-        let again = load_text(&printed).unwrap();
         let without_headers = |c: Config| {
             c.otlp.map(|o| crate::metrics::otlp::OtlpSettings {
                 headers: BTreeMap::new(),
@@ -1986,12 +1981,12 @@ mod sts_endpoint_tests {
             "header_read_timeout = \"2ms 500us\"\n[s3]\nrequest_timeout = \"100ms 7ns\"\n",
         )
         .unwrap();
-        let printed = effective_toml(&c);
+        let (printed, again) = printed_and_reloaded(&c);
         assert!(
             printed.contains("header_read_timeout = \"2500000ns\""),
             "{printed}"
         );
-        assert_eq!(load_text(&printed).unwrap(), c, "{printed}");
+        assert_eq!(again, c, "{printed}");
         let e = load_text("header_read_timeout = \"5us\"\n").unwrap_err();
         assert!(e.to_string().contains("between 1ms and 365d"), "{e}");
     }

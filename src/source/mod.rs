@@ -169,10 +169,7 @@ struct ResumingBody {
 impl ResumingBody {
     fn open(s3: S3Source, rt: tokio::runtime::Handle, key: &str) -> Result<Self, SourceError> {
         let (body, etag) = rt.block_on(s3.stream_from(key, 0, None))?;
-        let inner = Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
-            body,
-            rt.clone(),
-        ));
+        let inner = blocking(body, &rt);
         Ok(ResumingBody {
             s3,
             rt,
@@ -211,10 +208,18 @@ impl Read for ResumingBody {
                         .stream_from(&self.key, self.offset, self.etag.as_deref()),
                 )
                 .map_err(std::io::Error::other)?;
-            self.inner = Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
-                body,
-                self.rt.clone(),
-            ));
+            self.inner = blocking(body, &self.rt);
         }
     }
+}
+
+/// An async body as a blocking reader driven on `rt`.
+fn blocking(
+    body: impl tokio::io::AsyncRead + Send + Unpin + 'static,
+    rt: &tokio::runtime::Handle,
+) -> Box<dyn Read + Send> {
+    Box::new(tokio_util::io::SyncIoBridge::new_with_handle(
+        body,
+        rt.clone(),
+    ))
 }

@@ -195,6 +195,15 @@ struct Counters {
     bytes: AtomicU64,
 }
 
+impl Counters {
+    /// Counts one outcome (an HTTP status, `transport_error`, `body_error`) of `operation`.
+    fn add(&self, operation: &str, outcome: &str) {
+        let mut map = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        *map.entry((operation.to_string(), outcome.to_string()))
+            .or_insert(0) += 1;
+    }
+}
+
 /// Counts every HTTP attempt by operation and outcome.
 #[derive(Debug)]
 struct CountingInterceptor(Arc<Counters>);
@@ -218,8 +227,7 @@ impl Intercept for CountingInterceptor {
             Some(r) => r.status().as_u16().to_string(),
             None => "transport_error".to_string(),
         };
-        let mut map = self.0.requests.lock().unwrap_or_else(|p| p.into_inner());
-        *map.entry((op, outcome)).or_insert(0) += 1;
+        self.0.add(&op, &outcome);
         Ok(())
     }
 }
@@ -499,7 +507,7 @@ impl S3Source {
         attempt: u32,
         error: &dyn std::fmt::Display,
     ) -> Option<Duration> {
-        self.count("GetObject", "body_error");
+        self.counters.add("GetObject", "body_error");
         if attempt >= self.body_attempts {
             return None;
         }
@@ -512,17 +520,6 @@ impl S3Source {
             "reading an S3 response body failed; sending the GET again in {backoff:?}"
         );
         Some(backoff)
-    }
-
-    /// Counts an outcome of `operation` beside the HTTP attempts the interceptor counts.
-    fn count(&self, operation: &str, outcome: &str) {
-        let mut map = self
-            .counters
-            .requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        *map.entry((operation.to_string(), outcome.to_string()))
-            .or_insert(0) += 1;
     }
 
     /// The whole object (manifests are small).

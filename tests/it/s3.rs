@@ -467,22 +467,23 @@ fn s3_once_matches_local(format: SampleFormat, mode: SampleMode) {
     }
 }
 
-/// One test per (format, manifest mode), each its own moto server.
-macro_rules! s3_equals_local {
-    ($($name:ident: $format:ident, $mode:ident;)*) => {$(
+/// One `#[test]` per case, each calling `$run` with the case's arguments (each its own moto
+/// server).
+macro_rules! cases {
+    ($run:ident { $($name:ident: $($arg:expr),+;)* }) => {$(
         #[test]
         fn $name() {
-            s3_once_matches_local(SampleFormat::$format, SampleMode::$mode);
+            $run($($arg),+);
         }
     )*};
 }
 
-s3_equals_local! {
-    s3_parquet_overwrite_equals_local: Parquet, Overwrite;
-    s3_csv_gz_create_new_equals_local: CsvGz, CreateNew;
-    s3_parquet_create_new_equals_local: Parquet, CreateNew;
-    s3_csv_gz_overwrite_equals_local: CsvGz, Overwrite;
-}
+cases!(s3_once_matches_local {
+    s3_parquet_overwrite_equals_local: SampleFormat::Parquet, SampleMode::Overwrite;
+    s3_csv_gz_create_new_equals_local: SampleFormat::CsvGz, SampleMode::CreateNew;
+    s3_parquet_create_new_equals_local: SampleFormat::Parquet, SampleMode::CreateNew;
+    s3_csv_gz_overwrite_equals_local: SampleFormat::CsvGz, SampleMode::Overwrite;
+});
 
 #[test]
 fn a_wide_parquet_export_is_read_with_at_most_a_quarter_of_its_bytes() {
@@ -586,15 +587,10 @@ fn a_burst_is_retried_then_succeeds(fault: Fault, code: &str) {
     assert_eq!(comparable(&text), comparable(&once(dir.path(), &[])));
 }
 
-#[test]
-fn slowdown_is_retried_then_succeeds() {
-    a_burst_is_retried_then_succeeds(SLOWDOWN, "503");
-}
-
-#[test]
-fn internal_errors_are_retried_then_succeed() {
-    a_burst_is_retried_then_succeeds(INTERNAL_ERROR, "500");
-}
+cases!(a_burst_is_retried_then_succeeds {
+    slowdown_is_retried_then_succeeds: SLOWDOWN, "503";
+    internal_errors_are_retried_then_succeed: INTERNAL_ERROR, "500";
+});
 
 /// Two data-file bodies cut (or reset) half way: each Parquet range GET is sent again, and a
 /// CSV.gz stream resumes from the bytes it has read, within the same refresh, so the numbers are
@@ -635,25 +631,12 @@ fn a_failed_body_is_fetched_again(format: SampleFormat, fault: Fault) {
     assert_eq!(comparable(&text), comparable(&once(dir.path(), &[])));
 }
 
-#[test]
-fn a_cut_body_is_fetched_again_within_the_refresh() {
-    a_failed_body_is_fetched_again(SampleFormat::Parquet, Fault::Truncate);
-}
-
-#[test]
-fn a_reset_body_is_fetched_again_within_the_refresh() {
-    a_failed_body_is_fetched_again(SampleFormat::Parquet, Fault::Reset);
-}
-
-#[test]
-fn a_cut_csv_stream_resumes_where_it_broke() {
-    a_failed_body_is_fetched_again(SampleFormat::CsvGz, Fault::Truncate);
-}
-
-#[test]
-fn a_reset_csv_stream_resumes_where_it_broke() {
-    a_failed_body_is_fetched_again(SampleFormat::CsvGz, Fault::Reset);
-}
+cases!(a_failed_body_is_fetched_again {
+    a_cut_body_is_fetched_again_within_the_refresh: SampleFormat::Parquet, Fault::Truncate;
+    a_reset_body_is_fetched_again_within_the_refresh: SampleFormat::Parquet, Fault::Reset;
+    a_cut_csv_stream_resumes_where_it_broke: SampleFormat::CsvGz, Fault::Truncate;
+    a_reset_csv_stream_resumes_where_it_broke: SampleFormat::CsvGz, Fault::Reset;
+});
 
 /// A CSV.gz object replaced while its stream is broken is never spliced: the resumed GET asks for
 /// the ETag first seen (`If-Match`), S3 refuses it (412), and the refresh fails naming the object.
