@@ -22,7 +22,7 @@ need_tools() {
   if ! "$PY" -c 'import duckdb' >/dev/null 2>&1; then
     log "creating .venv with duckdb"
     python3 -m venv "$REPO/.venv"
-    "$REPO/.venv/bin/pip" install -q duckdb
+    "$REPO/.venv/bin/pip" install -q "$(grep '^duckdb==' "$REPO/scripts/deps/requirements.lock")"
   fi
 }
 

@@ -21,9 +21,11 @@ if ! cargo +nightly --version >/dev/null 2>&1; then
   echo "fuzz: no nightly Rust toolchain; install one with: rustup toolchain install nightly --profile minimal" >&2
   rustup toolchain install nightly --profile minimal
 fi
-if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
-  echo "== installing cargo-fuzz (cargo install cargo-fuzz)"
-  cargo install --locked cargo-fuzz
+# Pinned: upgrading is a deliberate change of this line.
+CARGO_FUZZ_VERSION=0.13.2
+if [ "$(cargo +nightly fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+  echo "== installing cargo-fuzz $CARGO_FUZZ_VERSION (cargo install --locked)"
+  cargo install --locked --force cargo-fuzz --version "$CARGO_FUZZ_VERSION"
 fi
 
 # Fuzz builds (nightly, instrumented) apart from the stable ones.

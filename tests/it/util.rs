@@ -456,8 +456,35 @@ pub fn export_for_clock_months(
 /// Starts the test environment's `moto_server` on a free loopback port and waits until it
 /// listens. With `Some(n)`, IAM authentication is on after `n` unauthenticated bootstrap calls;
 /// with `None`, any keys are accepted.
+/// The moto the tests were written against: the pin of `scripts/deps/requirements.lock`. Another
+/// version is refused up front with what to do (moto 5.2.6, for one, authorizes S3 requests by
+/// the API operation name instead of the IAM action, so a role granted `s3:ListBucket` cannot list).
+fn check_moto_version(python: &Path) {
+    static CHECKED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    CHECKED.get_or_init(|| {
+        let lock = std::fs::read_to_string(repo().join("scripts/deps/requirements.lock")).unwrap();
+        let pinned = lock
+            .lines()
+            .find_map(|l| l.strip_prefix("moto=="))
+            .expect("moto pinned in scripts/deps/requirements.lock");
+        let out = Command::new(python)
+            .args(["-c", "import moto; print(moto.__version__)"])
+            .output()
+            .expect("run python");
+        let installed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert_eq!(
+            installed,
+            pinned,
+            "{} has moto {installed:?}, the tests need the pinned {pinned}: run ./scripts/test.sh \
+             (it installs scripts/deps/requirements.lock into .venv)",
+            python.display()
+        );
+    });
+}
+
 fn spawn_moto_server(auth_after: Option<u32>) -> (Proc, SocketAddr) {
     let python = python();
+    check_moto_version(&python);
     let bin = python.parent().unwrap().join("moto_server");
     assert!(
         bin.exists(),
