@@ -44,6 +44,9 @@ pub struct Daemon {
     /// The OTLP pusher, handed to its task by [`serve`].
     otlp: Option<OtlpPusher>,
     otlp_counters: Option<Arc<OtlpCounters>>,
+    /// Test hook, debug builds only: bytes deliberately leaked per refresh
+    /// (`BEDROCK_EXPORTER_TEST_LEAK_BYTES_PER_REFRESH`), so the soak test can show it catches a leak.
+    debug_leak_bytes: usize,
 }
 
 /// What one refresh step did.
@@ -81,6 +84,14 @@ impl Daemon {
             current,
             otlp: None,
             otlp_counters: None,
+            debug_leak_bytes: if cfg!(debug_assertions) {
+                std::env::var("BEDROCK_EXPORTER_TEST_LEAK_BYTES_PER_REFRESH")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            } else {
+                0
+            },
         }
     }
 
@@ -102,6 +113,10 @@ impl Daemon {
     pub fn refresh(&mut self, progress: &mut dyn Progress) -> Step {
         let started = Instant::now();
         let started_unix = unix_now();
+        if self.debug_leak_bytes > 0 {
+            // Written, so the pages are resident; never freed.
+            Box::leak(vec![0x5a_u8; self.debug_leak_bytes].into_boxed_slice());
+        }
         let refresher = &mut self.refresher;
         let report = catch_unwind(AssertUnwindSafe(|| refresher.refresh(progress))).unwrap_or_else(
             |panic| {

@@ -5,8 +5,17 @@
 //! two exports' totals, never a mix. Refreshes are triggered with `POST /-/reload`
 //! (`--web.enable-lifecycle`), each followed by a refresh.
 //!
-//! `SOAK_REFRESHES` sets the number of refreshes (default 160, under two minutes in a debug build);
-//! `scripts/soak.sh` runs 1,000 and prints the figures the README quotes.
+//! Memory is measured as the resident set of a daemon whose glibc allocator is set to give memory
+//! back as it frees it ([`ALLOCATOR`]: one arena, no thread caches, the heap top trimmed at once,
+//! blocks of 128 kB and more mapped on their own, no cache of exited threads' stacks). The resident set then follows the live heap,
+//! so growth means retained memory, not arenas warming up at the pace of the machine's load. The
+//! growth is a robust fit: the floor (minimum) of each cycle of 10 refreshes after a warm-up, and
+//! the Theil–Sen slope (median of pairwise slopes) of those floors. The leak test proves the fit
+//! catches a leak of 8 kB per refresh (a debug-build hook of the daemon leaks it).
+//!
+//! `SOAK_REFRESHES` sets the number of refreshes (default 300, about three minutes in a debug build
+//! on an idle machine); `SOAK_SERIES_OUT=PREFIX` writes each run's samples to `PREFIX-leakN.txt`;
+//! `scripts/soak.sh` runs 1,000 and prints the figures the docs quote.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -52,31 +61,19 @@ fn upload(rt: &tokio::runtime::Runtime, endpoint: SocketAddr, root: &Path) {
     upload_tree(rt, &client, root, BUCKET, PREFIX);
 }
 
-/// Resident set size (kB) and open file descriptors of a process.
+/// Anonymous resident memory (kB: heap, anonymous maps, stacks; not the binary's file-backed pages,
+/// which grow as new code paths first run) and open file descriptors of a process.
 fn rss_and_fds(pid: u32) -> (u64, usize) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let rss = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix("RssAnon:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap();
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
         .count();
     (rss, fds)
-}
-
-/// Least-squares slope of `ys` over their index.
-fn slope(ys: &[f64]) -> f64 {
-    let n = ys.len() as f64;
-    let mx = (n - 1.0) / 2.0;
-    let my = ys.iter().sum::<f64>() / n;
-    let (mut num, mut den) = (0.0, 0.0);
-    for (i, y) in ys.iter().enumerate() {
-        num += (i as f64 - mx) * (y - my);
-        den += (i as f64 - mx).powi(2);
-    }
-    num / den
 }
 
 fn total(m: &[Sample]) -> f64 {
@@ -90,13 +87,132 @@ fn refreshes(m: &[Sample]) -> f64 {
         .sum()
 }
 
-#[test]
-fn soak_refreshes_with_changing_exports_and_s3_restarts_keep_memory_and_fds_flat() {
-    let n: usize = std::env::var("SOAK_REFRESHES")
+/// Memory growth the soak accepts, in kB per 100 refreshes (5 kB per refresh). Measured on the
+/// 2-core machine with the allocator settings above, 300 refreshes each (the docs' soak table):
+/// without a leak the fit is 0 idle and up to +370 kB per 100 refreshes with the machine
+/// overloaded (load average 15: several cargo builds beside the suite); a leak of 4 kB per
+/// refresh fits at +420 to +590, one of 8 kB at +772 overloaded. The limit sits between the two:
+/// 1.35 times the worst fit without a leak, 0.65 times the 8 kB leak's.
+const MAX_GROWTH_KB_PER_100: f64 = 500.0;
+
+/// The leak the leak test plants, per refresh.
+const TEST_LEAK_BYTES: usize = 8 * 1024;
+
+/// glibc malloc tunables that make the resident set follow the live heap (see the module docs).
+const ALLOCATOR: &str = "glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0:\
+glibc.malloc.trim_threshold=0:glibc.malloc.mmap_threshold=131072:glibc.pthread.stack_cache_size=0";
+
+/// Refreshes between two kills of the S3 server; also the window of one floor.
+const CYCLE: usize = 10;
+
+/// Theil–Sen slope of `ys` over their index: the median of the slopes of every pair.
+fn theil_sen(ys: &[f64]) -> f64 {
+    let mut slopes = Vec::new();
+    for i in 0..ys.len() {
+        for j in i + 1..ys.len() {
+            slopes.push((ys[j] - ys[i]) / (j - i) as f64);
+        }
+    }
+    slopes.sort_by(f64::total_cmp);
+    let m = slopes.len() / 2;
+    if slopes.len() % 2 == 1 {
+        slopes[m]
+    } else {
+        (slopes[m - 1] + slopes[m]) / 2.0
+    }
+}
+
+/// What a soak measured.
+struct Soak {
+    rss: Vec<f64>,
+    fds: Vec<f64>,
+    /// Fitted RSS growth after the warm-up, kB per 100 refreshes.
+    growth_kb_per_100: f64,
+    /// The first refresh of the fit.
+    warm_up: usize,
+}
+
+impl Soak {
+    fn summary(&self) -> String {
+        let fmt = |v: &[f64]| {
+            let mut s = v.to_vec();
+            s.sort_by(f64::total_cmp);
+            format!(
+                "first {:.0}, median {:.0}, last {:.0}, max {:.0}",
+                v[0],
+                s[s.len() / 2],
+                v[v.len() - 1],
+                s[s.len() - 1]
+            )
+        };
+        format!(
+            "SOAK anon_rss_kb: {} ; fitted growth after refresh {} {:+.1} kB per 100 refreshes (limit {MAX_GROWTH_KB_PER_100})\nSOAK fds: {}",
+            fmt(&self.rss),
+            self.warm_up,
+            self.growth_kb_per_100,
+            fmt(&self.fds)
+        )
+    }
+}
+
+fn refreshes_to_run() -> usize {
+    std::env::var("SOAK_REFRESHES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(160);
-    let restart_every = 10;
+        .unwrap_or(300)
+}
+
+#[test]
+fn soak_refreshes_with_changing_exports_and_s3_restarts_keep_memory_and_fds_flat() {
+    let s = soak(refreshes_to_run(), 0);
+    println!("{}", s.summary());
+    // Flat: file descriptors come back to where they were (at most 2 over the warm-up's maximum:
+    // a connection being closed); memory grows less than the limit.
+    let fd_max_after = s.fds[s.warm_up..].iter().copied().fold(0.0, f64::max);
+    let fd_max_before = s.fds[..s.warm_up].iter().copied().fold(0.0, f64::max);
+    assert!(
+        fd_max_after <= fd_max_before + 2.0,
+        "file descriptors grow: {}",
+        s.summary()
+    );
+    let fd_floors: Vec<f64> = s.fds[s.warm_up..]
+        .chunks(CYCLE)
+        .map(|c| c.iter().copied().fold(f64::INFINITY, f64::min))
+        .collect();
+    let fd_growth = theil_sen(&fd_floors) / CYCLE as f64 * 100.0;
+    assert!(
+        fd_growth.abs() < 1.0,
+        "fd growth {fd_growth} per 100 refreshes"
+    );
+    assert!(
+        s.growth_kb_per_100 < MAX_GROWTH_KB_PER_100,
+        "memory grows: {}",
+        s.summary()
+    );
+}
+
+/// The soak can fail: the same run with the daemon leaking 8 kB per refresh (a debug-build hook)
+/// is over the limit.
+#[test]
+fn a_leak_of_8_kb_per_refresh_fails_the_soak() {
+    if !cfg!(debug_assertions) {
+        eprintln!("skipped: the leak hook exists in debug builds only");
+        return;
+    }
+    let s = soak(refreshes_to_run(), TEST_LEAK_BYTES);
+    println!("{}", s.summary());
+    assert!(
+        s.growth_kb_per_100 > MAX_GROWTH_KB_PER_100,
+        "a leak of {TEST_LEAK_BYTES} bytes per refresh went unnoticed: {}",
+        s.summary()
+    );
+}
+
+/// `n` refreshes (S3 killed and restarted every [`CYCLE`]), the daemon leaking `leak` bytes per
+/// refresh; RSS and fds after each.
+fn soak(n: usize, leak: usize) -> Soak {
+    let restart_every = CYCLE;
+    assert!(n >= 12 * CYCLE, "SOAK_REFRESHES: at least {}", 12 * CYCLE);
     let dir = tempfile::tempdir().unwrap();
     let exports: Vec<_> = [1u64, 2]
         .iter()
@@ -149,6 +265,11 @@ fn soak_refreshes_with_changing_exports_and_s3_restarts_keep_memory_and_fds_flat
             ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
             ("BCE_S3__MAX_ATTEMPTS", "2"),
             ("BCE_S3__REQUEST_TIMEOUT", "2s"),
+            (
+                "BEDROCK_EXPORTER_TEST_LEAK_BYTES_PER_REFRESH",
+                &leak.to_string(),
+            ),
+            ("GLIBC_TUNABLES", ALLOCATOR),
         ],
     );
     d.wait_ready();
@@ -209,6 +330,14 @@ fn soak_refreshes_with_changing_exports_and_s3_restarts_keep_memory_and_fds_flat
         rss.push(r as f64);
         fds.push(f as f64);
     }
+    if let Ok(out) = std::env::var("SOAK_SERIES_OUT") {
+        let text: String = rss
+            .iter()
+            .zip(&fds)
+            .map(|(r, f)| format!("{r} {f}\n"))
+            .collect();
+        std::fs::write(format!("{out}-leak{leak}.txt"), text).unwrap();
+    }
     let _ = moto.kill();
     let _ = moto.wait();
     let mut d = d;
@@ -221,45 +350,22 @@ fn soak_refreshes_with_changing_exports_and_s3_restarts_keep_memory_and_fds_flat
         refresh_secs.iter().sum::<f64>() / refresh_secs.len().max(1) as f64,
         refresh_secs.iter().copied().fold(0.0, f64::max)
     );
-    // Slopes over the second half (after allocator warm-up), per 100 refreshes.
-    let half = n / 2;
-    let rss_slope = slope(&rss[half..]) * 100.0;
-    let fd_slope = slope(&fds[half..]) * 100.0;
-    let fmt = |v: &[f64]| {
-        format!(
-            "first {:.0}, median {:.0}, last {:.0}, max {:.0}",
-            v[0],
-            {
-                let mut s = v.to_vec();
-                s.sort_by(f64::total_cmp);
-                s[s.len() / 2]
-            },
-            v[v.len() - 1],
-            v.iter().copied().fold(0.0, f64::max)
-        )
+    // The fit starts after a third of the run (the allocator's first-use growth is over by then),
+    // on whole cycles.
+    let warm_up = (n / 3).div_ceil(CYCLE) * CYCLE;
+    let floors: Vec<f64> = rss[warm_up..]
+        .chunks(CYCLE)
+        .map(|c| c.iter().copied().fold(f64::INFINITY, f64::min))
+        .collect();
+    let soak = Soak {
+        growth_kb_per_100: theil_sen(&floors) / CYCLE as f64 * 100.0,
+        warm_up,
+        rss,
+        fds,
     };
     println!(
-        "SOAK refreshes={n} ok={ok} failed={failed} seconds={:.0}\nSOAK rss_kb: {} ; slope over the second half {rss_slope:+.1} kB per 100 refreshes\nSOAK fds: {} ; slope over the second half {fd_slope:+.2} per 100 refreshes",
-        started.elapsed().as_secs_f64(),
-        fmt(&rss),
-        fmt(&fds),
+        "SOAK refreshes={n} ok={ok} failed={failed} leak={leak} seconds={:.0}",
+        started.elapsed().as_secs_f64()
     );
-    // Flat: file descriptors come back to where they were; memory grows by less than 2 MB per
-    // 100 refreshes over the second half (a leak of one export's data per refresh is ~100 kB,
-    // so 100 refreshes would grow by 10 MB).
-    let fd_max_second_half = fds[half..].iter().copied().fold(0.0, f64::max);
-    assert!(
-        fd_max_second_half <= fds[..half].iter().copied().fold(0.0, f64::max) + 2.0,
-        "file descriptors grow: {}",
-        fmt(&fds)
-    );
-    assert!(
-        fd_slope.abs() < 1.0,
-        "fd slope {fd_slope} per 100 refreshes"
-    );
-    assert!(
-        rss_slope < 2048.0,
-        "RSS grows {rss_slope:.0} kB per 100 refreshes: {}",
-        fmt(&rss)
-    );
+    soak
 }
