@@ -466,7 +466,10 @@ fn otlp_receiver_killed_and_restarted() {
             ("BCE_REFRESH_INTERVAL", "2s"),
             ("BCE_OTLP__INTERVAL", "1s"),
             ("BCE_OTLP__MAX_ATTEMPTS", "2"),
-            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000"),
+            // Generous: while the receiver is down a push fails at once (connection refused);
+            // while it is up, a push of the sample in a debug build took 5.9 s on an overloaded
+            // machine, and a 2 s timeout made the test count a second failure (issue 19).
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "30000"),
         ],
     );
     d.wait_ready();
