@@ -16,6 +16,9 @@
 # Also checks formatting, clippy and rustdoc's links, builds the book in docs/ with its offline link
 # check, runs every fuzz target for 25 s (scripts/fuzz.sh), then the deployment artifacts
 # (scripts/check-deploy.sh).
+# Every test runs: with BEDROCK_TESTS_REQUIRE_TOOLS=1 a test whose tool is missing fails instead of
+# skipping (plain `cargo test` skips it with a line naming the tool), and the run prints how many
+# tests skipped (0 here).
 # Usage: ./scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,8 +106,14 @@ echo "== cargo doc --workspace --no-deps (warnings are errors: broken links in t
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== mdbook build docs (the book; mdbook-linkcheck2 checks its links offline, web links not followed)"
 mdbook build docs
-echo "== cargo test (all tests, including real prometheus/promtool and DuckDB)"
-cargo test --workspace --all-targets "$@"
+echo "== cargo test (all tests, including real prometheus/promtool and DuckDB; a missing tool fails)"
+skips="$(mktemp)"
+trap 'rm -f "$skips"' EXIT
+status=0
+BEDROCK_TESTS_REQUIRE_TOOLS=1 BEDROCK_TESTS_SKIP_LOG="$skips" cargo test --workspace --all-targets "$@" || status=$?
+echo "== $(wc -l <"$skips") test(s) skipped for a missing tool (BEDROCK_TESTS_REQUIRE_TOOLS=1 makes each a failure)"
+cat "$skips"
+[ "$status" = 0 ] || exit "$status"
 echo "== fuzz targets, 25 s each (scripts/fuzz.sh; nightly Rust, cargo-fuzz installed if missing)"
 ./scripts/fuzz.sh 25
 echo "== deployment artifacts (scripts/check-deploy.sh)"

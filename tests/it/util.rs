@@ -182,6 +182,8 @@ pub enum Need {
     Amtool,
     /// `curl` on PATH (Debian package curl).
     Curl,
+    /// GNU `time` on PATH (Debian package time), for a child's peak memory.
+    Time,
     /// `python3` on PATH (a standard library script).
     Python,
     /// DuckDB, the independent reference: the Python of `REFERENCE_PYTHON` or `.venv`, with
@@ -211,6 +213,7 @@ impl Need {
             ),
             Need::Amtool => on_path("amtool", "Debian package prometheus-alertmanager"),
             Need::Curl => on_path("curl", "Debian package curl"),
+            Need::Time => on_path("time", "Debian package time"),
             Need::Python => on_path("python3", "Debian package python3"),
             Need::DuckDb => {
                 static DUCKDB: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
@@ -265,15 +268,16 @@ impl Need {
 }
 
 /// The variable under which a test that would skip for a missing tool fails instead.
-/// `scripts/test.sh` sets it, so CI never skips silently.
-pub const REQUIRE_TOOLS_VAR: &str = "BCE_TEST_REQUIRE_TOOLS";
+/// `scripts/test.sh` sets it, so CI never skips silently. Not `BCE_…`: the daemons the tests start
+/// inherit the environment, and would take a `BCE_` variable for a configuration key.
+pub const REQUIRE_TOOLS_VAR: &str = "BEDROCK_TESTS_REQUIRE_TOOLS";
 
 /// A file to which each skip appends its line (`scripts/test.sh` counts them).
-pub const SKIP_LOG_VAR: &str = "BCE_TEST_SKIP_LOG";
+pub const SKIP_LOG_VAR: &str = "BEDROCK_TESTS_SKIP_LOG";
 
 /// True when one of the tools a test needs is missing: the test should return at once. Prints one
 /// line naming the test and the tool (on stderr, past the test harness's capture, so plain
-/// `cargo test` lists the skips). With `BCE_TEST_REQUIRE_TOOLS=1` a missing tool fails the test
+/// `cargo test` lists the skips). With `BEDROCK_TESTS_REQUIRE_TOOLS=1` a missing tool fails the test
 /// instead. Use it first thing in a test: `if missing(&[Need::Promtool]) { return; }`.
 pub fn missing(needs: &[Need]) -> bool {
     let absent: Vec<String> = needs.iter().filter_map(|n| n.absent()).collect();
