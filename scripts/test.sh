@@ -18,7 +18,8 @@
 # (scripts/check-deploy.sh).
 # Every test runs: with BEDROCK_TESTS_REQUIRE_TOOLS=1 a test whose tool is missing fails instead of
 # skipping (plain `cargo test` skips it with a line naming the tool), and the run prints how many
-# tests skipped (0 here).
+# tests skipped (0 here). Builds go to ./target, the folder `cargo build` and `cargo run` use, so
+# the two share one build (set CARGO_TARGET_DIR to use another).
 # Usage: ./scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -95,8 +96,9 @@ if ! cmp -s grafana/tools/package-lock.json grafana/tools/node_modules/.installe
   cp grafana/tools/package-lock.json grafana/tools/node_modules/.installed-lock.json
 fi
 
-# A target dir outside the clone, so CI and later runs reuse builds.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/target}"
+# The target dir `cargo run` uses (./target), so the script and the quick start share one build.
+# A fresh clone (CI's) builds from cold; fuzz builds go to target/fuzz (scripts/fuzz.sh).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
