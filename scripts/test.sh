@@ -104,7 +104,7 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-echo "== cargo doc --workspace --no-deps (warnings are errors: broken links in the docs)"
+echo "== cargo doc --workspace --no-deps (warnings are errors: broken links in the API docs)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 echo "== mdbook build docs (the book; mdbook-linkcheck2 checks its links offline, web links not followed)"
 mdbook build docs
