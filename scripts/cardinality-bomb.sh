@@ -8,7 +8,7 @@
 # (tests/it/corpus.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"  # ./target, as cargo run
 export AWS_EC2_METADATA_DISABLED=true
 CORPUS_BOMB_SESSIONS="${CORPUS_BOMB_SESSIONS:-1000000}" \
   cargo test --release --test it a_cardinality_bomb -- --nocapture

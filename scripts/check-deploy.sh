@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"  # ./target, as cargo run
 bin="${1:-$CARGO_TARGET_DIR/debug/bedrock-cost-exporter}"
 bin=$(realpath "$bin")
 [ -x "$bin" ] || { echo "no binary at $bin: cargo build first" >&2; exit 1; }

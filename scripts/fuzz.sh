@@ -29,7 +29,7 @@ if [ "$(cargo +nightly fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_V
 fi
 
 # Fuzz builds (nightly, instrumented) apart from the stable ones.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/target}/fuzz"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/fuzz"
 flags=(-s none -a)
 (cd fuzz && cargo +nightly fuzz build "${flags[@]}")
 

@@ -5,7 +5,7 @@
 # Usage: ./scripts/previews.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"  # ./target, as cargo run
 export AWS_EC2_METADATA_DISABLED=true
 export REFERENCE_PYTHON="${REFERENCE_PYTHON:-$PWD/.venv/bin/python}"
 "$REFERENCE_PYTHON" -c 'import matplotlib' 2>/dev/null || "$REFERENCE_PYTHON" -m pip install -q 'matplotlib==3.11.2'

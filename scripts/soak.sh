@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export REFERENCE_PYTHON="${REFERENCE_PYTHON:-$PWD/.venv/bin/python}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"  # ./target, as cargo run
 export AWS_EC2_METADATA_DISABLED=true
 export SOAK_REFRESHES="${1:-1000}"
 profile=()

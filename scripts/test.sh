@@ -11,7 +11,16 @@
 #   - Node.js and npm (Debian packages) and, in grafana/tools/node_modules, the pinned
 #     @grafana/schema, ts-json-schema-generator and ajv of grafana/tools/package-lock.json (the
 #     dashboards' schema check).
-# Also checks formatting, clippy and the docs' links, runs every fuzz target for 25 s (scripts/fuzz.sh), then the deployment artifacts (scripts/check-deploy.sh). Usage: ./scripts/test.sh [extra cargo test args]
+#   - mdbook and mdbook-linkcheck2 (pinned below; cargo install from crates.io, once per machine,
+#     into ~/.cache/bedrock-cost-exporter/tools, shared by every clone) for the book in docs/.
+# Also checks formatting, clippy and rustdoc's links, builds the book in docs/ with its offline link
+# check, runs every fuzz target for 25 s (scripts/fuzz.sh), then the deployment artifacts
+# (scripts/check-deploy.sh).
+# Every test runs: with BEDROCK_TESTS_REQUIRE_TOOLS=1 a test whose tool is missing fails instead of
+# skipping (plain `cargo test` skips it with a line naming the tool), and the run prints how many
+# tests skipped (0 here). Builds go to ./target, the folder `cargo build` and `cargo run` use, so
+# the two share one build (set CARGO_TARGET_DIR to use another).
+# Usage: ./scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +70,25 @@ PY
 fi
 export REFERENCE_PYTHON="$PWD/.venv/bin/python"
 
+# mdBook and its offline link checker for docs/, pinned: upgrading is a deliberate change of these
+# lines. Built from crates.io (cargo install --locked: the versions' own lock files) into a cache
+# outside the clone, so later runs and other clones on this machine skip it; reinstalled when the
+# installed version differs. mdbook without its `serve`/`watch` features (fewer crates to build).
+MDBOOK_VERSION=0.5.4
+MDBOOK_LINKCHECK2_VERSION=0.13.0
+book_tools="${XDG_CACHE_HOME:-$HOME/.cache}/bedrock-cost-exporter/tools"
+export PATH="$book_tools/bin:$PATH"
+if [ "$(mdbook --version 2>/dev/null)" != "mdbook v$MDBOOK_VERSION" ]; then
+  echo "== installing mdbook $MDBOOK_VERSION into $book_tools (cargo install --locked)"
+  env -u CARGO_TARGET_DIR cargo install --locked --force --quiet --root "$book_tools" \
+    mdbook --version "$MDBOOK_VERSION" --no-default-features --features search
+fi
+if [ "$(mdbook-linkcheck2 --version 2>/dev/null)" != "mdbook-linkcheck2 $MDBOOK_LINKCHECK2_VERSION" ]; then
+  echo "== installing mdbook-linkcheck2 $MDBOOK_LINKCHECK2_VERSION into $book_tools (cargo install --locked)"
+  env -u CARGO_TARGET_DIR cargo install --locked --force --quiet --root "$book_tools" \
+    mdbook-linkcheck2 --version "$MDBOOK_LINKCHECK2_VERSION"
+fi
+
 # Reinstalled when package-lock.json changes (the stamp is a copy of the lock file installed).
 if ! cmp -s grafana/tools/package-lock.json grafana/tools/node_modules/.installed-lock.json; then
   echo "== installing the dashboard schema tools (npm ci --prefix grafana/tools)"
@@ -68,17 +96,26 @@ if ! cmp -s grafana/tools/package-lock.json grafana/tools/node_modules/.installe
   cp grafana/tools/package-lock.json grafana/tools/node_modules/.installed-lock.json
 fi
 
-# A target dir outside the clone, so CI and later runs reuse builds.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/target}"
+# The target dir `cargo run` uses (./target), so the script and the quick start share one build.
+# A fresh clone (CI's) builds from cold; fuzz builds go to target/fuzz (scripts/fuzz.sh).
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-echo "== cargo doc --workspace --no-deps (warnings are errors: broken links in the docs)"
+echo "== cargo doc --workspace --no-deps (warnings are errors: broken links in the API docs)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
-echo "== cargo test (all tests, including real prometheus/promtool and DuckDB)"
-cargo test --workspace --all-targets "$@"
+echo "== mdbook build docs (the book; mdbook-linkcheck2 checks its links offline, web links not followed)"
+mdbook build docs
+echo "== cargo test (all tests, including real prometheus/promtool and DuckDB; a missing tool fails)"
+skips="$(mktemp)"
+trap 'rm -f "$skips"' EXIT
+status=0
+BEDROCK_TESTS_REQUIRE_TOOLS=1 BEDROCK_TESTS_SKIP_LOG="$skips" cargo test --workspace --all-targets "$@" || status=$?
+echo "== $(wc -l <"$skips") test(s) skipped for a missing tool (BEDROCK_TESTS_REQUIRE_TOOLS=1 makes each a failure)"
+cat "$skips"
+[ "$status" = 0 ] || exit "$status"
 echo "== fuzz targets, 25 s each (scripts/fuzz.sh; nightly Rust, cargo-fuzz installed if missing)"
 ./scripts/fuzz.sh 25
 echo "== deployment artifacts (scripts/check-deploy.sh)"

@@ -25,6 +25,9 @@ pub const AM_EXAMPLE: &str = "deploy/alertmanager/alertmanager.example.yml";
 
 #[test]
 fn the_rules_pass_promtool_check_and_their_unit_tests() {
+    if missing(&[Need::Promtool]) {
+        return;
+    }
     let out = run_tool("promtool", &["check", "rules", RULES]);
     assert!(out.contains("SUCCESS"), "{out}");
     let out = run_tool(
@@ -40,6 +43,9 @@ fn the_rules_pass_promtool_check_and_their_unit_tests() {
 
 #[test]
 fn the_alertmanager_example_routes_by_owner_and_pages() {
+    if missing(&[Need::Amtool]) {
+        return;
+    }
     let out = run_tool("amtool", &["check-config", AM_EXAMPLE]);
     assert!(out.contains("SUCCESS"), "{out}");
     for (labels, want) in [
@@ -222,6 +228,9 @@ fn get_json(addr: std::net::SocketAddr, path: &str) -> Option<serde_json::Value>
 /// configuration) so that the outcome does not depend on the day the test runs.
 #[test]
 fn an_over_budget_owner_is_paged_end_to_end() {
+    if missing(&[Need::Prometheus, Need::Alertmanager]) {
+        return;
+    }
     use cur_sample::{ExportSpec, write_export};
     use std::process::Stdio;
     use std::time::Duration;
@@ -304,7 +313,7 @@ fn an_over_budget_owner_is_paged_end_to_end() {
     let am_file = dir.path().join("alertmanager.yml");
     std::fs::write(&am_file, am_cfg).unwrap();
     let _am = Proc(
-        Command::new("/usr/bin/prometheus-alertmanager")
+        Command::new(tool("prometheus-alertmanager"))
             .arg(format!("--config.file={}", am_file.display()))
             .arg(format!(
                 "--storage.path={}",
@@ -315,9 +324,7 @@ fn an_over_budget_owner_is_paged_end_to_end() {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect(
-                "start /usr/bin/prometheus-alertmanager (Debian package prometheus-alertmanager)",
-            ),
+            .expect("start prometheus-alertmanager (Debian package prometheus-alertmanager)"),
     );
 
     let daemon = Daemon::start(

@@ -87,9 +87,15 @@ fn the_bundled_sample_serves_bedrock_metrics() {
     assert!(cost.iter().any(|s| s.label("line_item_type") == "Tax"));
 }
 
+/// The reference (docs/src, the mdBook) against the code: every metric family the daemon serves
+/// has a row in a metrics table (Metrics; the budget and spike metrics on Budgets), every series
+/// label a row in the label table, and every key of the annotated example configuration a row in
+/// the configuration page's key table.
 #[test]
-fn the_readme_documents_every_metric_and_label() {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+fn the_docs_document_every_metric_label_and_key() {
+    let metrics_page = docs_page("metrics.md");
+    let budgets_page = docs_page("budgets.md");
+    let config_page = docs_page("configuration.md");
     let text = once(&repo().join("sample/export"), &[]);
     let mut families: Vec<&str> = text
         .lines()
@@ -97,10 +103,12 @@ fn the_readme_documents_every_metric_and_label() {
         .filter_map(|l| l.split_whitespace().next())
         .collect();
     families.push("bedrock_exporter_folded_cost_usd");
+    assert!(families.len() > 20, "{families:?}");
     for f in families {
+        let row = format!("| `{f}` |");
         assert!(
-            readme.contains(&format!("`{f}`")),
-            "README lacks metric `{f}`"
+            metrics_page.contains(&row) || budgets_page.contains(&row),
+            "no row for metric `{f}` in the tables of docs/src/metrics.md or docs/src/budgets.md"
         );
     }
     for name in bedrock_cost_exporter::names::SERIES_LABELS
@@ -108,13 +116,26 @@ fn the_readme_documents_every_metric_and_label() {
         .chain([&bedrock_cost_exporter::names::PRICING_UNIT_LABEL])
     {
         assert!(
-            readme.contains(&format!("| `{name}` |")),
-            "README lacks label `{name}`"
+            metrics_page.contains(&format!("| `{name}` |")),
+            "docs/src/metrics.md lacks label `{name}`"
         );
     }
-    // Every configuration key of the example file is in the README's table.
+    let keys = example_config_keys();
+    assert!(keys.len() > 30, "{keys:?}");
+    for full in keys {
+        assert!(
+            config_page.contains(&format!("| `{full}` |")),
+            "docs/src/configuration.md lacks config key `{full}`"
+        );
+    }
+}
+
+/// Every configuration key of the annotated example file (commented-out ones included), as
+/// `section.key`.
+fn example_config_keys() -> Vec<String> {
     let example =
         std::fs::read_to_string(repo().join("config/bedrock-cost-exporter.toml")).unwrap();
+    let mut keys = Vec::new();
     let mut section = String::new();
     for line in example.lines().map(str::trim) {
         if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
@@ -137,9 +158,7 @@ fn the_readme_documents_every_metric_and_label() {
         if section == "tags.rename" {
             continue;
         }
-        assert!(
-            readme.contains(&format!("| `{full}` |")),
-            "README lacks config key `{full}`"
-        );
+        keys.push(full);
     }
+    keys
 }

@@ -150,6 +150,9 @@ fn export_with_unknown_usage_type(root: &Path) {
 
 #[test]
 fn unknown_usage_types_are_counted_logged_once_and_diagnosed() {
+    if missing(&[Need::DuckDb]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     export_with_unknown_usage_type(dir.path());
     let out = run_clean(&["once", "--source", dir.path().to_str().unwrap()], &[]);

@@ -8,6 +8,7 @@ mod budgets;
 mod cli;
 mod corpus;
 mod dashboards;
+mod docs;
 mod doctor;
 mod ha;
 mod healthcheck;

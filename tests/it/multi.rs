@@ -46,6 +46,9 @@ fn config(dir: &Path, body: &str) -> std::path::PathBuf {
 
 #[test]
 fn two_payers_in_one_snapshot_equal_duckdb_per_payer() {
+    if missing(&[Need::DuckDb]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     write(&a, PAYER_A, 1);
@@ -113,6 +116,9 @@ fn two_payers_in_one_snapshot_equal_duckdb_per_payer() {
 
 #[test]
 fn one_broken_export_keeps_its_last_good_data_while_the_other_updates() {
+    if missing(&[Need::DuckDb]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     write(&a, PAYER_A, 1);
@@ -195,6 +201,9 @@ fn one_broken_export_keeps_its_last_good_data_while_the_other_updates() {
 
 #[test]
 fn the_same_payer_and_period_in_two_exports_is_refused() {
+    if missing(&[Need::DuckDb]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let (a, copy) = (dir.path().join("a"), dir.path().join("copy"));
     write(&a, PAYER_A, 1);
@@ -345,6 +354,9 @@ fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
 /// only while the other keeps updating, and the per-export self-metrics say which.
 #[test]
 fn two_s3_exports_with_their_own_settings_reconcile_per_payer_and_fail_alone() {
+    if missing(&[Need::DuckDb, Need::Moto]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     write(&a, PAYER_A, 1);
@@ -482,6 +494,9 @@ fn two_s3_exports_with_their_own_settings_reconcile_per_payer_and_fail_alone() {
 /// per export; the export with the right role is served.
 #[test]
 fn exports_read_through_their_roles_and_a_refused_role_fails_alone() {
+    if missing(&[Need::DuckDb, Need::Moto]) {
+        return;
+    }
     const ROLE: &str = "BedrockCostReader";
     const EXTERNAL_ID: &str = "bce-test";
     let dir = tempfile::tempdir().unwrap();

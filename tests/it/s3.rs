@@ -473,6 +473,9 @@ macro_rules! cases {
     ($run:ident { $($name:ident: $($arg:expr),+;)* }) => {$(
         #[test]
         fn $name() {
+            if missing(&[Need::Moto]) {
+                return;
+            }
             $run($($arg),+);
         }
     )*};
@@ -487,6 +490,9 @@ cases!(s3_once_matches_local {
 
 #[test]
 fn a_wide_parquet_export_is_read_with_at_most_a_quarter_of_its_bytes() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     let (dir, summary, moto) = on_moto(
         // A large organisation's bill: most rows are not Bedrock (issue 4's setting).
         &ExportSpec {
@@ -536,6 +542,9 @@ fn requests(samples: &[Sample], op: &str) -> f64 {
 
 #[test]
 fn an_unchanged_manifest_costs_no_data_gets() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     let (_dir, _, moto) = on_moto(&spec(SampleFormat::Parquet, SampleMode::Overwrite));
     let daemon = serve(&moto, moto.addr, &[("BCE_REFRESH_INTERVAL", "1s")]);
     daemon.wait_ready();
@@ -642,6 +651,9 @@ cases!(a_failed_body_is_fetched_again {
 /// the ETag first seen (`If-Match`), S3 refuses it (412), and the refresh fails naming the object.
 #[test]
 fn a_csv_stream_whose_object_changed_is_not_resumed() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     let (dir, _, moto) = on_moto(&spec(SampleFormat::CsvGz, SampleMode::Overwrite));
     let proxy = FaultProxy::start(moto.addr);
     proxy.arm(Fault::Truncate, "/data/", 1);
@@ -830,6 +842,9 @@ fn parquet() -> ExportSpec {
 
 #[test]
 fn throttling_beyond_the_retries_fails_the_refresh_naming_the_object_then_recovers() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     let mut scene = Scene::start(&parquet());
     let log = scene.fault_fails_a_refresh_then_recovers(SLOWDOWN, Duration::from_secs(30));
     assert!(
@@ -840,24 +855,36 @@ fn throttling_beyond_the_retries_fails_the_refresh_naming_the_object_then_recove
 
 #[test]
 fn a_truncated_body_fails_the_refresh_naming_the_object_then_recovers() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     Scene::start(&parquet())
         .fault_fails_a_refresh_then_recovers(Fault::Truncate, Duration::from_secs(30));
 }
 
 #[test]
 fn a_truncated_csv_gz_stream_fails_the_refresh_naming_the_object_then_recovers() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     Scene::start(&spec(SampleFormat::CsvGz, SampleMode::Overwrite))
         .fault_fails_a_refresh_then_recovers(Fault::Truncate, Duration::from_secs(30));
 }
 
 #[test]
 fn a_connection_reset_mid_body_fails_the_refresh_naming_the_object_then_recovers() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     Scene::start(&parquet())
         .fault_fails_a_refresh_then_recovers(Fault::Reset, Duration::from_secs(30));
 }
 
 #[test]
 fn a_body_stalled_mid_way_fails_within_the_stall_timeout_then_recovers() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     let mut scene = Scene::start(&parquet());
     let t0 = std::time::Instant::now();
     // s3.stall_timeout is 2 s here: the refresh fails well before the SDK's default (20 s).
@@ -877,6 +904,9 @@ fn slow_export() -> ExportSpec {
 
 #[test]
 fn a_server_gone_mid_refresh_keeps_the_last_good_snapshot_and_recovers() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     let mut scene = Scene::start(&slow_export());
     let (before, from) = scene.refresh_reading_slowly(1);
     // Every connection reset, new ones refused.
@@ -889,6 +919,9 @@ fn a_server_gone_mid_refresh_keeps_the_last_good_snapshot_and_recovers() {
 
 #[test]
 fn moto_killed_mid_read_then_restarted_recovers() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     let mut scene = Scene::start(&slow_export());
     let (before, from) = scene.refresh_reading_slowly(2);
     // The server process dies while data files are being read.
@@ -906,6 +939,9 @@ fn moto_killed_mid_read_then_restarted_recovers() {
 
 #[test]
 fn wrong_credentials_give_a_clear_error_naming_the_bucket() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     let (_dir, _, moto) = on_moto(&spec(SampleFormat::Parquet, SampleMode::Overwrite));
     let mut env = moto.env();
     env[1].1 = "not-the-secret".into();
@@ -931,6 +967,9 @@ fn wrong_credentials_give_a_clear_error_naming_the_bucket() {
 
 #[test]
 fn doctor_on_s3_checks_listing_and_reading_and_blocks_on_bad_credentials() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     let (_dir, _, moto) = on_moto(&spec(SampleFormat::Parquet, SampleMode::CreateNew));
     let mut args = vec!["doctor".to_string()];
     args.extend(s3_args(moto.addr));

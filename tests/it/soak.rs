@@ -164,6 +164,9 @@ fn refreshes_to_run() -> usize {
 
 #[test]
 fn soak_refreshes_with_changing_exports_and_s3_restarts_keep_memory_and_fds_flat() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     let s = soak(refreshes_to_run(), 0);
     println!("{}", s.summary());
     // Flat: file descriptors come back to where they were (at most 2 over the warm-up's maximum:
@@ -195,6 +198,9 @@ fn soak_refreshes_with_changing_exports_and_s3_restarts_keep_memory_and_fds_flat
 /// is over the limit.
 #[test]
 fn a_leak_of_8_kb_per_refresh_fails_the_soak() {
+    if missing(&[Need::Moto]) {
+        return;
+    }
     if !cfg!(debug_assertions) {
         eprintln!("skipped: the leak hook exists in debug builds only");
         return;

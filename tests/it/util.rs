@@ -118,16 +118,20 @@ pub fn once(root: &Path, extra: &[&str]) -> String {
 }
 
 /// The Python with DuckDB that the test script sets up (`REFERENCE_PYTHON`, else `.venv/bin/python`).
+/// Tests that use it first check `missing(&[Need::DuckDb])` (or `Need::Moto`).
 pub fn python() -> PathBuf {
+    reference_python().unwrap_or_else(|| {
+        panic!(
+            "no Python with DuckDB: run ./scripts/test.sh (it creates .venv with duckdb) or set REFERENCE_PYTHON"
+        )
+    })
+}
+
+fn reference_python() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("REFERENCE_PYTHON") {
-        return PathBuf::from(p);
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
-    let venv = repo().join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python with DuckDB: run ./scripts/test.sh (it creates .venv with duckdb) or set REFERENCE_PYTHON"
-    );
-    venv
+    Some(repo().join(".venv/bin/python")).filter(|p| p.is_file())
 }
 
 /// The DuckDB reference sums for an export.
@@ -146,17 +150,159 @@ pub fn duckdb_sums(root: &Path, extra: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("JSON from duckdb_sums.py")
 }
 
-/// A tool on PATH, or a clear failure naming how to get it.
+/// A program on PATH.
+pub fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A tool on PATH, or a clear failure naming how to get it. Tests that use one first check
+/// `missing(&[Need::…])`, so that a machine without it skips them.
 pub fn tool(name: &str) -> PathBuf {
-    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
-        let p = Path::new(dir).join(name);
-        if p.is_file() {
-            return p;
+    which(name).unwrap_or_else(|| {
+        panic!(
+            "`{name}` not found on PATH: run ./scripts/test.sh (it installs what the tests need)"
+        )
+    })
+}
+
+/// An external tool a test needs (beyond Rust and this repository).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// `prometheus` on PATH (Debian package prometheus).
+    Prometheus,
+    /// `promtool` on PATH (Debian package prometheus).
+    Promtool,
+    /// `prometheus-alertmanager` on PATH (Debian package prometheus-alertmanager).
+    Alertmanager,
+    /// `amtool` on PATH (Debian package prometheus-alertmanager).
+    Amtool,
+    /// `curl` on PATH (Debian package curl).
+    Curl,
+    /// GNU `time` on PATH (Debian package time), for a child's peak memory.
+    Time,
+    /// `python3` on PATH (a standard library script).
+    Python,
+    /// DuckDB, the independent reference: the Python of `REFERENCE_PYTHON` or `.venv`, with
+    /// `duckdb` importable.
+    DuckDb,
+    /// moto's S3/STS server: `moto_server` beside that Python.
+    Moto,
+    /// The dashboards' schema check: `node` on PATH and `grafana/tools/node_modules`.
+    DashboardSchema,
+    /// `mdbook` on PATH (scripts/test.sh installs the pinned version into its tools cache).
+    Mdbook,
+}
+
+impl Need {
+    /// `None` when the tool is there, else what is missing and how to get it.
+    fn absent(self) -> Option<String> {
+        let on_path = |name: &str, how: &str| match which(name) {
+            Some(_) => None,
+            None => Some(format!("`{name}` (not on PATH; {how})")),
+        };
+        match self {
+            Need::Prometheus => on_path("prometheus", "Debian package prometheus"),
+            Need::Promtool => on_path("promtool", "Debian package prometheus"),
+            Need::Alertmanager => on_path(
+                "prometheus-alertmanager",
+                "Debian package prometheus-alertmanager",
+            ),
+            Need::Amtool => on_path("amtool", "Debian package prometheus-alertmanager"),
+            Need::Curl => on_path("curl", "Debian package curl"),
+            Need::Time => on_path("time", "Debian package time"),
+            Need::Python => on_path("python3", "Debian package python3"),
+            Need::DuckDb => {
+                static DUCKDB: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+                DUCKDB
+                    .get_or_init(|| {
+                        let Some(py) = reference_python() else {
+                            return Some(
+                                "DuckDB (no REFERENCE_PYTHON and no .venv/bin/python; ./scripts/test.sh makes .venv)"
+                                    .to_string(),
+                            );
+                        };
+                        let ok = Command::new(&py)
+                            .args(["-c", "import duckdb"])
+                            .stdout(Stdio::null())
+                            .stderr(Stdio::null())
+                            .status()
+                            .is_ok_and(|s| s.success());
+                        (!ok).then(|| {
+                            format!(
+                                "DuckDB (`import duckdb` fails in {}; ./scripts/test.sh installs it)",
+                                py.display()
+                            )
+                        })
+                    })
+                    .clone()
+            }
+            Need::Moto => match reference_python() {
+                Some(py) if py.with_file_name("moto_server").is_file() => None,
+                Some(py) => Some(format!(
+                    "moto (no moto_server beside {}; ./scripts/test.sh installs it)",
+                    py.display()
+                )),
+                None => Some(
+                    "moto (no REFERENCE_PYTHON and no .venv/bin/python; ./scripts/test.sh makes .venv)"
+                        .to_string(),
+                ),
+            },
+            Need::DashboardSchema => {
+                let modules = repo().join("grafana/tools/node_modules");
+                on_path("node", "Debian package nodejs").or_else(|| {
+                    (!modules.join("@grafana/schema").is_dir()
+                        || !modules.join("ts-json-schema-generator").is_dir())
+                    .then(|| {
+                        "the dashboard schema tools (no grafana/tools/node_modules; `npm ci --prefix grafana/tools`)"
+                            .to_string()
+                    })
+                })
+            }
+            Need::Mdbook => on_path("mdbook", "scripts/test.sh installs the pinned version"),
         }
     }
-    panic!(
-        "`{name}` not found on PATH: run ./scripts/test.sh (it installs Debian's prometheus package)"
-    );
+}
+
+/// The variable under which a test that would skip for a missing tool fails instead.
+/// `scripts/test.sh` sets it, so CI never skips silently. Not `BCE_…`: the daemons the tests start
+/// inherit the environment, and would take a `BCE_` variable for a configuration key.
+pub const REQUIRE_TOOLS_VAR: &str = "BEDROCK_TESTS_REQUIRE_TOOLS";
+
+/// A file to which each skip appends its line (`scripts/test.sh` counts them).
+pub const SKIP_LOG_VAR: &str = "BEDROCK_TESTS_SKIP_LOG";
+
+/// True when one of the tools a test needs is missing: the test should return at once. Prints one
+/// line naming the test and the tool (on stderr, past the test harness's capture, so plain
+/// `cargo test` lists the skips). With `BEDROCK_TESTS_REQUIRE_TOOLS=1` a missing tool fails the test
+/// instead. Use it first thing in a test: `if missing(&[Need::Promtool]) { return; }`.
+pub fn missing(needs: &[Need]) -> bool {
+    let absent: Vec<String> = needs.iter().filter_map(|n| n.absent()).collect();
+    if absent.is_empty() {
+        return false;
+    }
+    let thread = std::thread::current();
+    let test = thread.name().filter(|n| *n != "main").unwrap_or("a test");
+    let line = format!("SKIPPED {test}: needs {}", absent.join(", "));
+    if let Some(log) = std::env::var_os(SKIP_LOG_VAR) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap_or_else(|e| panic!("{SKIP_LOG_VAR}={}: {e}", Path::new(&log).display()));
+        writeln!(f, "{line}").unwrap();
+    }
+    if std::env::var(REQUIRE_TOOLS_VAR).is_ok_and(|v| !v.is_empty() && v != "0") {
+        panic!("{line}; {REQUIRE_TOOLS_VAR} is set, so a missing tool is a failure");
+    }
+    // Straight to stderr: the harness captures print!/eprint!, not writes to the handle.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+    true
 }
 
 /// An HTTP client that reports every status (no error for 4xx/5xx), never decompresses, and
@@ -761,4 +907,87 @@ pub fn raw_request(
         .and_then(|x| x.parse().ok())
         .unwrap_or(0);
     (status, head.to_string(), body.to_string())
+}
+
+/// A page of the reference documentation, the mdBook in `docs/src` (`docs_page("metrics.md")`).
+pub fn docs_page(name: &str) -> String {
+    let path = repo().join("docs/src").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The anchor mdBook (0.5) gives a heading: its rendered text (code spans and link texts
+/// included, markup dropped), trimmed and lower-cased, keeping letters, digits, `_` and `-`,
+/// each whitespace character turned into `-`, every other character dropped. A page's second
+/// heading with the same anchor gets `-1`, the next `-2` ([`docs_anchors`]). An explicit
+/// `{#id}` after the heading text is taken as it is. So `### BedrockBudgetExceeded` is
+/// `#bedrockbudgetexceeded` and `## Sizing: one daemon or several` is
+/// `#sizing-one-daemon-or-several`.
+pub fn md_anchor(heading: &str) -> String {
+    let heading = heading.trim();
+    if let Some((_, id)) = heading.strip_suffix('}').and_then(|h| h.rsplit_once("{#")) {
+        return id.to_string();
+    }
+    // Link texts stay, their targets go; then the markup characters of code and emphasis.
+    let mut text = String::new();
+    let mut rest = heading;
+    while let Some(open) = rest.find('[') {
+        let (before, after) = rest.split_at(open);
+        text.push_str(before);
+        match after.find("](").zip(after.find(')')) {
+            Some((mid, close)) if mid < close => {
+                text.push_str(&after[1..mid]);
+                rest = &after[close + 1..];
+            }
+            _ => {
+                text.push('[');
+                rest = &after[1..];
+            }
+        }
+    }
+    text.push_str(rest);
+    text.replace(['`', '*'], "")
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                Some(c)
+            } else if c.is_whitespace() {
+                Some('-')
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// The anchors of a page of `docs/src`, in order, made unique as mdBook does (`-1`, `-2`, …).
+pub fn docs_anchors(name: &str) -> Vec<String> {
+    let mut used = std::collections::HashSet::new();
+    let mut anchors = Vec::new();
+    let mut fence = false;
+    for line in docs_page(name).lines() {
+        if line.trim_start().starts_with("```") {
+            fence = !fence;
+            continue;
+        }
+        let hashes = line.chars().take_while(|&c| c == '#').count();
+        if fence || !(1..=6).contains(&hashes) || !line[hashes..].starts_with(' ') {
+            continue;
+        }
+        let heading = line[hashes..].trim();
+        if heading.ends_with('}') && heading.contains("{#") {
+            anchors.push(md_anchor(heading)); // an explicit id: taken as written, never numbered
+            continue;
+        }
+        let id = md_anchor(heading);
+        let mut unique = id.clone();
+        let mut n = 0;
+        while !used.insert(unique.clone()) {
+            n += 1;
+            unique = format!("{id}-{n}");
+        }
+        anchors.push(unique);
+    }
+    anchors
 }

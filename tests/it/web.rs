@@ -296,6 +296,9 @@ fn curl() -> std::path::PathBuf {
 
 #[test]
 fn tls_with_client_certificates_refuses_strangers_and_plain_http() {
+    if missing(&[Need::Curl]) {
+        return;
+    }
     // Relative file names resolve against the web configuration file's folder.
     let (dir, pki, web) = pki_with_web_config(|_| {
         "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  min_version: TLS12\n".into()
@@ -495,6 +498,9 @@ fn client_allowed_sans_admit_only_listed_names() {
 
 #[test]
 fn tls_with_basic_auth_over_http2_and_http1() {
+    if missing(&[Need::Curl]) {
+        return;
+    }
     let (dir, pki, web) = pki_with_web_config(|d| {
         format!(
             "tls_server_config:\n  cert_file: {}\n  key_file: {}\n  min_version: TLS13\nbasic_auth_users:\n  prometheus: {}\n",
@@ -586,6 +592,9 @@ fn connections_beyond_the_bound_wait_until_one_closes() {
 
 #[test]
 fn the_example_web_config_passes_promtool_and_us_and_bad_keys_are_named() {
+    if missing(&[Need::Promtool]) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     Pki::new().write(dir.path());
     let example = dir.path().join("web-config.yml");
