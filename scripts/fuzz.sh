@@ -28,8 +28,9 @@ if [ "$(cargo +nightly fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_V
   cargo install --locked --force cargo-fuzz --version "$CARGO_FUZZ_VERSION"
 fi
 
-# Fuzz builds (nightly, instrumented) apart from the stable ones.
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}/fuzz"
+# Fuzz builds (nightly, instrumented) share nothing with the stable build: they live outside the
+# clone, so every clone of this machine (CI's) reuses them. FUZZ_TARGET_DIR overrides.
+export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/bedrock-cost-exporter/fuzz-target}"
 flags=(-s none -a)
 (cd fuzz && cargo +nightly fuzz build "${flags[@]}")
 
