@@ -97,7 +97,7 @@ if ! cmp -s grafana/tools/package-lock.json grafana/tools/node_modules/.installe
 fi
 
 # The target dir `cargo run` uses (./target), so the script and the quick start share one build.
-# A fresh clone (CI's) builds from cold; fuzz builds go to target/fuzz (scripts/fuzz.sh).
+# A fresh clone (CI's) builds from cold; fuzz builds live in ~/.cache (scripts/fuzz.sh).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 echo "== cargo fmt --check"
