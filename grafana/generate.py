@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
-"""Writes grafana/dashboards/*.json: the five Bedrock cost dashboards (classic dashboard JSON).
+"""The five Bedrock cost dashboards (classic dashboard JSON), built from the rules' and dashboards'
+parameter set (deploy/mixin/config.toml): job selector, currency, tag variables, spike thresholds.
 
-The JSON files are what Grafana loads and what the tests check; this script is how they are made,
-so that every panel gets the same datasource variable, filters and conventions. Run it after an
-edit (`python3 grafana/generate.py`); the test suite fails when the committed JSON differs from its
-output. Standard library only.
+deploy/mixin/generate.py writes them (grafana/dashboards/*.json and the Helm chart's copies);
+running this file does the same. The JSON files are what Grafana loads and what the tests check;
+this module is how they are made, so that every panel gets the same datasource variable, filters
+and conventions. The test suite fails when the committed JSON differs from the generator's output.
+Standard library only.
+
+Why Python builders, not grafana-foundation-sdk or jsonnet: the rules, the Helm template and these
+dashboards come from one parameter file with one language and no dependency (python3 alone
+regenerates them); the foundation SDK's PyPI builds target Grafana ≤ 11.6 (schemaVersion 41) while
+we validate against @grafana/schema 13.2.3 (schemaVersion 42), and jsonnet's grafonnet library is
+not installable from a package registry.
 
 Conventions (README, "Dashboards"):
 - Values are billing-period-to-date gauges: panels read them as they are (stat, bar gauge, table,
@@ -17,6 +25,7 @@ Conventions (README, "Dashboards"):
 
 import json
 import pathlib
+import sys
 
 OUT = pathlib.Path(__file__).resolve().parent / "dashboards"
 TAG = "bedrock-cost-exporter"
@@ -89,11 +98,16 @@ def v_query(name, label, query, description, multi=True, sort=1, hide=0):
     return v
 
 
+# Set by configure() from the parameter set.
+JOB_SELECTOR = 'job="bedrock-cost-exporter"'
+PARAMS = None
+
+
 def v_job():
     return v_query(
         "job",
         "Job",
-        "label_values(bedrock_exporter_build_info, job)",
+        f"label_values(bedrock_exporter_build_info{{{JOB_SELECTOR}}}, job)",
         "Prometheus job(s) scraping bedrock-cost-exporter. Replicas of one job are deduplicated "
         "(max without instance, pod); pick one job per bill.",
     )
@@ -111,18 +125,51 @@ def v_period(metric="bedrock_cost_usd"):
     )
 
 
-COST_FILTER_VARS = [
-    # (variable, label, metric label, description)
-    ("payer_account_id", "Payer account", "payer_account_id",
-     "bill_payer_account_id, the management account whose bill it is (one per export)"),
-    ("account", "Account", "account_id", "line_item_usage_account_id"),
-    ("team", "Team", "tag_team", "activated tag iamPrincipal/team (absent tags match All)"),
-    ("cost_center", "Cost centre", "tag_cost_center", "activated tag iamPrincipal/cost-center"),
-    ("project", "Project", "tag_project", "activated tag iamPrincipal/project"),
-    ("principal", "Principal", "principal", "line_item_iam_principal (full ARN)"),
-    ("model", "Model", "model", "model from the usage type or Marketplace product name"),
-    ("region", "Region", "region", "region from the usage-type prefix"),
-]
+COST_FILTER_VARS = []
+
+
+def tag_vars():
+    """(variable, title, label, description) of each tag variable of the parameter set."""
+    return [(t["name"], t["title"], t["label"],
+             f"activated principal or session tag (label {t['label']}; absent tags match All)")
+            for t in PARAMS["tagVariables"]]
+
+
+def configure(params):
+    """Takes the parameter set (deploy/mixin/params.py load())."""
+    global PARAMS, JOB_SELECTOR, COST_FILTER_VARS
+    PARAMS = params
+    JOB_SELECTOR = params["jobSelector"]
+    COST_FILTER_VARS = [
+        # (variable, label, metric label, description)
+        ("payer_account_id", "Payer account", "payer_account_id",
+         "bill_payer_account_id, the management account whose bill it is (one per export)"),
+        ("account", "Account", "account_id", "line_item_usage_account_id"),
+        *tag_vars(),
+        ("principal", "Principal", "principal", "line_item_iam_principal (full ARN)"),
+        ("model", "Model", "model", "model from the usage type or Marketplace product name"),
+        ("region", "Region", "region", "region from the usage-type prefix"),
+    ]
+
+
+def alert_param(name, key):
+    return PARAMS["alerts"][name][key]
+
+
+def num(x):
+    s = repr(float(x))
+    return s[:-2] if s.endswith(".0") else s
+
+
+def counter_window():
+    """4 × the scrape interval: at least two scrapes, like $__rate_interval with the datasource's
+    scrape interval set to the exporter's."""
+    import re
+    total = 0
+    for n, unit in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", PARAMS["scrapeInterval"]):
+        total += int(n) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}[unit]
+    secs = int(total * 4)
+    return f"{secs // 60}m" if secs % 60 == 0 else f"{secs}s"
 
 
 def cost_vars():
@@ -414,6 +461,16 @@ def dashboard(key, title, description, panels, variables, time_from="now-7d"):
     }
 
 
+def budget_thresholds():
+    t = [alert_param(n, "threshold") for n in ("BedrockBudgetHalfUsed", "BedrockBudgetAlmostUsed", "BedrockBudgetExceeded")]
+    return thresholds((t[0], "yellow"), (t[1], "orange"), (t[2], "red"))
+
+
+def budget_levels_text():
+    t = [alert_param(n, "threshold") for n in ("BedrockBudgetHalfUsed", "BedrockBudgetAlmostUsed", "BedrockBudgetExceeded")]
+    return ", ".join(f"{num(x * 100)} %" for x in t[:2]) + f" and {num(t[2] * 100)} %"
+
+
 ELAPSED = (
     '(utc:bedrock_month_elapsed:ratio and on () '
     'billing_period:bedrock_exporter_current_billing_period:max{billing_period="$billing_period"}) '
@@ -445,9 +502,9 @@ def overview():
     P.append(g.place(bargauge(
         "Budget used",
         "Spend / monthly limit of each configured budget in this billing period (bedrock_budget_spend_usd "
-        "over bedrock_budget_limit_usd). 50 %, 80 % and 100 % are where the shipped alerts fire.",
+        f"over bedrock_budget_limit_usd). {budget_levels_text()} are where the shipped alerts fire.",
         [target('max by (budget) (budget_billing_period:bedrock_budget_used:ratio{job=~"$job", billing_period="$billing_period"})', "{{budget}}")],
-        "percentunit", thr=thresholds((0.5, "yellow"), (0.8, "orange"), (1, "red")), max_=1,
+        "percentunit", thr=budget_thresholds(), max_=1,
         links=[dlink("budgets", "Budget ${__field.labels.budget}", [("budget", "${__field.labels.budget}")])]), 6, 4))
     P.append(g.place(stat(
         "Data as of",
@@ -457,8 +514,9 @@ def overview():
         "dateTimeAsIso", color_mode="none"), 4, 4))
     P.append(g.place(stat(
         "Bill age",
-        "Time since the newest usage in the export (now − newest line_item_usage_end_date). The "
-        "BedrockCostDataStale alert fires above 48 h.",
+        "Time since the newest usage in the export (now − newest line_item_usage_end_date). "
+        f"BedrockUsageAbsent (info) fires above {alert_param('BedrockUsageAbsent', 'threshold')} days; "
+        "whether the export itself still arrives is BedrockCostExportStale's (Exporter health dashboard).",
         [target('time() - max(bedrock_exporter_data_newest_usage_timestamp_seconds{job=~"$job", billing_period="$billing_period"})', "age")],
         "s", thr=thresholds((36 * 3600, "orange"), (48 * 3600, "red")),
         links=[dlink("health", "Exporter health", [])]), 3, 4))
@@ -558,14 +616,10 @@ def principals():
     g = Grid()
     P = []
     P.append(g.row("Tags and principal types"))
-    for lab, title, desc in [
-        ("tag_team", "By team", "activated tag iamPrincipal/team"),
-        ("tag_cost_center", "By cost centre", "activated tag iamPrincipal/cost-center"),
-        ("tag_project", "By project", "activated tag iamPrincipal/project"),
-    ]:
+    for _, title, lab, desc in tag_vars():
         P.append(g.place(bargauge(
-            title,
-            f"Cost per value of the {desc} (label {lab}); \"(untagged)\" is spend without the tag."
+            f"By {title[0].lower() + title[1:]}",
+            f"Cost per value of the {desc}; \"(untagged)\" is spend without the tag."
             + FROM_BILL + FILTERS,
             [target("sort_desc(" + untagged(lab, f"sum by ({lab}) ({cost()})") + ")", "{{" + lab + "}}")], "currencyUSD"), 6, 8))
     P.append(g.place(piechart(
@@ -592,10 +646,11 @@ def principals():
         "currencyUSD",
         transformations=[hide_fields("Time", rename={"Value": "Cost", "principal_name": "role"}, order=["principal_name", "session", "Value"])],
         sort_by="Cost"), 10, 10))
+    first = tag_vars()[0] if tag_vars() else ("principal_type", "Principal type", "principal_type", "")
     P.append(g.place(timeseries(
-        "Month to date by team",
-        "Cost of the billing period so far per iamPrincipal/team tag, as each scrape saw it." + FILTERS,
-        [target(untagged("tag_team", f"sum by (tag_team) ({cost()})"), "{{tag_team}}", instant=False)], "currencyUSD"), 12, 8))
+        f"Month to date by {first[1][0].lower() + first[1][1:]}",
+        f"Cost of the billing period so far per {first[2]}, as each scrape saw it." + FILTERS,
+        [target(untagged(first[2], f"sum by ({first[2]}) ({cost()})"), "{{" + first[2] + "}}", instant=False)], "currencyUSD"), 12, 8))
     P.append(g.place(bargauge(
         "Models used by the selected principals",
         "Cost per model of the principals selected above (all of them with All)." + FROM_BILL + FILTERS,
@@ -603,23 +658,33 @@ def principals():
         links=[dlink("models", "Model ${__field.labels.model}", [("model", "${__field.labels.model}")])]), 12, 8))
 
     P.append(g.row("Spikes"))
-    P.append(g.place(table(
+    factor = num(alert_param("BedrockPrincipalSpendSpike", "factor"))
+    minimum = num(alert_param("BedrockPrincipalSpendSpike", "threshold"))
+    day = 'max by (principal, usage_date, budget, owner) (bedrock_principal_day_cost_usd{job=~"$job", principal=~"$principal"})'
+    base = 'max by (principal, usage_date, budget, owner) (bedrock_principal_baseline_day_cost_usd{job=~"$job", principal=~"$principal"})'
+    # BedrockPrincipalSpendSpike's condition: the table lists the principals it fires (or will) for.
+    over = f"({day} > {factor} * {base} and {day} > {minimum})"
+    spikes = table(
         "Principal spend spikes",
-        "Each of the top spenders of the last settled usage day (usage_date): its cost that day "
-        "(bedrock_principal_day_cost_usd) against its mean daily cost over the baseline days before "
-        "(bedrock_principal_baseline_day_cost_usd), from line_item_usage_start_date in the bill. "
-        "BedrockPrincipalSpendSpike fires above 2× and 20.",
-        [target('max by (principal, usage_date) (bedrock_principal_day_cost_usd{job=~"$job", principal=~"$principal"})', "", fmt="table"),
-         target('max by (principal, usage_date) (bedrock_principal_baseline_day_cost_usd{job=~"$job", principal=~"$principal"})', "", fmt="table", ref="B"),
-         target('max by (principal, usage_date) (bedrock_principal_day_cost_usd{job=~"$job", principal=~"$principal"}) / max by (principal, usage_date) (bedrock_principal_baseline_day_cost_usd{job=~"$job", principal=~"$principal"} > 0)', "", fmt="table", ref="C")],
+        "Principals whose cost on the last settled usage day (usage_date; bedrock_principal_day_cost_usd) "
+        f"is over {factor}× their mean daily cost over the baseline days before "
+        f"(bedrock_principal_baseline_day_cost_usd) and over {minimum}: the ones "
+        "BedrockPrincipalSpendSpike fires for, with the budget (and owner) the exporter attributes them "
+        "to — the first budget whose selector their spend matches. Only the day's top spenders "
+        "(spikes.top_principals) have these series.",
+        [target(over, "", fmt="table"),
+         target(f"{base} and on (principal, usage_date) {over}", "", fmt="table", ref="B"),
+         target(f"{over} / on (principal, usage_date, budget, owner) ({base} > 0)", "", fmt="table", ref="C")],
         "currencyUSD",
         overrides=[override("Day / baseline", unit="none", decimals=2,
                             custom_cellOptions={"type": "color-background", "mode": "basic"},
-                            thresholds=thresholds((1.5, "orange"), (2, "red")))],
+                            thresholds=thresholds((float(factor), "orange"), (float(factor) * 1.5, "red")))],
         transformations=[{"id": "merge", "options": {}},
                          hide_fields("Time", rename={"Value #A": "Day cost", "Value #B": "Baseline (mean/day)", "Value #C": "Day / baseline"},
-                                     order=["principal", "usage_date", "Value #A", "Value #B", "Value #C"])],
-        sort_by="Day cost"), 24, 9))
+                                     order=["principal", "usage_date", "budget", "owner", "Value #A", "Value #B", "Value #C"])],
+        sort_by="Day cost")
+    spikes["fieldConfig"]["defaults"]["noValue"] = "No principal over the spike threshold"
+    P.append(g.place(spikes, 24, 9))
     return dashboard(
         "principals", "Bedrock cost — Principals and teams",
         "Who spends on Amazon Bedrock: by tag (team, cost centre, project), principal type, principal "
@@ -824,11 +889,14 @@ def health():
         "Duration of the last refresh attempt (bedrock_exporter_last_refresh_duration_seconds): listing, "
         "manifests and decoding of the changed periods.",
         [target(f"bedrock_exporter_last_refresh_duration_seconds{{{S}}}", "{{instance}}", instant=False)], "s"), 12, 8))
+    w = counter_window()
     P.append(g.place(timeseries(
         "Errors by stage",
-        "Errors per stage in each interval (increase of bedrock_exporter_errors_total): list, manifest, "
-        "read, decode, internal. Each is logged with the object key.",
-        [target(f"sum by (stage) (increase(bedrock_exporter_errors_total{{{S}}}[$__rate_interval])) or vector(0)", "{{stage}}", instant=False)],
+        f"Errors per stage over the {w} before each point (increase of bedrock_exporter_errors_total; "
+        f"{w} = 4 × the exporter's {PARAMS['scrapeInterval']} scrape interval, so every window holds "
+        "two scrapes or more): list, manifest, read, decode, duplicate, internal. Each is logged with "
+        "the object key.",
+        [target(f"sum by (stage) (increase(bedrock_exporter_errors_total{{{S}}}[{w}]))", "{{stage}}", instant=False)],
         "short", stack=True), 12, 8))
     P.append(g.row("Reading the export"))
     for metric, title, unit in [
@@ -866,6 +934,15 @@ def health():
                                                                  "Value #E": "Tag key collisions"},
                                      order=["billing_period", "Value #A", "Value #B", "Value #C", "Value #E", "execution_id"])],
         sort_by="billing_period"), 16, 8))
+    stale_h = alert_param("BedrockCostExportStale", "threshold")
+    P.append(g.place(stat(
+        "Since each export was written",
+        "Now − when AWS last wrote the newest manifest of each export "
+        "(bedrock_exporter_manifest_last_modified_timestamp_seconds): CUR 2.0 rewrites an export "
+        f"several times a day. BedrockCostExportStale fires above {num(stale_h)} h — the export stopped "
+        "arriving, whatever the usage in it.",
+        [target(f"time() - max by (export) (bedrock_exporter_manifest_last_modified_timestamp_seconds{{{S}}})", "{{export}}")],
+        "s", thr=thresholds((stale_h * 3600 * 2 / 3, "orange"), (stale_h * 3600, "red"))), 8, 8))
     P.append(g.row("Cardinality"))
     P.append(g.place(bargauge(
         "Series against the cap",
@@ -913,23 +990,38 @@ BOARDS = {
 }
 
 
-def render(fn):
-    return json.dumps(fn(), indent=2, ensure_ascii=False) + "\n"
+# Grafana's currency units (grafana-data valueFormats/categories.ts); other codes get a suffix unit.
+CURRENCY_UNITS = {
+    "USD", "GBP", "EUR", "JPY", "RUB", "UAH", "BRL", "DKK", "ISK", "NOK", "SEK", "CZK", "CHF", "PLN",
+    "ZAR", "INR", "KRW", "IDR", "PHP", "VND", "TRY", "MYR", "XPF", "BGN", "PYG", "UYU", "ILS",
+}
+
+
+def currency_unit(code):
+    code = code.upper()
+    return f"currency{code}" if code in CURRENCY_UNITS else f"suffix: {code}"
+
+
+def boards(params, job_selector=None, ccy_suffix=None, unit=None):
+    """{file name: JSON text} of every dashboard with these parameters. The panels are written in
+    USD (bedrock_cost_usd, currencyUSD) and renamed to the parameter's currency here; the job
+    selector, metric suffix and unit can be replaced by placeholders (the Helm chart's copies)."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "deploy/mixin"))
+    from params import ccy_suffix as suffix_of
+
+    configure(dict(params, jobSelector=job_selector or params["jobSelector"]))
+    suffix = ccy_suffix or suffix_of(params["currency"])
+    unit = unit or currency_unit(params["currency"])
+    out = {}
+    for name, fn in BOARDS.items():
+        text = json.dumps(fn(), indent=2, ensure_ascii=False) + "\n"
+        out[name] = text.replace("_usd", "_" + suffix).replace("currencyUSD", unit)
+    return out
 
 
 if __name__ == "__main__":
-    import sys
+    # One command writes every generated file: deploy/mixin/generate.py.
+    import runpy
 
-    OUT.mkdir(exist_ok=True)
-    check = "--check" in sys.argv
-    stale = []
-    for name, fn in BOARDS.items():
-        text = render(fn)
-        path = OUT / name
-        if check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(name)
-        else:
-            path.write_text(text)
-    if stale:
-        sys.exit(f"out of date (run python3 grafana/generate.py): {', '.join(stale)}")
+    sys.argv[0] = str(pathlib.Path(__file__).resolve().parents[1] / "deploy/mixin/generate.py")
+    runpy.run_path(sys.argv[0], run_name="__main__")

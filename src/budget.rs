@@ -223,15 +223,34 @@ pub struct PrincipalSpike {
     pub principal: Arc<str>,
     pub currency: Arc<str>,
     pub spend: DaySpend,
+    /// The first budget (configuration order, same currency) whose selector matches the
+    /// principal's spend on the spike day: its `budget`, `owner` and contact labels go on the
+    /// spike series, so the spike reaches that owner (PromQL cannot evaluate selectors).
+    pub budget: Option<Arc<Budget>>,
 }
 
 /// The budget stage's output, carried by the snapshot.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BudgetReport {
+    /// "Now" (ms since the epoch): the configured `now`, else the clock at the refresh. The rules
+    /// read the calendar from it, so a fixed `now` moves them too.
+    pub now_ms: i64,
     /// `YYYY-MM` of "now" (UTC calendar).
     pub current_period: String,
+    /// The billing period before the current one (`YYYY-MM`): rules watch a closed period's
+    /// budgets for a few days into the next month (restated spend arrives late).
+    pub previous_period: String,
+    /// How long ago (ms) the previous period ended, as of `now_ms`.
+    pub previous_period_age_ms: i64,
     pub budgets: Vec<BudgetState>,
     pub principal_spikes: Vec<PrincipalSpike>,
+}
+
+/// The `YYYY-MM` period before `period`.
+pub fn previous_period(period: &str) -> String {
+    period_days(period).map_or_else(String::new, |(first, _)| {
+        period_of((first as i64 - 1) * DAY_MS)
+    })
 }
 
 /// `YYYY-MM` of a Unix time in ms (UTC).
@@ -362,8 +381,9 @@ pub fn evaluate(
         horizon,
     };
 
+    let configured: Vec<Arc<Budget>> = settings.budgets.iter().cloned().map(Arc::new).collect();
     let mut budgets = Vec::new();
-    for b in &settings.budgets {
+    for b in &configured {
         let net = b.cost == CostKind::Net;
         let mut all_daily = Daily::new();
         let mut per_period: Vec<(String, f64, Daily)> = Vec::new();
@@ -401,16 +421,21 @@ pub fn evaluate(
             .collect();
         let spike = day_spend(&all_daily, &cal, settings.spikes);
         budgets.push(BudgetState {
-            budget: Arc::new(b.clone()),
+            budget: b.clone(),
             periods: out_periods,
             spike,
         });
     }
 
+    let current_start_ms =
+        period_days(&current_period).map_or(now_ms, |(first, _)| first as i64 * DAY_MS);
     BudgetReport {
+        now_ms,
+        previous_period: previous_period(&current_period),
+        previous_period_age_ms: now_ms - current_start_ms,
         current_period,
         budgets,
-        principal_spikes: principal_spikes(&periods, &cal, settings.spikes),
+        principal_spikes: principal_spikes(&periods, &cal, settings.spikes, &configured),
     }
 }
 
@@ -461,11 +486,14 @@ fn day_spend(daily: &Daily, cal: &Calendar, s: SpikeSettings) -> Option<DaySpend
 /// Spike figures of the principals with the highest spend on the spike day. Every principal
 /// has the same spike day and baseline days, so principals are ranked by their spend on the spike
 /// day alone (the series with usage on that day, sorted by principal) and only the top ones' days
-/// are read: the figures of per-principal daily sums, in a few bytes per series.
+/// are read: the figures of per-principal daily sums, in a few bytes per series. Each is
+/// attributed to the first of `budgets` whose selector one of its series with spend on the spike
+/// day matches.
 fn principal_spikes(
     periods: &[&PeriodAggregate],
     cal: &Calendar,
     s: SpikeSettings,
+    budgets: &[Arc<Budget>],
 ) -> Vec<PrincipalSpike> {
     // No spike day, or no baseline day: no principal has figures.
     if s.top_principals == 0 || day_spend(&Daily::new(), cal, s).is_none() {
@@ -502,21 +530,31 @@ fn principal_spikes(
     drop(on_day);
     top.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     top.truncate(s.top_principals);
-    let mut days: HashMap<(&str, &str), Daily> =
-        top.iter().map(|(key, _)| (*key, Daily::new())).collect();
+    let mut days: HashMap<(&str, &str), (Daily, usize)> = top
+        .iter()
+        .map(|(key, _)| (*key, (Daily::new(), budgets.len())))
+        .collect();
     for x in periods.iter().flat_map(|p| p.iter()) {
-        if let Some(daily) = days.get_mut(&key(&x)) {
+        if let Some((daily, first)) = days.get_mut(&key(&x)) {
             add_daily(daily, x.daily(), false);
+            if x.daily().binary_search_by_key(&d, |day| day.day).is_ok() {
+                *first = budgets[..*first]
+                    .iter()
+                    .position(|b| b.currency.as_str() == &**x.currency() && b.selector.matches(&x))
+                    .unwrap_or(*first);
+            }
         }
     }
     let mut out: Vec<PrincipalSpike> = top
         .into_iter()
         .filter_map(|((principal, currency), _)| {
-            let spend = day_spend(&days[&(principal, currency)], cal, s)?;
+            let (daily, first) = &days[&(principal, currency)];
+            let spend = day_spend(daily, cal, s)?;
             Some(PrincipalSpike {
                 principal: Arc::from(principal),
                 currency: Arc::from(currency),
                 spend,
+                budget: budgets.get(*first).cloned(),
             })
         })
         .collect();
@@ -832,6 +870,7 @@ mod tests {
                         principal,
                         currency,
                         spend,
+                        budget: None,
                     })
                 })
                 .collect();
@@ -843,7 +882,7 @@ mod tests {
             });
             want.truncate(top);
             want.sort_by(|a, b| a.principal.cmp(&b.principal));
-            let got = principal_spikes(&periods, &cal, s);
+            let got = principal_spikes(&periods, &cal, s, &[]);
             assert_eq!(got, want, "top {top}");
             assert_eq!(got.len(), top.min(13), "top {top}");
         }
@@ -875,6 +914,64 @@ mod tests {
         assert_eq!(r.principal_spikes.len(), 1);
         assert!(r.principal_spikes[0].principal.ends_with("user/bob"));
         assert_eq!(r.principal_spikes[0].spend.day, 50.0);
+        assert_eq!(r.principal_spikes[0].budget.as_ref().unwrap().name, "web");
+        assert_eq!(r.now_ms, ms("2026-12-04T10:00:00Z"));
+        assert_eq!(
+            (r.current_period.as_str(), r.previous_period.as_str()),
+            ("2026-12", "2026-11")
+        );
+        assert_eq!(r.previous_period_age_ms, (3 * 24 + 10) * 3_600_000);
+    }
+
+    /// A spiking principal carries the first budget, in configuration order, whose selector its
+    /// spend on the spike day matches; none when no budget's does.
+    #[test]
+    fn a_principal_spike_carries_the_first_matching_budget() {
+        let rows: Vec<(&str, &str, &str, f64)> = vec![
+            ("bob", "web", "2026-11-10", 1.0),
+            ("bob", "web", "2026-11-11", 40.0),
+            ("carol", "ml", "2026-11-10", 1.0),
+            ("carol", "ml", "2026-11-11", 30.0),
+            ("dave", "", "2026-11-10", 1.0),
+            ("dave", "", "2026-11-11", 20.0),
+            // Erin's team "ml" only before the spike day: the spike day's spend decides.
+            ("erin", "ml", "2026-11-10", 1.0),
+            ("erin", "", "2026-11-11", 10.0),
+        ];
+        let p = period("2026-11", &rows);
+        let s = settings(vec![
+            budget("ml", r#"{tag_team="ml"}"#, 1.0),
+            budget("teams", r#"{tag_team=~"ml|web"}"#, 1.0),
+            budget("web", r#"{tag_team="web"}"#, 1.0),
+        ]);
+        let r = evaluate(&s, &[&p], None, ms("2026-11-13T10:00:00Z"));
+        let got: Vec<(String, Option<String>)> = r
+            .principal_spikes
+            .iter()
+            .map(|x| {
+                (
+                    x.principal.rsplit('/').next().unwrap().to_string(),
+                    x.budget.as_ref().map(|b| b.name.clone()),
+                )
+            })
+            .collect();
+        let want = |p: &str, b: Option<&str>| (p.to_string(), b.map(String::from));
+        assert_eq!(
+            got,
+            vec![
+                want("bob", Some("teams")),
+                want("carol", Some("ml")),
+                want("dave", None),
+                want("erin", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_previous_period_crosses_the_year() {
+        assert_eq!(previous_period("2027-01"), "2026-12");
+        assert_eq!(previous_period("2026-03"), "2026-02");
+        assert_eq!(previous_period("nonsense"), "");
     }
 
     /// Spend comes from the aggregates before the cap: a budget on principals the cap folds

@@ -77,6 +77,9 @@ pub const PERIOD_UNATTRIBUTED_ROWS: &str = "bedrock_exporter_period_unattributed
 pub const PERIOD_TAG_LABEL_COLLISIONS: &str = "bedrock_exporter_period_tag_label_collisions";
 pub const DATA_NEWEST: &str = "bedrock_exporter_data_newest_usage_timestamp_seconds";
 pub const MANIFEST_INFO: &str = "bedrock_exporter_manifest_info";
+/// When the manifest of each billing period was last written (its object's LastModified).
+pub const MANIFEST_LAST_MODIFIED: &str =
+    "bedrock_exporter_manifest_last_modified_timestamp_seconds";
 pub const PRINCIPAL_COLUMN: &str = "bedrock_exporter_principal_column_present";
 pub const NET_COST_COLUMN: &str = "bedrock_exporter_net_cost_column_present";
 pub const SERIES: &str = "bedrock_exporter_series";
@@ -115,6 +118,13 @@ pub const PRINCIPAL_DAY_COST_PREFIX: &str = "bedrock_principal_day_cost";
 pub const PRINCIPAL_BASELINE_DAY_COST_PREFIX: &str = "bedrock_principal_baseline_day_cost";
 /// `bedrock_exporter_current_billing_period{billing_period="YYYY-MM"} 1` from the UTC calendar.
 pub const CURRENT_BILLING_PERIOD: &str = "bedrock_exporter_current_billing_period";
+/// The period before it, valued with the seconds since it ended (as of the exporter's now): rules
+/// watch a closed period for a few days into the next month. One series carries both, so a
+/// series left over from before a restart never pairs an old period with a new "now".
+pub const PREVIOUS_BILLING_PERIOD_AGE: &str =
+    "bedrock_exporter_previous_billing_period_age_seconds";
+/// The exporter's "now" (the configured `now`, else the clock at the refresh): the rules' calendar.
+pub const NOW: &str = "bedrock_exporter_now_timestamp_seconds";
 pub const BUDGET_LABEL: &str = "budget";
 pub const OWNER_LABEL: &str = "owner";
 pub const USAGE_DATE_LABEL: &str = "usage_date";

@@ -497,6 +497,7 @@ impl Refresher {
                 PeriodStatus {
                     period: p.period.clone(),
                     manifest_key: p.meta.key.clone(),
+                    manifest_last_modified_ms: p.meta.last_modified_ms,
                     execution_id: p.execution_id.clone(),
                     principal_column: true,
                     net_cost_column: true,

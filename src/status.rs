@@ -13,6 +13,8 @@ pub struct PeriodStatus {
     pub manifest_key: String,
     /// `executionId` from the manifest, or the create-new folder name, or `""`.
     pub execution_id: String,
+    /// When the manifest was last written (ms since the epoch), when the source says.
+    pub manifest_last_modified_ms: Option<i64>,
     pub files: u64,
     pub rows: u64,
     pub bytes: u64,

@@ -333,6 +333,13 @@ impl Collector for StatusCollector {
         )?;
         per_period(
             &mut enc,
+            names::MANIFEST_LAST_MODIFIED,
+            "When the billing period's manifest was last written by AWS (its object's LastModified, Unix time): how current the export's delivery is, whatever its usage dates.",
+            st,
+            |p| p.manifest_last_modified_ms.map(|ms| ms as f64 / 1000.0),
+        )?;
+        per_period(
+            &mut enc,
             names::PRINCIPAL_COLUMN,
             "1 if the export has line_item_iam_principal (INCLUDE_IAM_PRINCIPAL_DATA), 0 if every Bedrock row is unattributed for lack of it.",
             st,
@@ -482,6 +489,20 @@ impl Collector for BudgetCollector {
             )?;
             e.encode_family(&[("billing_period", report.current_period.as_str())])?
                 .encode_gauge(&1i64)?;
+            let mut e = enc.encode_descriptor(
+                names::PREVIOUS_BILLING_PERIOD_AGE,
+                "The billing period (YYYY-MM) before the current one, valued with the seconds since it ended as of the exporter's now. Rules watch a closed period's budgets for a few days into the next month, when its restated spend arrives.",
+                None,
+                MetricType::Gauge,
+            )?;
+            e.encode_family(&[("billing_period", report.previous_period.as_str())])?
+                .encode_gauge(&(report.previous_period_age_ms as f64 / 1000.0))?;
+            gauge(
+                &mut enc,
+                names::NOW,
+                "The exporter's now (Unix time) as of its last refresh: the configured `now`, else the clock. The rules read the calendar (day of month, month elapsed, data age) from it.",
+                report.now_ms as f64 / 1000.0,
+            )?;
         }
         let mut currencies: Vec<&str> = report
             .budgets
@@ -579,7 +600,7 @@ impl Collector for BudgetCollector {
                 for (prefix, help, baseline) in [
                     (
                         names::PRINCIPAL_DAY_COST_PREFIX,
-                        "Cost of a principal on the last settled usage day (label usage_date); only the top spenders of that day (spikes.top_principals).",
+                        "Cost of a principal on the last settled usage day (label usage_date); only the top spenders of that day (spikes.top_principals). With budget, owner and the budget's labels of the first budget (configuration order) whose selector its spend that day matches.",
                         false,
                     ),
                     (
@@ -596,11 +617,17 @@ impl Collector for BudgetCollector {
                         } else {
                             p.spend.day
                         };
-                        e.encode_family(&[
+                        // The budget it counts toward (and so its owner and contacts), if any.
+                        let mut labels: Vec<(&str, &str)> = vec![
                             ("principal", &*p.principal),
                             (names::USAGE_DATE_LABEL, p.spend.usage_date.as_str()),
-                        ])?
-                        .encode_gauge(&v)?;
+                        ];
+                        if let Some(b) = &p.budget {
+                            labels.push((names::BUDGET_LABEL, b.name.as_str()));
+                            labels.push((names::OWNER_LABEL, b.owner.as_str()));
+                            labels.extend(b.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                        }
+                        e.encode_family(&labels)?.encode_gauge(&v)?;
                     }
                 }
             }

@@ -10,6 +10,9 @@ const PER_PROCESS: &[&str] = &[
     "bedrock_exporter_last_refresh_success_timestamp_seconds",
     "bedrock_exporter_last_refresh_duration_seconds",
     "bedrock_exporter_config_last_reload_success_timestamp_seconds",
+    // The clock at the refresh (unless `now` is fixed); rules take the replicas' max.
+    "bedrock_exporter_now_timestamp_seconds",
+    "bedrock_exporter_previous_billing_period_age_seconds",
 ];
 
 /// The body without the sample lines of per-process families (their HELP/TYPE lines stay, so

