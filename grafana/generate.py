@@ -14,7 +14,7 @@ regenerates them); the foundation SDK's PyPI builds target Grafana ≤ 11.6 (sch
 we validate against @grafana/schema 13.2.3 (schemaVersion 42), and jsonnet's grafonnet library is
 not installable from a package registry.
 
-Conventions (README, "Dashboards"):
+Conventions (docs/src/dashboards.md):
 - Values are billing-period-to-date gauges: panels read them as they are (stat, bar gauge, table,
   time series of the month to date); no rate() of costs.
 - `max without (instance, pod)` before any sum, so two replicas never double a number; recording

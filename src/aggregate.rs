@@ -11,7 +11,7 @@
 //! are computed when read. A [`Series`] with label
 //! strings of its own is made only for what is exported — the snapshot's survivors and overflow
 //! buckets ([`crate::snapshot`]) — so a million distinct sessions cost a few hundred bytes each
-//! (README, "Cardinality").
+//! (docs/src/metrics.md, "Cardinality").
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};

@@ -452,7 +452,7 @@ fn diagnose_export(
                 unknown.len(),
                 list.join(", ")
             ),
-            "their cost is counted (direction=\"other\"); check the model/region labels they get, map a model name with models.rename, and report the string (README: Unknown usage types)",
+            "their cost is counted (direction=\"other\"); check the model/region labels they get, map a model name with models.rename, and report the string (docs/src/metrics.md: Unknown usage types)",
         );
     }
 
@@ -473,7 +473,7 @@ fn diagnose_export(
                 snapshot.folded.series,
                 snapshot.max_series
             ),
-            "raise max_series, set fold_sessions = true, or limit tag labels with tags.allow (README: Cardinality)",
+            "raise max_series, set fold_sessions = true, or limit tag labels with tags.allow (docs/src/metrics.md: Cardinality)",
         );
     } else {
         d.ok(format!(

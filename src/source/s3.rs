@@ -36,7 +36,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{ObjectMeta, SourceError};
 
-/// Where the IAM policy the README documents lives.
+/// Where the IAM policy docs/src/exports.md documents lives.
 const POLICY_HINT: &str = "check the credentials the AWS SDK found (AWS_PROFILE, AWS_ACCESS_KEY_ID, web identity/IRSA, instance role) and that they allow s3:ListBucket on the export prefix and s3:GetObject on its objects (deploy/iam-policy.json)";
 
 /// When `err` failed because the credential chain found no credentials: the providers it tried

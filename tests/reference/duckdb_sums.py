@@ -75,7 +75,7 @@ NOVA_FAMILIES = {"micro", "lite", "pro", "premier", "canvas", "reel", "sonic", "
 
 
 def canonical(name):
-    """One readable name per model (README "Model names"): Claude4.6Sonnet / Claude Sonnet 4.6 /
+    """One readable name per model (docs/src/metrics.md, "Model names"): Claude4.6Sonnet / Claude Sonnet 4.6 /
     claude-sonnet-4-6 -> Claude Sonnet 4.6; Claude3Haiku -> Claude 3 Haiku; Nova2.0Lite -> Nova 2 Lite;
     anything else unchanged."""
     if name is None:
@@ -258,7 +258,7 @@ def main():
         if end is not None:
             out["newest_usage_end_ms"][period] = min(int(end), written_ms[period])
     # Unknown usage types: no known region prefix, or neither a token count nor a known kind of
-    # non-token spend (README "Unknown usage types"); tax lines and empty usage types aside.
+    # non-token spend (docs/src/metrics.md, "Unknown usage types"); tax lines and empty usage types aside.
     out["unknown_usage_types"] = {}
     unknown_sql = r"""
       SELECT billing_period, ut, count(*) FROM final
