@@ -26,12 +26,95 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: bedrock-cost-exporter
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- /* The Service's labels (templates/service.yaml): the chart's, then service.labels. */ -}}
+{{- define "bce.serviceLabels" -}}
+{{ include "bce.labels" . }}
+{{- with .Values.service.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- /* The `job` label Prometheus gives the exporter's series, as Prometheus Operator derives it
+from the ServiceMonitor: the Service's name; else, with spec.jobLabel, the value of that Service
+label (when the Service has it, non-empty); then the endpoint relabelings, of which one that sets
+job to a fixed string wins. The rules' and dashboards' job selector defaults to it
+(templates/_rules.tpl), so any release name works. scripts/check_chart_job.py checks this against a
+real Prometheus applying the operator's relabelings. */ -}}
+{{- define "bce.job" -}}
+{{- $job := include "bce.fullname" . }}
+{{- with .Values.serviceMonitor.jobLabel }}
+{{- $labels := include "bce.serviceLabels" $ | fromYaml }}
+{{- $v := get $labels . | toString }}
+{{- if $v }}{{ $job = $v }}{{ end }}
+{{- end }}
+{{- range .Values.serviceMonitor.relabelings }}
+{{- if eq (.targetLabel | default "" | toString) "job" }}
+{{- $action := .action | default "replace" | lower }}
+{{- $regex := .regex | default "(.*)" | toString }}
+{{- $repl := .replacement | default "$1" | toString }}
+{{- if and (eq $action "replace") (has $regex (list "(.*)" ".*" "(.+)" ".+")) (not (contains "$" $repl)) }}
+{{- $job = $repl }}
+{{- else }}
+{{- fail "serviceMonitor.relabelings sets `job` from a pattern, which the chart cannot follow: set prometheusRule.config.jobSelector to the job it gives (e.g. job=\"my-job\")" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $job }}
 {{- end }}
 
 {{- define "bce.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
-{{- default (include "bce.fullname" .) .Values.serviceAccount.name }}
+{{- default "bedrock-cost-exporter" .Values.serviceAccount.name }}
 {{- else }}
 {{- default "default" .Values.serviceAccount.name }}
 {{- end }}
+{{- end }}
+
+{{- /* repository[:tag][@digest]; the tag defaults to the chart's appVersion unless a digest pins it. */ -}}
+{{- define "bce.image" -}}
+{{- $img := .Values.image }}
+{{- if $img.digest }}
+{{- if $img.tag }}{{ printf "%s:%s@%s" $img.repository $img.tag $img.digest }}{{ else }}{{ printf "%s@%s" $img.repository $img.digest }}{{ end }}
+{{- else }}
+{{- printf "%s:%s" $img.repository ($img.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{- /* The configuration file's volume source: the chart's ConfigMap, or existingConfig. */ -}}
+{{- define "bce.configVolume" -}}
+{{- $e := .Values.existingConfig }}
+{{- if $e.secret }}
+secret:
+  secretName: {{ $e.secret }}
+  items:
+    - key: {{ $e.key }}
+      path: config.toml
+{{- else if $e.configMap }}
+configMap:
+  name: {{ $e.configMap }}
+  items:
+    - key: {{ $e.key }}
+      path: config.toml
+{{- else }}
+configMap:
+  name: {{ include "bce.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{- define "bce.usesExistingConfig" -}}
+{{- if or .Values.existingConfig.secret .Values.existingConfig.configMap }}true{{ end }}
+{{- end }}
+
+{{- /* The web configuration's probe/test command: healthcheck speaking the web config file. */ -}}
+{{- define "bce.webHealthcheckArgs" -}}
+{{- $a := list "--web.config.file" "/etc/bedrock-cost-exporter-web/web-config.yml" }}
+{{- if .Values.webConfig.probeUser }}
+{{- $a = concat $a (list "--user" .Values.webConfig.probeUser "--password-file" (printf "/etc/bedrock-cost-exporter-web/%s" .Values.webConfig.probePasswordKey)) }}
+{{- end }}
+{{- toJson $a }}
 {{- end }}

@@ -2,11 +2,12 @@
 deploy/mixin/config.toml). Used by the generated templates/prometheusrule.yaml and by the dashboard
 ConfigMaps (templates/dashboards.yaml), which carry the same job selector and currency. */ -}}
 
-{{- /* The job selector of the rules and dashboards: prometheusRule.config.jobSelector, else
-config.toml's default. */ -}}
+{{- /* The job selector of the rules and dashboards: prometheusRule.config.jobSelector, else the
+job the ServiceMonitor gives the series (bce.job in _helpers.tpl: serviceMonitor.jobLabel's Service
+label, i.e. job="bedrock-cost-exporter" whatever the release is called). */ -}}
 {{- define "bce.rules.jobSelector" -}}
 {{- $c := .Values.prometheusRule.config | default dict }}
-{{- dig "jobSelector" "job=\"bedrock-cost-exporter\"" $c }}
+{{- dig "jobSelector" (printf "job=%s" (include "bce.job" . | quote)) $c }}
 {{- end }}
 
 {{- /* The currency's metric-name suffix (usd, eur, …). */ -}}
