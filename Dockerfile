@@ -1,8 +1,15 @@
 # syntax=docker/dockerfile:1
 # bedrock-cost-exporter container image.
 #   docker build -t bedrock-cost-exporter .
-#   docker run --rm -p 9747:9747 bedrock-cost-exporter                 # serves the bundled sample
 #   docker run --rm -p 9747:9747 -e AWS_REGION=us-east-1 -e BCE_SOURCE=s3://bucket/prefix/export bedrock-cost-exporter
+# There is no default source: without one (BCE_SOURCE, --source, or `source` in a --config file)
+# the exporter stops at start with exit status 78 and says how to set one. Example data, dated to
+# the present and marked as such in its manifests:
+#   docker run --rm -v bce-demo:/var/lib/bedrock-cost-exporter/demo --entrypoint /usr/bin/cur-sample \
+#     bedrock-cost-exporter --demo --out /var/lib/bedrock-cost-exporter/demo/export
+#   docker run --rm -p 9747:9747 -v bce-demo:/var/lib/bedrock-cost-exporter/demo:ro \
+#     -e BCE_SOURCE=/var/lib/bedrock-cost-exporter/demo/export bedrock-cost-exporter
+# (the compose demo, deploy/compose/compose.yaml, does exactly this).
 # Build stage: the toolchain the project pins (Cargo.toml rust-version) with a C compiler.
 # Runtime stage: distroless "cc" (glibc, libgcc, CA certificates), no shell, no package manager,
 # non-root user 65532. The health check is the binary's own `healthcheck` subcommand.
@@ -14,8 +21,10 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY tools ./tools
-RUN cargo build --release --locked --bin bedrock-cost-exporter \
-    && cp target/release/bedrock-cost-exporter /bedrock-cost-exporter
+# The exporter, and cur-sample (tools/cur-sample, a workspace member) for the demo's example data.
+RUN cargo build --release --locked -p bedrock-cost-exporter -p cur-sample \
+    && cp target/release/bedrock-cost-exporter target/release/cur-sample / \
+    && mkdir -p /state/demo
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 ARG VERSION=0.1.0
@@ -25,10 +34,11 @@ LABEL org.opencontainers.image.title="bedrock-cost-exporter" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="gcr.io/distroless/cc-debian12:nonroot"
 COPY --from=build /bedrock-cost-exporter /usr/local/bin/bedrock-cost-exporter
-# The bundled sample export: the default source (relative to the working directory), so the image
-# shows something before it is pointed at a real export.
-COPY sample/export /usr/share/bedrock-cost-exporter/sample/export
-WORKDIR /usr/share/bedrock-cost-exporter
+COPY --from=build /cur-sample /usr/bin/cur-sample
+# An empty directory owned by the runtime user: a named volume mounted here starts with its
+# ownership, so `cur-sample --demo --out /var/lib/bedrock-cost-exporter/demo/export` can write.
+COPY --from=build --chown=65532:65532 /state /var/lib/bedrock-cost-exporter
+WORKDIR /var/lib/bedrock-cost-exporter
 # Listen on every address of the container; `healthcheck` reads the same variable and probes
 # 127.0.0.1. Set the listen address with BCE_LISTEN (not --listen) so both agree.
 ENV BCE_LISTEN=0.0.0.0:9747

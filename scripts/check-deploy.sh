@@ -54,10 +54,19 @@ expect_fail "an untagged base image and unpinned apt-get" "$venv/hadolint" "$tmp
 
 step "Dockerfile: build context complete (cargo check on the files COPY sends)"
 "$py" scripts/check_deploy.py dockerfile-context "$tmp/context"
-(cd "$tmp/context" && cargo check --quiet --offline --locked --bin bedrock-cost-exporter)
+if [ -n "${CHECK_DEPLOY_NO_CARGO:-}" ]; then
+  # Only for running these checks by hand beside a build that holds ./target; CI never sets it.
+  echo "SKIP: CHECK_DEPLOY_NO_CARGO is set: no cargo check of the build context"
+else
+  (cd "$tmp/context" && cargo check --quiet --offline --locked -p bedrock-cost-exporter -p cur-sample)
+fi
 
-step "Dockerfile: runtime contract"
+step "Dockerfile: runtime contract (no source: exit 78; the demo data; a --config file)"
 "$py" scripts/check_deploy.py dockerfile-contract "$bin"
+sed 's|^ENV BCE_LISTEN=0.0.0.0:9747|ENV BCE_LISTEN=0.0.0.0:9747 BCE_SOURCE=/usr/share/bedrock-cost-exporter/sample/export|' Dockerfile >"$tmp/Dockerfile.sample"
+expect_fail "an image with a source baked in" "$py" scripts/check_deploy.py dockerfile-contract "$bin" "$tmp/Dockerfile.sample"
+sed 's|^COPY --from=build /cur-sample /usr/bin/cur-sample||' Dockerfile >"$tmp/Dockerfile.nocs"
+expect_fail "an image without cur-sample (the demo's data step)" "$py" scripts/check_deploy.py dockerfile-contract "$bin" "$tmp/Dockerfile.nocs"
 
 step "systemd: systemd-analyze verify and security ($(systemd-analyze --version | head -1))"
 unit=deploy/systemd/bedrock-cost-exporter.service
@@ -132,22 +141,23 @@ step "Helm: chart copies, lint, template | kubernetes-validate, promtool check r
 scripts/sync-chart.sh --check
 chart=deploy/helm/bedrock-cost-exporter
 allvals=$chart/ci/all-options-values.yaml
-"$helm" lint --strict "$chart"
+src=(--set source=s3://billing-bucket/cur2/bedrock-cost-exporter)
+"$helm" lint --strict "$chart" "${src[@]}"
 "$helm" lint --strict "$chart" -f "$allvals"
-expect_fail "a misspelt value (values.schema.json)" "$helm" lint --strict "$chart" --set serviceMonitor.enable=true
+expect_fail "a misspelt value (values.schema.json)" "$helm" lint --strict "$chart" "${src[@]}" --set serviceMonitor.enable=true
+# No source, no chart: the schema requires `source` (or existingConfig), so nothing serves a sample.
+expect_fail "no source (values.schema.json requires it)" "$helm" template bce "$chart"
+grep -q "missing property 'source'" "$tmp/neg.out" || { echo "FAIL: the chart without a source does not say to set one" >&2; cat "$tmp/neg.out" >&2; exit 1; }
+expect_fail "a relative (sample) source" "$helm" template bce "$chart" --set source=sample/export
+expect_fail "source set inside the config value" "$helm" template bce "$chart" "${src[@]}" --set-string 'config=source = "s3://b/p/e"'
 render_and_validate() { # name chart-dir [helm args...]
   local name=$1 dir=$2; shift 2
   "$helm" template bce "$dir" --namespace monitoring "$@" >"$tmp/$name.yaml"
   "$py" scripts/check_deploy.py helm-split "$tmp/$name.yaml" "$tmp/$name"
   "$venv/kubernetes-validate" --strict --quiet "$tmp/$name/core.yaml"
-  "$bin" check-config --config "$tmp/$name/config.toml" >/dev/null 2>"$tmp/$name/cc.err" || {
-    if grep -q 'unknown field: found `budgets`' "$tmp/$name/cc.err"; then
-      echo "SKIP: this build has no budgets yet; checking $name's config.toml without them"
-      awk '/^\[\[budgets\]\]/{skip=1} /^\[[^[]/{skip=0} !skip' "$tmp/$name/config.toml" >"$tmp/$name/nb.toml"
-      "$bin" check-config --config "$tmp/$name/nb.toml" >/dev/null
-    else
-      cat "$tmp/$name/cc.err" >&2; return 1
-    fi
+  # (existingConfig: no config.toml is rendered.)
+  [ ! -f "$tmp/$name/config.toml" ] || "$bin" check-config --config "$tmp/$name/config.toml" >/dev/null 2>"$tmp/$name/cc.err" || {
+    cat "$tmp/$name/cc.err" >&2; return 1
   }
   local f
   for f in "$tmp/$name"/rules-*.yml; do
@@ -155,8 +165,12 @@ render_and_validate() { # name chart-dir [helm args...]
   done
   return 0
 }
-render_and_validate default "$chart"
+render_and_validate default "$chart" "${src[@]}"
 render_and_validate all "$chart" -f "$allvals"
+render_and_validate existing "$chart" --set existingConfig.secret=bce-config --set aws.region=us-east-1
+grep -q 'secretName: bce-config' "$tmp/existing.yaml" && ! grep -q 'checksum/config' "$tmp/existing.yaml" \
+  || { echo "FAIL: existingConfig: the pod does not mount the Secret (or keeps a checksum of no ConfigMap)" >&2; exit 1; }
+echo "   existingConfig: the configuration comes from the Secret; no ConfigMap, no checksum"
 if [ "$(cat "$tmp/all/rule-count")" = 0 ]; then
   echo "SKIP: no deploy/prometheus/*.rules.yml shipped yet: the PrometheusRule is checked on a fixture only"
 fi
@@ -183,8 +197,32 @@ touch "$tmp/repo/$chart/files/dashboards/stale.json"
 expect_fail "a stale chart dashboard without a source" "$tmp/repo/scripts/sync-chart.sh" --check
 cp -r "$chart" "$tmp/chartbad"
 sed 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: "yes"/' "$chart/values.yaml" >"$tmp/chartbad/values.yaml"
-"$helm" template bce "$tmp/chartbad" >"$tmp/bad-render.yaml"
+"$helm" template bce "$tmp/chartbad" "${src[@]}" >"$tmp/bad-render.yaml"
 expect_fail "a Deployment with a mistyped field" "$venv/kubernetes-validate" --strict --quiet "$tmp/bad-render.yaml"
+
+step "Helm: any release name works (job as Prometheus Operator derives it, promtool test rules, IRSA service account)"
+"$py" scripts/check_chart.py job "$helm" "$chart" deploy/aws/bedrock-cost-exporter.cfn.yaml
+cp -r "$chart" "$tmp/chart-job1"
+sed -i 's|{{- dig "jobSelector" (printf "job=%s" (include "bce.job" . \| quote)) $c }}|{{- dig "jobSelector" "job=\\"bedrock-cost-exporter\\"" $c }}|' "$tmp/chart-job1/templates/_rules.tpl"
+! cmp -s "$chart/templates/_rules.tpl" "$tmp/chart-job1/templates/_rules.tpl" || { echo "FAIL: the broken copy did not change" >&2; exit 1; }
+expect_fail "rules with the job hard-coded again" "$py" scripts/check_chart.py job "$helm" "$tmp/chart-job1" deploy/aws/bedrock-cost-exporter.cfn.yaml
+cp -r "$chart" "$tmp/chart-job2"
+sed -i '/^  jobLabel: {{ . }}$/d' "$tmp/chart-job2/templates/servicemonitor.yaml"
+expect_fail "a ServiceMonitor without jobLabel (job = the Service's name, holding the release name)" "$py" scripts/check_chart.py job "$helm" "$tmp/chart-job2" deploy/aws/bedrock-cost-exporter.cfn.yaml
+cp -r "$chart" "$tmp/chart-job3"
+sed -i 's|{{- default "bedrock-cost-exporter" .Values.serviceAccount.name }}|{{- default (include "bce.fullname" .) .Values.serviceAccount.name }}|; s|^  name: bedrock-cost-exporter$|  name: ""|' \
+  "$tmp/chart-job3/templates/_helpers.tpl" "$tmp/chart-job3/values.yaml"
+expect_fail "a service account named after the release (not what CloudFormation trusts)" "$py" scripts/check_chart.py job "$helm" "$tmp/chart-job3" deploy/aws/bedrock-cost-exporter.cfn.yaml
+
+step "Helm: the helm test hook, run natively against the exporter (plain, and TLS with basic auth)"
+"$py" scripts/check_chart.py helm-test "$helm" "$chart" "$bin" sample/export
+cp -r "$chart" "$tmp/chart-test1"
+sed -i 's|(printf "http://%s:%v/readyz" $host .Values.service.port)|(printf "http://%s:9748/readyz" $host)|' "$tmp/chart-test1/templates/tests/test-ready.yaml"
+expect_fail "a test pod probing another port than the Service's" "$py" scripts/check_chart.py helm-test "$helm" "$tmp/chart-test1" "$bin" sample/export
+cp -r "$chart" "$tmp/chart-test2"
+sed -i 's|(include "bce.webHealthcheckArgs" . \| fromJsonArray) (list "--listen"|(list "--web.config.file" "/etc/bedrock-cost-exporter-web/web-config.yml") (list "--listen"|' "$tmp/chart-test2/templates/tests/test-ready.yaml"
+! cmp -s "$chart/templates/tests/test-ready.yaml" "$tmp/chart-test2/templates/tests/test-ready.yaml" || { echo "FAIL: the broken copy did not change" >&2; exit 1; }
+expect_fail "a test pod without the basic-auth user (401)" "$py" scripts/check_chart.py helm-test "$helm" "$tmp/chart-test2" "$bin" sample/export
 
 step "YAML: yamllint $("$venv/yamllint" --version | awk '{print $NF}')"
 "$venv/yamllint" -s -d '{extends: default, rules: {line-length: {max: 120}, document-start: disable, comments: {min-spaces-from-content: 1}, truthy: {check-keys: false}, braces: {max-spaces-inside: 1}, brackets: {max-spaces-inside: 1}}}' \

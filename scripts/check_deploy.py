@@ -8,6 +8,7 @@ Each subcommand exits non-zero with a message naming the file when a check fails
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import yaml
@@ -107,18 +109,28 @@ def free_port():
     return port
 
 
-def cmd_dockerfile_contract(binary):
-    """Runs the final stage as the image would: ENTRYPOINT + CMD with its ENV and WORKDIR (the
-    copied files laid out under a temporary root), then its HEALTHCHECK command until healthy."""
-    stages = dockerfile_stages(REPO / "Dockerfile")
+def cmd_dockerfile_contract(binary, dockerfile="Dockerfile"):
+    """Runs the final stage as the image would: ENTRYPOINT + CMD with its ENV and WORKDIR, the
+    copied files laid out under a temporary root (the build stage's binaries are BINARY and
+    the cur-sample beside BINARY). With no source it must stop at start with exit status 78
+    and say how to set one (no sample is baked in); with the demo data its documented first step
+    writes (cur-sample --demo into the state directory) and BCE_SOURCE it must serve it (marked as
+    sample), pass its own HEALTHCHECK and stop cleanly on SIGTERM; with the source in a --config
+    file (CMD overridden, as the compose demo does) its HEALTHCHECK must still pass."""
+    binary = str(Path(binary).resolve())
+    cur_sample = str((Path(binary).parent / "cur-sample").resolve())
+    if not os.access(cur_sample, os.X_OK):
+        fail(f"no cur-sample at {cur_sample}: build it (cargo build -p cur-sample)")
+    stages = dockerfile_stages(REPO / dockerfile)
     final = stages[-1][1]
     instr = {}
     env = {}
     copies = []
     for i, a in final:
-        if i == "ENV":
-            k, _, v = a.partition("=")
-            env[k.strip()] = v.strip().strip('"')
+        if i == "ENV":  # ENV k=v [k=v …]
+            for kv in shlex.split(a):
+                k, _, v = kv.partition("=")
+                env[k] = v
         elif i == "COPY":
             copies.append(a.split())
         else:
@@ -134,6 +146,11 @@ def cmd_dockerfile_contract(binary):
         fail(f"Dockerfile: ENV BCE_LISTEN={listen!r}; the container must listen on 0.0.0.0")
     if listen.split(":")[1] != instr["EXPOSE"].strip():
         fail(f"Dockerfile: EXPOSE {instr['EXPOSE']} differs from BCE_LISTEN {listen}")
+    baked = sorted(k for k in env if k.startswith("BCE_") and k != "BCE_LISTEN")
+    if baked:
+        fail(f"Dockerfile: ENV {baked} baked into the image: the image must hold no source or "
+             "configuration but the listen address (an exporter without a source must stop, not "
+             "serve example data as if it were a bill)")
     hc = instr["HEALTHCHECK"]
     if " CMD " not in f" {hc} ":
         fail("Dockerfile: HEALTHCHECK without CMD")
@@ -142,70 +159,132 @@ def cmd_dockerfile_contract(binary):
     cmd = exec_form(instr["CMD"])
     if entry[0] != hc_cmd[0]:
         fail("Dockerfile: HEALTHCHECK runs another program than the ENTRYPOINT")
+    build_outputs = {"/bedrock-cost-exporter": binary, "/cur-sample": cur_sample}
 
     root = Path(tempfile.mkdtemp(prefix="bce-image-"))
     try:
-        binary_dest = None
+        image_paths = {}  # path in the image -> path here
         for c in copies:
             if c[0].startswith("--from"):
-                binary_dest = c[-1]
+                src = c[-2]
+                if src == "/state":
+                    d = root / c[-1].lstrip("/")
+                    d.mkdir(parents=True, exist_ok=True)
+                    image_paths[c[-1]] = str(d)
+                elif src in build_outputs:
+                    image_paths[c[-1]] = build_outputs[src]
+                else:
+                    fail(f"Dockerfile: COPY {' '.join(c)}: unknown build-stage output {src}")
                 continue
+            if c[0].startswith("sample"):
+                fail(f"Dockerfile: COPY {c[0]}: the image bundles the sample export; nothing "
+                     "documented uses it (the demo writes its own with cur-sample --demo)")
             src, dst = REPO / c[0], root / c[-1].lstrip("/")
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(src, dst)
-        if binary_dest != entry[0]:
-            fail(f"Dockerfile: ENTRYPOINT {entry[0]} is not the copied binary {binary_dest}")
+            image_paths[c[-1]] = str(dst)
+        if image_paths.get(entry[0]) != binary:
+            fail(f"Dockerfile: ENTRYPOINT {entry[0]} is not the copied exporter binary")
+        if "/usr/bin/cur-sample" not in image_paths:
+            fail("Dockerfile: the image has no /usr/bin/cur-sample (the compose demo's data step)")
         workdir = root / instr["WORKDIR"].lstrip("/")
         workdir.mkdir(parents=True, exist_ok=True)
-        port = free_port()
-        run_env = {
-            k: v for k, v in os.environ.items() if not k.startswith("BCE_") and k != "RUST_LOG"
+        state = next((h for i, h in image_paths.items() if i == instr["WORKDIR"]), None)
+        if state is None:
+            fail(f"Dockerfile: WORKDIR {instr['WORKDIR']} is not the directory owned by the "
+                 "runtime user (COPY --chown from /state), where the demo data is written")
+        base_env = {
+            k: v for k, v in os.environ.items()
+            if not k.startswith("BCE_") and k != "RUST_LOG" and k != "BEDROCK_COST_EXPORTER_FALLBACK_SOURCE"
         }
-        run_env.update(env)
-        run_env["BCE_LISTEN"] = f"0.0.0.0:{port}"
-        run_env["AWS_EC2_METADATA_DISABLED"] = "true"
-        daemon = subprocess.Popen(
-            [binary] + entry[1:] + cmd,
-            cwd=workdir,
-            env=run_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
+        base_env.update(env)
+        base_env["AWS_EC2_METADATA_DISABLED"] = "true"
+
+        def run_image(extra_env, argv, what):
+            """Starts ENTRYPOINT (+ argv or CMD); waits for its HEALTHCHECK with --ready; checks
+            the HEALTHCHECK itself; returns (daemon, env)."""
+            port = free_port()
+            run_env = dict(base_env, **extra_env)
+            run_env["BCE_LISTEN"] = f"0.0.0.0:{port}"
+            daemon = subprocess.Popen(
+                [binary] + entry[1:] + argv, cwd=workdir, env=run_env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )
             deadline = time.time() + 60
             while True:
-                r = subprocess.run(
-                    [binary] + hc_cmd[1:] + ["--ready"],
-                    cwd=workdir,
-                    env=run_env,
-                    capture_output=True,
-                    text=True,
-                )
+                r = subprocess.run([binary] + hc_cmd[1:] + ["--ready"], cwd=workdir, env=run_env,
+                                   capture_output=True, text=True)
                 if r.returncode == 0:
                     break
+                if r.returncode == 78:  # a configuration error: waiting will not help
+                    daemon.kill()
+                    fail(f"{what}: the image's HEALTHCHECK ({' '.join(hc_cmd)} --ready) cannot "
+                         f"start (exit 78): {r.stderr.strip()}")
                 if daemon.poll() is not None:
-                    fail(f"the image's CMD exited: {daemon.stderr.read().decode()[-2000:]}")
+                    fail(f"{what}: the image's daemon exited {daemon.returncode}: "
+                         f"{daemon.stderr.read().decode()[-2000:]}")
                 if time.time() > deadline:
-                    fail(f"the image's daemon never became ready: {r.stderr}")
+                    daemon.kill()
+                    fail(f"{what}: the image's daemon never became ready: {r.stderr}")
                 time.sleep(0.3)
-            r = subprocess.run(
-                [binary] + hc_cmd[1:], cwd=workdir, env=run_env, capture_output=True, text=True
-            )
+            r = subprocess.run([binary] + hc_cmd[1:], cwd=workdir, env=run_env,
+                               capture_output=True, text=True)
             if r.returncode != 0:
-                fail(f"the image's HEALTHCHECK fails against its own daemon: {r.stderr}")
-        finally:
+                daemon.kill()
+                fail(f"{what}: the image's HEALTHCHECK ({' '.join(hc_cmd)}) fails against its own "
+                     f"daemon ({r.returncode}): {r.stderr.strip()}")
+            return daemon, port
+
+        def stop(daemon, what):
             daemon.send_signal(signal.SIGTERM)
             try:
                 daemon.wait(15)
             except subprocess.TimeoutExpired:
                 daemon.kill()
-                fail("the daemon did not stop within 15 s of SIGTERM (docker stop would kill it)")
-        if daemon.returncode != 0:
-            fail(f"the daemon exited {daemon.returncode} on SIGTERM")
+                fail(f"{what}: the daemon did not stop within 15 s of SIGTERM (docker stop would kill it)")
+            if daemon.returncode != 0:
+                fail(f"{what}: the daemon exited {daemon.returncode} on SIGTERM")
+
+        # 1. No source: stop at start, exit 78 (EX_CONFIG), saying how to set one.
+        r = subprocess.run([binary] + entry[1:] + cmd, cwd=workdir, env=dict(base_env, BCE_LISTEN=f"0.0.0.0:{free_port()}"),
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 78 or "BCE_SOURCE" not in r.stderr or "source" not in r.stderr:
+            fail(f"the image with no source: `{' '.join(entry + cmd)}` exited {r.returncode} "
+                 f"(want 78, EX_CONFIG, with a message naming `source`/BCE_SOURCE): {r.stderr[-1500:]}")
+        first_line = r.stderr.strip().splitlines()[-1][:110]
+        print(f"   no source: exit 78, {first_line}…")
+
+        # 2. The demo data, as the Dockerfile's header documents it.
+        demo = f"{instr['WORKDIR'].rstrip('/')}/demo/export"
+        demo_here = state + "/demo/export"
+        r = subprocess.run([image_paths["/usr/bin/cur-sample"], "--demo", "--out", demo_here],
+                           cwd=workdir, env=base_env, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            fail(f"/usr/bin/cur-sample --demo --out {demo}: {r.stderr}")
+        daemon, port = run_image({"BCE_SOURCE": demo_here}, cmd, "demo data")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+            body = resp.read().decode()
+        if not re.search(r"^bedrock_cost_usd\{", body, re.M):
+            daemon.kill()
+            fail("demo data: no bedrock_cost_usd series")
+        m = re.search(r"^bedrock_exporter_sample_data(\{[^}]*\})? (\S+)", body, re.M)
+        if not m or float(m.group(2)) != 1:
+            daemon.kill()
+            fail(f"demo data: bedrock_exporter_sample_data is {m.group(2) if m else 'absent'}, want 1")
+        stop(daemon, "demo data")
+        print(f"   demo data: /usr/bin/cur-sample --demo --out {demo}, then BCE_SOURCE={demo}: "
+              "ready, HEALTHCHECK passes, bedrock_exporter_sample_data 1, SIGTERM stops it")
+
+        # 3. The source in a configuration file (docker run … IMAGE --config FILE serve).
+        cfg = root / "etc/bedrock-cost-exporter/config.toml"
+        cfg.parent.mkdir(parents=True)
+        cfg.write_text(f'source = "{demo_here}"\n')
+        daemon, _ = run_image({}, ["--config", str(cfg), "serve"], "source in --config")
+        stop(daemon, "source in --config")
+        print("   source in a --config file (CMD overridden): HEALTHCHECK passes")
         print(
             f"Dockerfile runtime contract holds: `{' '.join(entry + cmd)}` in {instr['WORKDIR']} "
-            f"with BCE_LISTEN={env['BCE_LISTEN']} serves the sample, its HEALTHCHECK passes, "
-            "SIGTERM stops it cleanly"
+            f"with BCE_LISTEN={env['BCE_LISTEN']}, no source baked in"
         )
     finally:
         shutil.rmtree(root)
@@ -419,6 +498,7 @@ def cmd_helm_split(rendered, out_dir):
     shipped_dash = {p.name: p.read_text() for p in sorted((REPO / "grafana/dashboards").glob("*.json"))}
     seen_rules, seen_dash = [], []
     config = None
+    existing_config = False
     for d in docs:
         kind = d["kind"]
         if d["apiVersion"].startswith("monitoring.coreos.com/"):
@@ -443,6 +523,8 @@ def cmd_helm_split(rendered, out_dir):
             config = d["data"]["config.toml"]
         elif kind == "Deployment":
             pod = d["spec"]["template"]["spec"]
+            cfg_vol = next(v for v in pod["volumes"] if v["name"] == "config")
+            existing_config = "secret" in cfg_vol or "items" in (cfg_vol.get("configMap") or {})
             c = pod["containers"][0]
             sc = c.get("securityContext") or {}
             psc = pod.get("securityContext") or {}
@@ -453,7 +535,7 @@ def cmd_helm_split(rendered, out_dir):
                 cmd = (probe.get("exec") or {}).get("command") or []
                 web = "--web.config.file" in cmd and "--web.config.file" in c.get("args", [])
                 same_file = web and cmd[cmd.index("--web.config.file") + 1] == c["args"][c["args"].index("--web.config.file") + 1]
-                return (cmd[1:2] == ["healthcheck"] and same_file
+                return ("healthcheck" in cmd and same_file
                         and (("--ready" in cmd) == (path == "/readyz")))
             checks = {
                 "runAsNonRoot": psc.get("runAsNonRoot") is True or sc.get("runAsNonRoot") is True,
@@ -463,15 +545,17 @@ def cmd_helm_split(rendered, out_dir):
                 "liveness /healthz": probes(c["livenessProbe"], "/healthz"),
                 "readiness /readyz": probes(c["readinessProbe"], "/readyz"),
                 "resources": bool(c.get("resources", {}).get("requests")),
-                "config checksum": "checksum/config" in d["spec"]["template"]["metadata"]["annotations"],
+                "config checksum": existing_config
+                or "checksum/config" in (d["spec"]["template"]["metadata"].get("annotations") or {}),
             }
             bad = [k for k, ok in checks.items() if not ok]
             if bad:
                 fail(f"{rendered}: the Deployment lacks {bad}")
     (out / "core.yaml").write_text(yaml.safe_dump_all(core, sort_keys=False))
-    if config is None:
+    if config is None and not existing_config:
         fail(f"{rendered}: no ConfigMap with config.toml")
-    (out / "config.toml").write_text(config)
+    if config is not None:
+        (out / "config.toml").write_text(config)
     summary = f"{len(core)} core objects, {len(crds)} Prometheus Operator objects"
     if seen_rules:
         if sorted(seen_rules) != sorted(shipped_rules):
