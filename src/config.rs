@@ -21,7 +21,11 @@ use crate::source::S3Settings;
 /// Prefix of configuration environment variables (`BCE_SOURCE`, `BCE_TAGS__SOURCES`, …).
 pub const ENV_PREFIX: &str = "BCE_";
 
-pub const DEFAULT_SOURCE: &str = "sample/export";
+/// Where an export is read from when nothing configures one: only this variable, which the
+/// repository's `.cargo/config.toml` sets to the bundled sample for `cargo run` (and the tests);
+/// never a configuration key, so a config file, `BCE_SOURCE` or `--source` always wins. A deployed
+/// exporter has no such default: with no source it stops ([`ConfigError::NoSource`]).
+pub const FALLBACK_SOURCE_VAR: &str = "BEDROCK_COST_EXPORTER_FALLBACK_SOURCE";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9747";
 pub const DEFAULT_REFRESH_INTERVAL: &str = "1h";
 pub const DEFAULT_PERIODS: usize = 2;
@@ -248,7 +252,8 @@ impl Default for RawSpikes {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawConfig {
-    /// One export (the default `sample/export` when no export is configured at all).
+    /// One export. With no `source`, `sources` or `[[exports]]` the exporter does not start
+    /// ([`ConfigError::NoSource`]), unless [`FALLBACK_SOURCE_VAR`] names one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Several exports by source alone (each with the top-level `[s3]` settings).
@@ -444,6 +449,10 @@ pub enum ConfigError {
         name: String,
         message: String,
     },
+    #[error(
+        "no export to read: set `source` to your CUR 2.0 export (s3://bucket/prefix/export-name, or a local folder mirroring it) in the config file (--config), with the environment variable BCE_SOURCE, or with --source; `--source sample/export` in the repository (or `cur-sample --demo --out DIR`, then `--source DIR`) serves example data, not a bill (docs/src/exports.md)"
+    )]
+    NoSource,
     #[error("config file {path}: cannot read it: {source}")]
     File {
         path: String,
@@ -517,6 +526,11 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
         // `--source` reads that one export, whatever the file lists.
         raw.sources.clear();
         raw.exports.clear();
+    }
+    if raw.source.is_none() && raw.sources.is_empty() && raw.exports.is_empty() {
+        raw.source = std::env::var(FALLBACK_SOURCE_VAR)
+            .ok()
+            .filter(|s| !s.trim().is_empty());
     }
     check(raw)
 }
@@ -1392,7 +1406,7 @@ fn check_exports(
     }
     let mut entries: Vec<(String, Option<String>, String, RawS3)> = Vec::new();
     if !listed {
-        let source = source.clone().unwrap_or_else(|| DEFAULT_SOURCE.into());
+        let source = source.clone().ok_or(ConfigError::NoSource)?;
         entries.push(("source".into(), None, source, RawS3::default()));
     }
     for (i, s) in sources.iter().enumerate() {
@@ -1653,8 +1667,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_work_without_a_file() {
-        let c = check(RawConfig::default()).unwrap();
+    fn defaults_work_without_a_file_once_a_source_is_given() {
+        assert!(matches!(
+            check(RawConfig::default()),
+            Err(ConfigError::NoSource)
+        ));
+        let c = check(RawConfig {
+            source: Some("sample/export".into()),
+            ..RawConfig::default()
+        })
+        .unwrap();
         assert_eq!(
             c.exports[0].source,
             SourceSpec::Local("sample/export".into())

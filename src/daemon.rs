@@ -179,6 +179,19 @@ impl Daemon {
                 es.ready |= er.has_data;
                 es.periods = er.periods;
             }
+            let sample: Vec<&str> = es
+                .periods
+                .iter()
+                .filter(|p| p.sample)
+                .map(|p| p.period.as_str())
+                .collect();
+            if !sample.is_empty() {
+                tracing::warn!(
+                    export = %er.name,
+                    periods = sample.join(","),
+                    "serving SAMPLE data, not a bill: the export's manifests are marked as example data (bedrockCostExporterSample, written by cur-sample); set `source` to your CUR 2.0 export (docs/src/exports.md)"
+                );
+            }
             tracing::info!(
                 export = %er.name,
                 ok = es.last_refresh_ok,

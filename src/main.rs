@@ -26,28 +26,31 @@ const AFTER_HELP: &str = "\
 Configuration: defaults, then the TOML file given with --config, then BCE_* environment variables
 (BCE_SOURCE, BCE_LISTEN, BCE_REFRESH_INTERVAL, BCE_PERIODS, BCE_MAX_SERIES, BCE_FOLD_SESSIONS,
 BCE_LOG_FORMAT, BCE_HEADER_READ_TIMEOUT, BCE_MAX_CONNECTIONS, BCE_TAGS__SOURCES, BCE_S3__ENDPOINT, …), then flags.
-Every key is described in config/bedrock-cost-exporter.toml and the README. Log verbosity: RUST_LOG
+Every key is described in config/bedrock-cost-exporter.toml and docs/src/configuration.md. Log verbosity: RUST_LOG
 (default info). SIGHUP (and POST /-/reload with --web.enable-lifecycle) rereads the configuration
 and the web configuration file; an invalid one is logged and the running one kept.
 Budgets: [[budgets]] tables (name, owner, selector, monthly, cost, currency, labels), [forecast]
 and [spikes] in the TOML file, and `now` (RFC 3339) to replay an old export as of a fixed time;
-see the README, \"Budgets and alerts\".
+see docs/src/budgets.md and docs/src/alerts.md.
 Several exports (payers): `sources = [\"s3://…\", \"/mirror/b\"]` (BCE_SOURCES) or [[exports]] tables
 (name, source, s3 = { endpoint, path_style, region, profile, role_arn, external_id,
 role_session_name, sts_endpoint }), instead of `source`; one snapshot with a payer_account_id label,
 self-metrics per export. [s3] also takes profile, role_arn, external_id, role_session_name
 (sts:AssumeRole) and sts_endpoint (where the role is assumed; default AWS STS, never s3.endpoint).
-See the README, \"Several exports\".";
+See docs/src/exports.md, \"Several exports\".";
 
 #[derive(Debug, Parser)]
 #[command(name = "bedrock-cost-exporter", version, about = "Amazon Bedrock cost per IAM principal, model, region and token direction, from the CUR 2.0 bill, for Prometheus.", after_help = AFTER_HELP)]
 struct Cli {
-    /// TOML configuration file (optional; defaults work without one).
+    /// TOML configuration file (optional: every key has a default except the export to read, which
+    /// BCE_SOURCE or --source can give instead).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Export root: a local copy of the export prefix (holding data/ and metadata/), or
     /// s3://bucket/prefix/<export-name>. Overrides `source` (and `sources`, `[[exports]]`: this one
-    /// export is read) in the configuration.
+    /// export is read) in the configuration. There is no default: with no source configured the
+    /// exporter stops with exit status 78 (`cargo run` in the repository reads sample/export,
+    /// example data, through BEDROCK_COST_EXPORTER_FALLBACK_SOURCE in .cargo/config.toml).
     #[arg(long, global = true, value_name = "PATH")]
     source: Option<String>,
     /// Endpoint URL of an S3-compatible server (e.g. http://127.0.0.1:9000). Overrides `s3.endpoint`.
@@ -182,13 +185,22 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// Exit status for an invalid configuration (sysexits.h `EX_CONFIG`).
+const EX_CONFIG: u8 = 78;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<config::ConfigError>().is_some() {
+                // EX_CONFIG (sysexits.h): systemd's RestartPreventExitStatus=78 and the like stop
+                // restarting a daemon that cannot start until its configuration is fixed.
+                ExitCode::from(EX_CONFIG)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -489,7 +501,7 @@ async fn serve(
     let mut daemon = new_daemon(config, sources);
     if let Some(settings) = &config.otlp {
         let pusher = OtlpPusher::new(settings.clone(), &instance_id(addr))
-            .context("cannot set up the OTLP push (see otlp.* in the README)")?;
+            .context("cannot set up the OTLP push (see otlp.* in docs/src/configuration.md)")?;
         daemon = daemon.with_otlp(pusher);
     }
     daemon::serve(daemon, options, listener, shutdown_signal()).await;

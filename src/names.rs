@@ -1,5 +1,5 @@
-//! Every metric name, label name and closed label value, declared once. The README's metric
-//! reference is checked against this file by a test.
+//! Every metric name, label name and closed label value, declared once. The metric reference in
+//! docs/src/metrics.md is checked against this file by a test.
 
 /// Labels of every Bedrock cost/usage series, in exposition order. Tag labels (`tag_*`) follow.
 pub const SERIES_LABELS: [&str; 16] = [
@@ -123,6 +123,9 @@ pub const CURRENT_BILLING_PERIOD: &str = "bedrock_exporter_current_billing_perio
 /// series left over from before a restart never pairs an old period with a new "now".
 pub const PREVIOUS_BILLING_PERIOD_AGE: &str =
     "bedrock_exporter_previous_billing_period_age_seconds";
+/// 1 while any billing period served comes from a manifest marked as example data
+/// (`bedrockCostExporterSample`, written by `cur-sample`), else 0.
+pub const SAMPLE_DATA: &str = "bedrock_exporter_sample_data";
 /// The exporter's "now" (the configured `now`, else the clock at the refresh): the rules' calendar.
 pub const NOW: &str = "bedrock_exporter_now_timestamp_seconds";
 pub const BUDGET_LABEL: &str = "budget";

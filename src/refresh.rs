@@ -499,6 +499,7 @@ impl Refresher {
                     manifest_key: p.meta.key.clone(),
                     manifest_last_modified_ms: p.meta.last_modified_ms,
                     execution_id: p.execution_id.clone(),
+                    sample: p.sample,
                     principal_column: true,
                     net_cost_column: true,
                     ..PeriodStatus::default()
@@ -641,6 +642,7 @@ fn plan_period(
         meta: meta.clone(),
         execution_id,
         files: m.data_files,
+        sample: m.sample,
     })
 }
 
@@ -656,6 +658,8 @@ struct PeriodPlan {
     meta: ObjectMeta,
     execution_id: String,
     files: Vec<String>,
+    /// The manifest marks the export as example data ([`manifest::SAMPLE_MARKER`]).
+    sample: bool,
 }
 
 /// A data file ready to be decoded.

@@ -22,7 +22,14 @@ pub struct Manifest {
     pub execution_id: Option<String>,
     /// Data files as keys relative to the export root (`data/BILLING_PERIOD=2026-11/…`).
     pub data_files: Vec<String>,
+    /// The manifest says its export is example data (`"bedrockCostExporterSample": true`, written by
+    /// `cur-sample`), not a bill: the exporter says so in a metric and in its log.
+    pub sample: bool,
 }
+
+/// The manifest key that marks example data (`cur-sample` writes it; AWS never does). A marker in
+/// the manifest, not the path, so that a copy of the sample anywhere is still recognised.
+pub const SAMPLE_MARKER: &str = "bedrockCostExporterSample";
 
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -30,6 +37,8 @@ struct RawManifest {
     #[serde(default)]
     execution_id: Option<String>,
     data_files: Option<Vec<String>>,
+    #[serde(default, rename = "bedrockCostExporterSample")]
+    sample: bool,
 }
 
 /// Parses a manifest; `object` names it in errors.
@@ -81,6 +90,7 @@ pub fn parse(bytes: &[u8], object: &str) -> Result<Manifest, CurError> {
     Ok(Manifest {
         execution_id: raw.execution_id.filter(|s| !s.is_empty()),
         data_files,
+        sample: raw.sample,
     })
 }
 

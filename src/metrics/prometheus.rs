@@ -434,6 +434,16 @@ impl Collector for StatusCollector {
         )?;
         gauge(
             &mut enc,
+            names::SAMPLE_DATA,
+            "1 while any billing period served comes from a manifest marked as example data (bedrockCostExporterSample, written by cur-sample): these numbers are not a bill. 0 otherwise.",
+            if st.exports.iter().flat_map(|x| &x.periods).any(|p| p.sample) {
+                1.0
+            } else {
+                0.0
+            },
+        )?;
+        gauge(
+            &mut enc,
             names::SERIES_LIMIT,
             "The configured series cap (max_series).",
             snap.max_series as f64,

@@ -317,7 +317,14 @@ fn the_chart_takes_the_parameters_as_values() {
     );
     let dir = tempfile::tempdir().unwrap();
     let render = |name: &str, args: &[&str]| -> PathBuf {
-        let mut all = vec!["template", "finops", CHART];
+        // The chart has no default source (its schema requires one).
+        let mut all = vec![
+            "template",
+            "finops",
+            CHART,
+            "--set",
+            "source=s3://billing/cur/cur2",
+        ];
         all.extend_from_slice(args);
         let out = run_ok(&helm, &all);
         let f = dir.path().join(name);

@@ -20,6 +20,7 @@ mod properties;
 mod reconcile;
 mod reload;
 mod s3;
+mod sample;
 mod server;
 mod soak;
 mod util;

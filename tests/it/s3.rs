@@ -932,7 +932,13 @@ fn a_server_gone_mid_refresh_keeps_the_last_good_snapshot_and_recovers() {
     // Every connection reset, new ones refused.
     scene.proxy.set_down(true);
     let reread = scene.reread_period_data();
-    assert!(scene.proxy.data_gets(from).iter().all(|o| reread.contains(o)));
+    assert!(
+        scene
+            .proxy
+            .data_gets(from)
+            .iter()
+            .all(|o| reread.contains(o))
+    );
     scene.expect_failed_refresh(before, None, Duration::from_secs(60), |_| reread.clone());
     scene.proxy.state.delay_ms.store(0, Ordering::SeqCst);
     scene.proxy.set_down(false);
@@ -949,7 +955,13 @@ fn moto_killed_mid_read_then_restarted_recovers() {
     // The server process dies while data files are being read.
     scene.moto.kill();
     let reread = scene.reread_period_data();
-    assert!(scene.proxy.data_gets(from).iter().all(|o| reread.contains(o)));
+    assert!(
+        scene
+            .proxy
+            .data_gets(from)
+            .iter()
+            .all(|o| reread.contains(o))
+    );
     scene.expect_failed_refresh(before, None, Duration::from_secs(60), |_| reread.clone());
     // A new server (its data uploaded again; it accepts the daemon's keys, as IAM state is gone
     // with the old process) behind the same endpoint.

@@ -104,6 +104,30 @@ pub struct ExportSpec {
     pub layout: SampleLayout,
     /// `bill_payer_account_id` of every row (and the account in the manifest's export ARN).
     pub payer_account_id: String,
+    /// Mark every manifest as example data (`"bedrockCostExporterSample": true`): the exporter
+    /// then says it serves a sample, not a bill. AWS never writes the key.
+    pub sample_marker: bool,
+    /// No usage at or after this time (ms since the epoch): a period containing it is billed up to
+    /// it only, as the current month is (at least one hour of the period stays).
+    pub usage_until_ms: Option<i64>,
+}
+
+/// The manifest key marking example data (the exporter's `cur::manifest::SAMPLE_MARKER`).
+pub const SAMPLE_MARKER: &str = "bedrockCostExporterSample";
+
+/// The billing periods (`YYYY-MM`) of the UTC month before the one holding `now_ms`, and of that
+/// month: what a demo export dated to the present covers.
+pub fn demo_periods(now_ms: i64) -> Vec<String> {
+    use chrono::Datelike;
+    let now = DateTime::from_timestamp_millis(now_ms).expect("a timestamp in range");
+    let (y, m) = (now.year(), now.month());
+    let (py, pm) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
+    vec![format!("{py:04}-{pm:02}"), format!("{y:04}-{m:02}")]
+}
+
+/// The start (00:00 UTC) of the day holding `now_ms`, in ms since the epoch.
+pub fn start_of_day_ms(now_ms: i64) -> i64 {
+    now_ms - now_ms.rem_euclid(86_400_000)
 }
 
 impl Default for ExportSpec {
@@ -128,6 +152,8 @@ impl Default for ExportSpec {
             extra_sessions: 0,
             layout: SampleLayout::Random,
             payer_account_id: PAYER.into(),
+            sample_marker: false,
+            usage_until_ms: None,
         }
     }
 }
@@ -678,7 +704,10 @@ impl<'s> RowGen<'s> {
         rows: usize,
     ) -> Self {
         let start = period_start_ms(period);
-        let end = period_start_ms(&next_period(period));
+        let mut end = period_start_ms(&next_period(period));
+        if let Some(until) = spec.usage_until_ms {
+            end = end.min(until);
+        }
         let hours = ((end - start) / 3_600_000).max(1);
         RowGen {
             spec,
@@ -1693,15 +1722,18 @@ fn manifest_json(spec: &ExportSpec, execution_id: &str, files: &[String]) -> Str
         .map(|c| serde_json::json!({"name": c.name, "type": athena_type(c.kind)}))
         .collect();
     let data_files: Vec<String> = files.iter().map(|f| format!("{base}/{f}")).collect();
-    serde_json::to_string_pretty(&serde_json::json!({
+    let mut manifest = serde_json::json!({
         "executionId": execution_id,
         "exportArn": format!("arn:aws:bcm-data-exports:us-east-1:{}:export/{}-4b1c5e2a-3f0d-4a8e-9c7b-2d6e1f0a9b8c", spec.payer_account_id, spec.export_name),
         "columns": columns,
         "dataFiles": data_files,
         "additionalOutputFiles": [],
         "reportVersion": "2.0",
-    }))
-    .expect("JSON")
+    });
+    if spec.sample_marker {
+        manifest[SAMPLE_MARKER] = serde_json::Value::Bool(true);
+    }
+    serde_json::to_string_pretty(&manifest).expect("JSON")
 }
 
 /// Writes an export under `root` (the export root: `root/data`, `root/metadata`).

@@ -38,9 +38,22 @@ struct Args {
     format: Fmt,
     #[arg(long, value_enum, default_value_t = Mode::Overwrite)]
     mode: Mode,
-    /// Billing periods (YYYY-MM), comma-separated.
-    #[arg(long, value_delimiter = ',', default_values_t = vec!["2026-10".to_string(), "2026-11".to_string()])]
+    /// Billing periods (YYYY-MM), comma-separated [default: 2026-10,2026-11; with --demo the
+    /// previous and the current UTC month].
+    #[arg(long, value_delimiter = ',')]
     periods: Vec<String>,
+    /// A demo export dated to the present: the previous and the current UTC month (as of --now),
+    /// the current one billed up to the start of today, every manifest marked as example data
+    /// (--sample-marker), so that budgets, forecasts and staleness make sense on any date.
+    #[arg(long, conflicts_with = "periods")]
+    demo: bool,
+    /// The present for --demo (RFC 3339, e.g. 2026-12-08T09:00:00Z) [default: the clock].
+    #[arg(long, value_name = "TIME", requires = "demo")]
+    now: Option<String>,
+    /// Mark every manifest as example data ("bedrockCostExporterSample": true): the exporter then
+    /// sets bedrock_exporter_sample_data to 1 and warns at every refresh. AWS never writes it.
+    #[arg(long)]
+    sample_marker: bool,
     /// Rows per billing period (all services).
     #[arg(long, default_value_t = 2000)]
     rows: usize,
@@ -74,6 +87,27 @@ struct Args {
 
 fn main() -> std::io::Result<()> {
     let a = Args::parse();
+    let (periods, usage_until_ms) = if a.demo {
+        let now_ms = match &a.now {
+            Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+                .map_err(|e| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("--now {t:?}: {e} (RFC 3339, e.g. 2026-12-08T09:00:00Z)"),
+                    )
+                })?
+                .timestamp_millis(),
+            None => chrono::Utc::now().timestamp_millis(),
+        };
+        (
+            cur_sample::demo_periods(now_ms),
+            Some(cur_sample::start_of_day_ms(now_ms)),
+        )
+    } else if a.periods.is_empty() {
+        (vec!["2026-10".to_string(), "2026-11".to_string()], None)
+    } else {
+        (a.periods, None)
+    };
     let spec = ExportSpec {
         format: match a.format {
             Fmt::Parquet => SampleFormat::Parquet,
@@ -83,7 +117,9 @@ fn main() -> std::io::Result<()> {
             Mode::Overwrite => SampleMode::Overwrite,
             Mode::CreateNew => SampleMode::CreateNew,
         },
-        periods: a.periods,
+        periods,
+        usage_until_ms,
+        sample_marker: a.sample_marker || a.demo,
         rows_per_period: a.rows,
         bedrock_share: a.bedrock_share,
         files_per_period: a.files,
