@@ -5,8 +5,10 @@
 #   systemd unit      systemd-analyze verify (any warning fails) and security exposure ≤ 2.0
 #   CloudFormation    cfn-lint; role policy = deploy/iam-policy.json; query has every column read
 #   Prometheus        promtool check config (scrape example, compose demo)
-#   compose demo      check-jsonschema (compose spec); mounts exist; amtool check-config; the
-#                     exporter's config passes check-config
+#   compose demo      check-jsonschema (compose spec); amtool check-config; then
+#                     scripts/check_compose.py: every mount, variable and host name resolved as the
+#                     containers see them, cur-sample, the exporter, prometheus and alertmanager run
+#                     natively on exactly the mounted files, Grafana's provisioning resolved
 #   Helm chart        chart copies = shipped rules/dashboards; helm lint; helm template (default and
 #                     all options) | kubernetes-validate; promtool check rules on the PrometheusRules
 #   YAML              yamllint
@@ -107,35 +109,35 @@ sed 's/scrape_timeout: 1m/scrape_timeout: 5m/' deploy/prometheus/scrape-config.e
 "$py" scripts/check_deploy.py prom-config "$tmp/bad-scrape-src.yml" "$tmp/bad-scrape.yml" >/dev/null
 expect_fail "a scrape timeout longer than the interval" promtool check config "$tmp/bad-scrape.yml"
 
-step "compose demo: check-jsonschema (compose spec), mounts, promtool, amtool, exporter config"
+step "compose demo: check-jsonschema (compose spec), amtool, then run natively as the containers see it"
 compose=deploy/compose/compose.yaml
+cur_sample=$(dirname "$bin")/cur-sample
+[ -x "$cur_sample" ] || { echo "no cur-sample beside $bin: cargo build -p cur-sample first" >&2; exit 1; }
 "$venv/check-jsonschema" --builtin-schema vendor.compose-spec "$compose"
-"$py" scripts/check_deploy.py compose-mounts "$compose" | tee "$tmp/mounts"
-maps=()
-while read -r _ svc container host; do
-  [ "$svc" = prometheus ] && maps+=("$container=$host")
-done < <(grep '^MOUNT ' "$tmp/mounts")
-"$py" scripts/check_deploy.py prom-config deploy/compose/prometheus.yml "$tmp/compose-prom.yml" "${maps[@]}"
-promtool check config "$tmp/compose-prom.yml"
-if [ -f deploy/alertmanager/alertmanager.example.yml ]; then
-  amtool check-config deploy/alertmanager/alertmanager.example.yml
-else
-  echo "SKIP: deploy/alertmanager/alertmanager.example.yml is not shipped yet (amtool check-config)"
-fi
+amtool check-config deploy/alertmanager/alertmanager.example.yml
 sed 's/^  prometheus:$/  prometheus:\n    bogus_key: 1/' "$compose" >"$tmp/bad-compose.yaml"
 expect_fail "an unknown compose key" "$venv/check-jsonschema" --builtin-schema vendor.compose-spec "$tmp/bad-compose.yaml"
-# The exporter's configuration of the demo. Budgets ([[budgets]]) come with the budgets work; until
-# the exporter knows them the file is checked without its budget tables.
-democfg=deploy/compose/bedrock-cost-exporter.toml
-if ! "$bin" check-config --config "$democfg" >"$tmp/cc.out" 2>&1; then
-  if grep -q 'unknown field: found `budgets`' "$tmp/cc.out"; then
-    echo "SKIP: this build has no budgets yet; checking $democfg without its [[budgets]] tables"
-    awk '/^\[\[budgets\]\]/{skip=1} /^\[[^[]/{skip=0} !skip' "$democfg" >"$tmp/demo-nobudgets.toml"
-    "$bin" check-config --config "$tmp/demo-nobudgets.toml" >/dev/null
-  else
-    cat "$tmp/cc.out" >&2; exit 1
-  fi
-fi
+"$py" scripts/check_compose.py "$compose" "$bin" "$cur_sample"
+# Broken copies, each in a scratch copy of the files the compose file mounts (same layout).
+compose_broken() { # DESCRIPTION FILE SED-EXPRESSION
+  local what=$1 file=$2 expr=$3
+  rm -rf "$tmp/crepo" && mkdir -p "$tmp/crepo/grafana"
+  cp -r deploy Dockerfile "$tmp/crepo/" && cp -r grafana/provisioning grafana/dashboards "$tmp/crepo/grafana/"
+  sed -i "$expr" "$tmp/crepo/$file"
+  if cmp -s "$file" "$tmp/crepo/$file"; then echo "FAIL: the broken copy did not change $file ($what)" >&2; exit 1; fi
+  expect_fail "$what" "$py" scripts/check_compose.py "$tmp/crepo/$compose" "$bin" "$cur_sample"
+}
+compose_broken "grafana's dashboards mounted where no provider reads them" "$compose" \
+  's|:/var/lib/grafana/dashboards/bedrock-cost-exporter:ro|:/var/lib/grafana/dashboards:ro|'
+compose_broken "a datasource URL from a variable grafana's environment does not set" "$compose" '/PROMETHEUS_URL: /d'
+compose_broken "a datasource URL that is not the prometheus service" "$compose" 's|PROMETHEUS_URL: http://prometheus:9090|PROMETHEUS_URL: http://localhost:9090|'
+compose_broken "the exporter starting before the demo data is written" "$compose" 's|condition: service_completed_successfully|condition: service_started|'
+compose_broken "the demo data written where the exporter does not read" "$compose" 's|"--out", "/var/lib/bedrock-cost-exporter/demo/export"|"--out", "/var/lib/bedrock-cost-exporter/demo/other"|'
+compose_broken "the rules file not mounted into prometheus" "$compose" '/bedrock-cost-exporter.rules.yml:\/etc\/prometheus/d'
+compose_broken "the exporter's source outside its volume" deploy/compose/bedrock-cost-exporter.toml 's|^source = .*|source = "/var/lib/bedrock-cost-exporter/export"|'
+compose_broken "a scrape target on a port the exporter does not listen on" deploy/compose/prometheus.yml 's|exporter:9747|exporter:9748|'
+compose_broken "an alertmanager target that is no service" deploy/compose/prometheus.yml 's|targets: \["alertmanager:9093"\]|targets: ["am:9093"]|'
+compose_broken "a scrape job the rules do not select" deploy/compose/prometheus.yml 's|job_name: bedrock-cost-exporter|job_name: bce|'
 
 step "Helm: chart copies, lint, template | kubernetes-validate, promtool check rules ($("$helm" version --short))"
 scripts/sync-chart.sh --check

@@ -303,11 +303,8 @@ def cmd_job(helm, chart, cfn):
                      "ServiceAccountName): IRSA would be denied")
             rendered[name] = (release, svc, sm, pr)
             cases[name] = (svc, sm)
-        real = jobs_by_prometheus(cases, tmp)
         for name, (release, svc, sm, pr) in rendered.items():
             job = derive_job(svc, sm)
-            if real[name] != job:
-                fail(f"{name}: prometheus gave job={real[name]!r}, the emulation {job!r}")
             groups = {"groups": pr["spec"]["groups"]}
             alerts = {}
             for g in groups["groups"]:
@@ -326,6 +323,11 @@ def cmd_job(helm, chart, cfn):
                      f"follow it:\n{r.stdout[-3000:]}{r.stderr[-1000:]}")
             print(f"   release {release!r:26} Service {svc['metadata']['name']!r:42} job={job!r:28} "
                   f"({name}): Down fires on up == 0, Absent silent on up == 1")
+        # The emulation against a real prometheus applying the same relabel configuration.
+        real = jobs_by_prometheus(cases, tmp)
+        for name, (release, svc, sm, pr) in rendered.items():
+            if real[name] != derive_job(svc, sm):
+                fail(f"{name}: prometheus gave job={real[name]!r}, the emulation {derive_job(svc, sm)!r}")
         print(f"any release name works: {len(variants)} renders, job derived as Prometheus Operator "
               f"does (a real prometheus agrees), rules follow it; service account {sa_ns}/{sa_name} "
               "as the CloudFormation template trusts")

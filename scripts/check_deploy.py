@@ -417,67 +417,6 @@ def cmd_prom_config(src, out, *maps):
     Path(out).write_text(yaml.safe_dump(cfg, sort_keys=False))
 
 
-def cmd_compose_mounts(compose):
-    """Every bind mount's host path exists, except files other work ships later (SKIP); prints
-    `service container-path host-path` lines for the prometheus and alertmanager services."""
-    pending = {
-        "deploy/prometheus/bedrock-cost-exporter.rules.yml",
-        "deploy/alertmanager/alertmanager.example.yml",
-        "grafana/provisioning",
-        "grafana/dashboards",
-    }
-    c = yaml.safe_load(Path(compose).read_text())
-    base = Path(compose).parent
-    named = set((c.get("volumes") or {}).keys())
-    for name, svc in c["services"].items():
-        for v in svc.get("volumes") or []:
-            host, container = v.split(":")[:2]
-            if host in named:
-                continue
-            p = (base / host).resolve()
-            rel = os.path.relpath(p, REPO)
-            if not p.exists():
-                if rel in pending:
-                    print(f"SKIP: {compose}: {name} mounts {rel}, not shipped yet")
-                    continue
-                fail(f"{compose}: service {name} mounts {host} ({rel}), which does not exist")
-            print(f"MOUNT {name} {container} {p}")
-        if name == "grafana":
-            check_grafana_provisioning(c, svc, base)
-        build = svc.get("build")
-        if build:
-            ctx = (base / build["context"]).resolve()
-            if not (ctx / build.get("dockerfile", "Dockerfile")).exists():
-                fail(f"{compose}: service {name} builds from a missing Dockerfile")
-
-
-def check_grafana_provisioning(compose, svc, base):
-    """Grafana's provisioning files, once shipped, must work in the demo: dashboard providers read
-    a folder the grafana service mounts, datasources point at a compose service."""
-    mounts = {}
-    for v in svc.get("volumes") or []:
-        host, container = v.split(":")[:2]
-        mounts[container] = (base / host).resolve()
-    prov = next((h for c, h in mounts.items() if c == "/etc/grafana/provisioning"), None)
-    if prov is None or not prov.exists():
-        return
-    services = set(compose["services"])
-    for f in sorted(prov.glob("dashboards/*.y*ml")):
-        for p in (yaml.safe_load(f.read_text()) or {}).get("providers") or []:
-            path = (p.get("options") or {}).get("path", "")
-            if not any(path == c or path.startswith(c + "/") for c in mounts):
-                fail(f"{f}: dashboard provider path {path!r} is not mounted in the compose demo "
-                     f"(grafana mounts {sorted(mounts)})")
-    for f in sorted(prov.glob("datasources/*.y*ml")):
-        for d in (yaml.safe_load(f.read_text()) or {}).get("datasources") or []:
-            url = d.get("url", "")
-            host = re.sub(r"^[a-z]+://", "", url).split("/")[0].split(":")[0]
-            if "$" not in url and host not in services:
-                fail(f"{f}: datasource {d.get('name')!r} points at {url!r}, not a compose service "
-                     f"({sorted(services)}); use http://prometheus:9090 or an environment variable")
-    print(f"grafana provisioning fits the compose demo ({prov})")
-
-
 # ---------------------------------------------------------------------------------------------
 # Helm
 
