@@ -3,7 +3,9 @@
 #   Dockerfile        hadolint; build context complete (cargo check on exactly what COPY sends);
 #                     runtime contract (ENTRYPOINT/CMD/ENV/WORKDIR/HEALTHCHECK run as the image would)
 #   systemd unit      systemd-analyze verify (any warning fails) and security exposure ≤ 2.0
-#   CloudFormation    cfn-lint; role policy = deploy/iam-policy.json; query has every column read
+#   CloudFormation    cfn-lint; scripts/check_cfn.py: per account layout (single, export account,
+#                     exporter account; reused bucket/export; KMS; boundary; tags) what is created, the
+#                     reading role's policy = deploy/iam-policy.json, the query has every column read
 #   Prometheus        promtool check config (scrape example, compose demo)
 #   compose demo      check-jsonschema (compose spec); amtool check-config; then
 #                     scripts/check_compose.py: every mount, variable and host name resolved as the
@@ -91,16 +93,31 @@ sed '/^ProtectSystem=/d; /^DynamicUser=/d; /^CapabilityBoundingSet=/d; /^SystemC
   "$tmp/systemd/bedrock-cost-exporter.service" >"$tmp/bad/bedrock-cost-exporter.service"
 expect_fail "a unit without its sandbox" systemd-analyze security --offline=yes --threshold=20 "$tmp/bad/bedrock-cost-exporter.service"
 
-step "CloudFormation: cfn-lint $("$venv/cfn-lint" --version | awk '{print $NF}')"
+step "CloudFormation: cfn-lint $("$venv/cfn-lint" --version | awk '{print $NF}'), what each account layout creates"
 cfn=deploy/aws/bedrock-cost-exporter.cfn.yaml
 "$venv/cfn-lint" "$cfn"
-"$py" scripts/check_deploy.py cfn-consistency "$cfn"
+"$py" scripts/check_cfn.py "$cfn"
 sed 's/Overwrite: OVERWRITE_REPORT/Overwrite: OVERWRITE/' "$cfn" >"$tmp/bad.cfn.yaml"
 expect_fail "an invalid Data Export property" "$venv/cfn-lint" "$tmp/bad.cfn.yaml"
-sed 's/Action: s3:GetObject/Action: "s3:*"/' "$cfn" >"$tmp/bad2.cfn.yaml"
-expect_fail "a role policy wider than deploy/iam-policy.json" "$py" scripts/check_deploy.py cfn-consistency "$tmp/bad2.cfn.yaml"
-sed 's/line_item_iam_principal, //' "$cfn" >"$tmp/bad3.cfn.yaml"
-expect_fail "a query without line_item_iam_principal" "$py" scripts/check_deploy.py cfn-consistency "$tmp/bad3.cfn.yaml"
+cfn_broken() { # DESCRIPTION SED-EXPRESSION
+  sed "$2" "$cfn" >"$tmp/bad.cfn.yaml"
+  if cmp -s "$cfn" "$tmp/bad.cfn.yaml"; then echo "FAIL: the broken copy did not change ($1)" >&2; exit 1; fi
+  expect_fail "$1" "$py" scripts/check_cfn.py "$tmp/bad.cfn.yaml"
+}
+cfn_broken "a role policy wider than deploy/iam-policy.json" 's/Action: s3:GetObject/Action: "s3:*"/'
+cfn_broken "a query without line_item_iam_principal" 's/line_item_iam_principal, //'
+cfn_broken "a bucket made although one is reused" '0,/    Condition: CreateBucket/{//d}'
+cfn_broken "an export made although one is reused" '0,/    Condition: CreateTheExport/{//d}'
+cfn_broken "no kms:Decrypt for an SSE-KMS bucket" 's/Action: kms:Decrypt/Action: kms:DescribeKey/'
+cfn_broken "an exporter-account role that may do more than assume the reader" 's/                  Action: sts:AssumeRole$/                  Action: "sts:*"/'
+cfn_broken "a reader role trusting the whole exporter account" '/^                  aws:PrincipalArn: /d'
+cfn_broken "a resource without the tags" '0,/- { Key: Application, Value: bedrock-cost-exporter }/{//d}'
+cfn_broken "a role without the permissions boundary" '0,/      PermissionsBoundary: /{//d}'
+cfn_broken "IRSA trusting another service account" 's/system:serviceaccount:${ServiceAccountNamespace}:${ServiceAccountName}/system:serviceaccount:${ServiceAccountNamespace}:bce/'
+cfn_broken "a cross-account stack without its rule" '/AssertDescription: Mode exporter-account needs ReaderRoleArn/d; /Assert: !Not \[!Equals \[!Ref ReaderRoleArn, ""\]\]/d'
+cfn_broken "outputs that do not say aws.assumeRoleArn" 's/aws.assumeRoleArn=${ReaderRole.Arn}/roleArn=${ReaderRole.Arn}/'
+awk '/^  ServiceAccountName:/{sa=1} sa && /^    Default: bedrock-cost-exporter$/{print "    Default: bce"; sa=0; next} {print}' "$cfn" >"$tmp/bad-sa.cfn.yaml"
+expect_fail "a CloudFormation service account other than the chart's" "$py" scripts/check_chart.py job "$helm" deploy/helm/bedrock-cost-exporter "$tmp/bad-sa.cfn.yaml"
 
 step "Prometheus: promtool check config ($(promtool --version 2>&1 | head -1 | awk '{print $3}'))"
 "$py" scripts/check_deploy.py prom-config deploy/prometheus/scrape-config.example.yml "$tmp/scrape.yml"
