@@ -2,7 +2,8 @@
 # Checks every deployment artifact with the real tool, and proves each check fails on a broken copy:
 #   Dockerfile        hadolint; build context complete (cargo check on exactly what COPY sends);
 #                     runtime contract (ENTRYPOINT/CMD/ENV/WORKDIR/HEALTHCHECK run as the image would)
-#   systemd unit      systemd-analyze verify (any warning fails) and security exposure ≤ 2.0
+#   systemd unit      systemd-analyze verify (any warning fails) and security exposure ≤ 2.0;
+#                     no source: exit 78 and no restart loop (RestartPreventExitStatus=78)
 #   CloudFormation    cfn-lint; scripts/check_cfn.py: per account layout (single, export account,
 #                     exporter account; reused bucket/export; KMS; boundary; tags) what is created, the
 #                     reading role's policy = deploy/iam-policy.json, the query has every column read
@@ -92,6 +93,9 @@ expect_fail "an ExecStart binary that does not exist" quiet_ok systemd-analyze v
 sed '/^ProtectSystem=/d; /^DynamicUser=/d; /^CapabilityBoundingSet=/d; /^SystemCallFilter=/d; /^Protect/d; /^Private/d; /^Restrict/d' \
   "$tmp/systemd/bedrock-cost-exporter.service" >"$tmp/bad/bedrock-cost-exporter.service"
 expect_fail "a unit without its sandbox" systemd-analyze security --offline=yes --threshold=20 "$tmp/bad/bedrock-cost-exporter.service"
+"$py" scripts/check_deploy.py systemd-no-source "$unit" deploy/systemd/bedrock-cost-exporter.env "$bin"
+sed '/^RestartPreventExitStatus=78$/d' "$unit" >"$tmp/bad/bedrock-cost-exporter.service"
+expect_fail "a unit that restarts forever without a source" "$py" scripts/check_deploy.py systemd-no-source "$tmp/bad/bedrock-cost-exporter.service" deploy/systemd/bedrock-cost-exporter.env "$bin"
 
 step "CloudFormation: cfn-lint $("$venv/cfn-lint" --version | awk '{print $NF}'), what each account layout creates"
 cfn=deploy/aws/bedrock-cost-exporter.cfn.yaml

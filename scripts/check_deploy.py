@@ -290,6 +290,39 @@ def cmd_dockerfile_contract(binary, dockerfile="Dockerfile"):
         shutil.rmtree(root)
 
 
+def cmd_systemd_no_source(unit, envfile, binary):
+    """The unit as systemd would start it with the shipped environment file and a configuration
+    file without `source` (none is shipped): the exporter stops at start with exit status 78
+    saying how to set one, and the unit does not restart on that status."""
+    text = Path(unit).read_text()
+    directives = dict(
+        l.split("=", 1) for l in text.splitlines() if "=" in l and not l.startswith("#")
+    )
+    if "78" not in directives.get("RestartPreventExitStatus", "").split():
+        fail(f"{unit}: no RestartPreventExitStatus=78: without a source systemd would restart it "
+             "every RestartSec forever")
+    argv = shlex.split(directives["ExecStart"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BCE_")
+           and k not in ("RUST_LOG", "BEDROCK_COST_EXPORTER_FALLBACK_SOURCE")}
+    for line in Path(envfile).read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            k, _, v = line.partition("=")
+            env[k] = v
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    with tempfile.TemporaryDirectory() as d:
+        cfg = Path(d) / "config.toml"
+        cfg.write_text('refresh_interval = "1h"\n')  # an installed config without `source`
+        if "--config" in argv:
+            argv[argv.index("--config") + 1] = str(cfg)
+        argv[0] = str(Path(binary).resolve())
+        r = subprocess.run(argv, env=env, cwd=d, capture_output=True, text=True, timeout=30)
+    if r.returncode != 78 or "BCE_SOURCE" not in r.stderr:
+        fail(f"{unit}: with no source, `{directives['ExecStart']}` exited {r.returncode} (want 78 "
+             f"with a message naming BCE_SOURCE): {r.stderr[-1000:]}")
+    print(f"{unit}: with no source the service stops at start (exit 78, says how to set one) and "
+          "is not restarted (RestartPreventExitStatus=78)")
+
+
 # ---------------------------------------------------------------------------------------------
 # Prometheus configurations
 
