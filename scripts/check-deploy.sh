@@ -82,6 +82,7 @@ quiet_ok systemd-analyze verify "$tmp/systemd/bedrock-cost-exporter.service"
 systemd-analyze security --offline=yes --threshold=20 "$tmp/systemd/bedrock-cost-exporter.service" | tail -1
 # Reload: only ever by SIGHUP to the main process (once the exporter reloads on SIGHUP); any other
 # ExecReload (a restart in disguise, a signal to the whole group) fails.
+# shellcheck disable=SC2016 # $MAINPID is systemd's, literally
 if grep -q '^ExecReload=' "$unit" && ! grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$unit"; then
   echo "FAIL: $unit: ExecReload must be exactly: /bin/kill -HUP \$MAINPID" >&2; exit 1
 fi
@@ -117,8 +118,10 @@ cfn_broken "an exporter-account role that may do more than assume the reader" 's
 cfn_broken "a reader role trusting the whole exporter account" '/^                  aws:PrincipalArn: /d'
 cfn_broken "a resource without the tags" '0,/- { Key: Application, Value: bedrock-cost-exporter }/{//d}'
 cfn_broken "a role without the permissions boundary" '0,/      PermissionsBoundary: /{//d}'
+# shellcheck disable=SC2016 # ${…} is CloudFormation's Fn::Sub, literally
 cfn_broken "IRSA trusting another service account" 's/system:serviceaccount:${ServiceAccountNamespace}:${ServiceAccountName}/system:serviceaccount:${ServiceAccountNamespace}:bce/'
 cfn_broken "a cross-account stack without its rule" '/AssertDescription: Mode exporter-account needs ReaderRoleArn/d; /Assert: !Not \[!Equals \[!Ref ReaderRoleArn, ""\]\]/d'
+# shellcheck disable=SC2016
 cfn_broken "outputs that do not say aws.assumeRoleArn" 's/aws.assumeRoleArn=${ReaderRole.Arn}/roleArn=${ReaderRole.Arn}/'
 awk '/^  ServiceAccountName:/{sa=1} sa && /^    Default: bedrock-cost-exporter$/{print "    Default: bce"; sa=0; next} {print}' "$cfn" >"$tmp/bad-sa.cfn.yaml"
 expect_fail "a CloudFormation service account other than the chart's" "$py" scripts/check_chart.py job "$helm" deploy/helm/bedrock-cost-exporter "$tmp/bad-sa.cfn.yaml"
@@ -191,8 +194,9 @@ render_and_validate() { # name chart-dir [helm args...]
 render_and_validate default "$chart" "${src[@]}"
 render_and_validate all "$chart" -f "$allvals"
 render_and_validate existing "$chart" --set existingConfig.secret=bce-config --set aws.region=us-east-1
-grep -q 'secretName: bce-config' "$tmp/existing.yaml" && ! grep -q 'checksum/config' "$tmp/existing.yaml" \
-  || { echo "FAIL: existingConfig: the pod does not mount the Secret (or keeps a checksum of no ConfigMap)" >&2; exit 1; }
+if ! grep -q 'secretName: bce-config' "$tmp/existing.yaml" || grep -q 'checksum/config' "$tmp/existing.yaml"; then
+  echo "FAIL: existingConfig: the pod does not mount the Secret (or keeps a checksum of no ConfigMap)" >&2; exit 1
+fi
 echo "   existingConfig: the configuration comes from the Secret; no ConfigMap, no checksum"
 if [ "$(cat "$tmp/all/rule-count")" = 0 ]; then
   echo "SKIP: no deploy/prometheus/*.rules.yml shipped yet: the PrometheusRule is checked on a fixture only"
@@ -240,6 +244,7 @@ expect_fail "a service account named after the release (not what CloudFormation 
 step "Helm: the helm test hook, run natively against the exporter (plain, and TLS with basic auth)"
 "$py" scripts/check_chart.py helm-test "$helm" "$chart" "$bin" sample/export
 cp -r "$chart" "$tmp/chart-test1"
+# shellcheck disable=SC2016 # $host is the template's
 sed -i 's|(printf "http://%s:%v/readyz" $host .Values.service.port)|(printf "http://%s:9748/readyz" $host)|' "$tmp/chart-test1/templates/tests/test-ready.yaml"
 expect_fail "a test pod probing another port than the Service's" "$py" scripts/check_chart.py helm-test "$helm" "$tmp/chart-test1" "$bin" sample/export
 cp -r "$chart" "$tmp/chart-test2"

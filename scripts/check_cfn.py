@@ -70,12 +70,12 @@ class Render:
     def __init__(self, t, params):
         self.t = t
         self.p = {k: str(v.get("Default", "")) for k, v in t["Parameters"].items()}
+        self.p.update({"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT,
+                       "AWS::Region": "us-east-1", "AWS::StackName": "bce"})
         for k in params:
             if k not in self.p:
                 fail(f"test parameter {k} is not a parameter of the template")
         self.p.update(params)
-        self.p.update({"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT,
-                       "AWS::Region": "us-east-1", "AWS::StackName": "bce"})
         self.conds = {}
         self.resources = {
             n: r for n, r in t["Resources"].items()
@@ -292,8 +292,9 @@ MODES = {
          "CreateExport": "false", "KmsKeyArn": KMS},
         {"ReaderRole"},
         {"Source", "BucketName", "ReaderRoleArn", "ExporterSettings"}),
-    "exporter-account (EKS member account), Pod Identity": (
+    "exporter-account (EKS member account in eu-west-1), Pod Identity": (
         {"Mode": "exporter-account", "TrustMode": "eks-pod-identity", "EksClusterName": "prod",
+         "AWS::Region": "eu-west-1",
          "ReaderRoleArn": READER, "ExporterRoleName": "bedrock-cost-exporter", "ExternalId": "bce-finops",
          "PermissionsBoundaryArn": BOUNDARY},
         {"ExporterRole", "PodIdentityAssociation"},
@@ -316,6 +317,10 @@ REFUSED = {
     "exporter-account without ExporterRoleName": {"Mode": "exporter-account", "EksOidcProviderArn": OIDC,
                                                   "ReaderRoleArn": READER},
     "a reused export without its bucket": {"EksOidcProviderArn": OIDC, "CreateExport": "false"},
+    "the export outside us-east-1": {"EksOidcProviderArn": OIDC, "AWS::Region": "eu-west-1"},
+    "the export account's stack outside us-east-1": {
+        "Mode": "export-account", "ExporterAccountId": "222222222222", "ExporterRoleName": "x",
+        "AWS::Region": "eu-west-1"},
 }
 
 SETTINGS = {  # what ExporterSettings must name per mode
