@@ -356,14 +356,52 @@ impl Refresher {
                 return;
             }
         };
-        let latest = manifest::latest_per_period(&listing);
+        let mut latest = manifest::latest_per_period(&listing);
+        // No manifest: bare data files, when the source holds some (grouped by the period their
+        // path names; see `cur::bare` for what is lost).
+        let mut bare: BTreeMap<String, Vec<String>> = BTreeMap::new();
         if latest.is_empty() {
-            let e = RefreshError::NoManifest(format!(
-                "no manifest found under {}: expected metadata/BILLING_PERIOD=YYYY-MM/…-Manifest.json; is the source the export root (the folder holding data/ and metadata/)?",
-                source.location("metadata/")
-            ));
-            self.failed(&export.name, e, progress, report);
-            return;
+            let all = match source.list("") {
+                Ok(l) => l,
+                Err(e) => {
+                    self.failed(&export.name, RefreshError::List(e), progress, report);
+                    return;
+                }
+            };
+            let (periods, unknown) = crate::cur::bare::plan(&all, |k| source.location(k));
+            if let Some(u) = unknown.first() {
+                let e = RefreshError::NoManifest(format!(
+                    "{}: a data file without a manifest, and its path names no billing period: put it under a BILLING_PERIOD=YYYY-MM folder, as AWS does (or name the month, YYYY-MM, in its file name){}",
+                    u.location,
+                    if unknown.len() > 1 {
+                        format!(" ({} such files)", unknown.len())
+                    } else {
+                        String::new()
+                    }
+                ));
+                self.failed(&export.name, e, progress, report);
+                return;
+            }
+            if periods.is_empty() {
+                let e = RefreshError::NoManifest(format!(
+                    "no manifest found under {} and no data file (.parquet, .csv.gz, .csv) in {}: expected metadata/BILLING_PERIOD=YYYY-MM/…-Manifest.json; is the source the export root (the folder holding data/ and metadata/), or a data file?",
+                    source.location("metadata/"),
+                    source.location("")
+                ));
+                self.failed(&export.name, e, progress, report);
+                return;
+            }
+            let files: usize = periods.values().map(|p| p.files.len()).sum();
+            tracing::warn!(
+                export = %export.name,
+                files,
+                periods = periods.keys().cloned().collect::<Vec<_>>().join(","),
+                "reading bare data files without a manifest: every data file found counts, so a stale chunk an overwrite left behind or an older create-new execution is read too (the manifest says which files count; sync metadata/ as well to use it)"
+            );
+            for (period, p) in periods {
+                latest.insert(period.clone(), p.meta);
+                bare.insert(period, p.files);
+            }
         }
         let selected = self.periods.select(latest.keys());
         if selected.is_empty() {
@@ -390,6 +428,16 @@ impl Refresher {
                 continue;
             }
             report.periods_read.push(period.clone());
+            if let Some(files) = bare.remove(period) {
+                plans.push(PeriodPlan {
+                    period: period.clone(),
+                    meta: meta.clone(),
+                    execution_id: String::new(),
+                    files,
+                    sample: false,
+                });
+                continue;
+            }
             match plan_period(source, period, meta) {
                 Ok(plan) => plans.push(plan),
                 Err(e) => failures.push((period.clone(), e)),

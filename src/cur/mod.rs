@@ -4,10 +4,12 @@
 //! - [`columns`] — the column names we read (selected by name, never by position).
 //! - [`row`] — the plain row type and the sink trait.
 //! - [`manifest`] — Data Exports manifests: which files of which execution count.
+//! - [`bare`] — data files without a manifest: grouped by the billing period their path names.
 //! - [`parquet`] — a plan from the footer, then any row group decoded from its column chunks.
 //! - [`csv`] — a streaming decoder, one record at a time.
 //! - [`time`] — ISO-8601 timestamps as written in CSV exports.
 
+pub mod bare;
 pub mod columns;
 pub mod csv;
 pub mod error;

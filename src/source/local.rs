@@ -12,11 +12,24 @@ use super::{ObjectMeta, SourceError};
 #[derive(Debug, Clone)]
 pub struct LocalSource {
     root: PathBuf,
+    /// A source that is one data file: its parent is the root and only this name is listed.
+    only: Option<String>,
 }
 
 impl LocalSource {
+    /// `root` is an export root (or any folder); a path to a file makes a source of that one file
+    /// (a bare data file, read without a manifest).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        LocalSource { root: root.into() }
+        let root: PathBuf = root.into();
+        if root.is_file()
+            && let (Some(parent), Some(name)) = (root.parent(), root.file_name())
+        {
+            return LocalSource {
+                root: parent.to_path_buf(),
+                only: Some(name.to_string_lossy().into_owned()),
+            };
+        }
+        LocalSource { root, only: None }
     }
 
     /// The full path of a key, for messages.
@@ -31,8 +44,29 @@ impl LocalSource {
                 location: self.root.display().to_string(),
             });
         }
-        let dir = self.root.join(prefix);
         let mut out = Vec::new();
+        if let Some(name) = &self.only {
+            // One file: listed under its name, and nothing else (not even a manifest beside it).
+            let path = self.root.join(name);
+            if prefix.is_empty() {
+                let meta = std::fs::metadata(&path).map_err(|source| SourceError::Io {
+                    location: path.display().to_string(),
+                    source,
+                })?;
+                out.push(ObjectMeta {
+                    key: name.clone(),
+                    size: meta.len(),
+                    last_modified_ms: meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                        .map(|d| d.as_millis() as i64),
+                    etag: None,
+                });
+            }
+            return Ok(out);
+        }
+        let dir = self.root.join(prefix);
         if dir.is_dir() {
             self.walk(&dir, &mut out)?;
         }

@@ -315,3 +315,119 @@ fn an_ordered_layout_skips_row_groups_and_still_equals_duckdb() {
     write_export(&random, &spec(cur_sample::SampleLayout::Random)).unwrap();
     assert_eq!(skipped_row_groups(&random), 0.0);
 }
+
+/// Bare data files (no manifest): a folder of them, and one file alone, equal DuckDB over the same
+/// files — every data file found counts, stale chunks and older executions included (what the
+/// manifest would have left out), and the log says so.
+#[test]
+fn bare_data_files_without_a_manifest_equal_duckdb_over_every_file() {
+    if missing(&[Need::DuckDb]) {
+        return;
+    }
+    for (format, mode) in [
+        (SampleFormat::Parquet, SampleMode::CreateNew),
+        (SampleFormat::CsvGz, SampleMode::Overwrite),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let summary = write_export(
+            dir.path(),
+            &ExportSpec {
+                format,
+                mode,
+                seed: 21,
+                rows_per_period: 2_000,
+                files_per_period: 2,
+                ..ExportSpec::default()
+            },
+        )
+        .unwrap();
+        assert!(!summary.dead_files.is_empty());
+        let with_manifest = parse_exposition(&once(dir.path(), &[]));
+        std::fs::remove_dir_all(dir.path().join("metadata")).unwrap();
+        let samples = reconcile(dir.path(), &[], &["--bare"]);
+        // More than the manifest's files: the stale chunk or older execution counted too.
+        let files = |s: &[Sample]| value(s, "bedrock_exporter_files_read_total", &[]).unwrap();
+        assert_eq!(
+            files(&samples) as usize,
+            summary.live_files.len() + summary.dead_files.len(),
+            "{format:?} {mode:?}"
+        );
+        assert!(files(&samples) > files(&with_manifest));
+        let info = samples_named(&samples, "bedrock_exporter_manifest_info");
+        assert_eq!(info.len(), 2);
+        assert!(
+            info.iter().all(|m| m
+                .label("manifest")
+                .starts_with("(no manifest: bare data files")),
+            "{info:?}"
+        );
+        let out = run(&["once", "--source", dir.path().to_str().unwrap()]);
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            log.contains("reading bare data files without a manifest")
+                && log.contains("stale chunk"),
+            "{log}"
+        );
+    }
+
+    // One file alone: its folder names the period; only its rows count.
+    let dir = tempfile::tempdir().unwrap();
+    let summary = write_export(
+        dir.path(),
+        &ExportSpec {
+            stale_chunk: false,
+            ..ExportSpec::default()
+        },
+    )
+    .unwrap();
+    let file = dir.path().join(&summary.live_files[0]);
+    let period = cur_sample_period(&summary.live_files[0]);
+    let alone = tempfile::tempdir().unwrap();
+    let copy = alone
+        .path()
+        .join(format!("BILLING_PERIOD={period}"))
+        .join("only.snappy.parquet");
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::copy(&file, &copy).unwrap();
+    let ours = parse_exposition(&once(&copy, &[]));
+    let reference = duckdb_sums(alone.path(), &["--bare"]);
+    let total = ksum(
+        samples_named(&ours, "bedrock_cost_usd")
+            .iter()
+            .map(|s| s.value),
+    );
+    let ref_total = reference["total"]["cost"].as_f64().unwrap();
+    assert!(close(total, ref_total, REL), "{total} vs {ref_total}");
+    assert_eq!(
+        value(&ours, "bedrock_exporter_files_read_total", &[]),
+        Some(1.0)
+    );
+
+    // A file whose path names no period: a clear error, nothing printed.
+    let nameless = alone.path().join("export.parquet");
+    std::fs::copy(&file, &nameless).unwrap();
+    let out = run(&["once", "--source", nameless.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("names no billing period") && err.contains("BILLING_PERIOD=YYYY-MM"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    // The month in the file name is enough.
+    let named = alone.path().join(format!("cur-{period}.parquet"));
+    std::fs::rename(&nameless, &named).unwrap();
+    let by_name = parse_exposition(&once(&named, &[]));
+    assert_eq!(
+        samples_named(&by_name, "bedrock_cost_usd").len(),
+        samples_named(&ours, "bedrock_cost_usd").len()
+    );
+}
+
+/// `data/BILLING_PERIOD=2026-11/…` → `2026-11`.
+fn cur_sample_period(key: &str) -> String {
+    key.split('/')
+        .find_map(|s| s.strip_prefix("BILLING_PERIOD="))
+        .unwrap()
+        .to_string()
+}

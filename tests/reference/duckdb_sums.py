@@ -9,7 +9,7 @@ by model; for budgets, cost by billing period and label value, and by UTC usage 
 (line_item_usage_start_date) overall and per tag value. Shares no code with the exporter: a bug in
 one is caught by the other.
 
-usage: duckdb_sums.py EXPORT_ROOT [--periods N|all] [--fold-sessions]
+usage: duckdb_sums.py EXPORT_ROOT [--periods N|all] [--fold-sessions] [--bare]
 """
 import argparse
 import glob
@@ -62,6 +62,25 @@ def manifest_files(root, periods, with_written=False):
             i = uri.rfind("data/BILLING_PERIOD=")
             files.append(os.path.join(root, uri[i:]))
     return (chosen, files, written) if with_written else (chosen, files)
+
+
+def bare_files(root, periods):
+    """Every data file under root (no manifest: what a bare read takes), its period from the
+    BILLING_PERIOD=YYYY-MM folder, and per period the newest file's time (ms since the epoch)."""
+    by = {}
+    for path in glob.glob(os.path.join(root, "**", "*"), recursive=True):
+        rel = os.path.relpath(path, root).replace(os.sep, "/")
+        if rel.startswith("metadata/") or not re.search(r"\.(parquet|csv\.gz|csv)$", path):
+            continue
+        m = re.search(r"BILLING_PERIOD=(\d{4}-\d{2})/", path.replace(os.sep, "/"))
+        if m:
+            by.setdefault(m.group(1), []).append(path)
+    chosen = sorted(by)
+    if periods != "all":
+        chosen = chosen[-int(periods):]
+    files = [f for p in chosen for f in sorted(by[p])]
+    written = {p: max(os.stat(f).st_mtime_ns for f in by[p]) // 1_000_000 for p in chosen}
+    return chosen, files, written
 
 
 def snake(s):
@@ -196,8 +215,13 @@ def main():
     ap.add_argument("root")
     ap.add_argument("--periods", default="2")
     ap.add_argument("--fold-sessions", action="store_true")
+    ap.add_argument("--bare", action="store_true",
+                    help="no manifest: every data file under root counts, by its BILLING_PERIOD= folder")
     args = ap.parse_args()
-    periods, files, written_ms = manifest_files(args.root, args.periods, with_written=True)
+    if args.bare:
+        periods, files, written_ms = bare_files(args.root, args.periods)
+    else:
+        periods, files, written_ms = manifest_files(args.root, args.periods, with_written=True)
     if not files:
         print(json.dumps({"periods": periods, "files": []}))
         return
