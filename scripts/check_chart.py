@@ -268,14 +268,14 @@ def cmd_job(helm, chart, cfn):
         # name: (release, extra args)
         "plain": ("bedrock-cost-exporter", []),
         "finops": ("finops", []),
+        "nameoverride": ("finops", ["--set", "nameOverride=bedrock-billing"]),
+        "relabel": ("finops", relabel_job),
+        "own-label": ("team-a", ["--set", "serviceMonitor.jobLabel=example.com/job",
+                                 "--set", "service.labels.example\\.com/job=bedrock-costs"]),
+        "no-joblabel": ("finops", ["--set", "serviceMonitor.jobLabel="]),
         "bedrock-prod": ("bedrock-prod", []),
         "fullname": ("finops", ["--set", "fullnameOverride=bce"]),
         "fullname-bedrock": ("bedrock-cost-exporter", ["--set", "fullnameOverride=costs"]),
-        "nameoverride": ("finops", ["--set", "nameOverride=bedrock-billing"]),
-        "no-joblabel": ("finops", ["--set", "serviceMonitor.jobLabel="]),
-        "own-label": ("team-a", ["--set", "serviceMonitor.jobLabel=example.com/job",
-                                 "--set", "service.labels.example\\.com/job=bedrock-costs"]),
-        "relabel": ("finops", relabel_job),
     }
     sa_ns, sa_name = cfn_service_account(cfn)
     tmp = Path(tempfile.mkdtemp(prefix="bce-chart-job-"))
@@ -303,7 +303,6 @@ def cmd_job(helm, chart, cfn):
                      "ServiceAccountName): IRSA would be denied")
             rendered[name] = (release, svc, sm, pr)
             cases[name] = (svc, sm)
-        for name, (release, svc, sm, pr) in rendered.items():
             job = derive_job(svc, sm)
             groups = {"groups": pr["spec"]["groups"]}
             alerts = {}

@@ -412,6 +412,7 @@ class Demo:
 
     def wait_prometheus(self):
         t0 = time.time()
+        t_up = None
         deadline = t0 + DEADLINE_S
         why = "prometheus did not answer"
         while time.time() < deadline:
@@ -439,10 +440,12 @@ class Demo:
                     why = f"alertmanager not discovered ({ams})"
                     continue
                 rec = self.query("billing_period:bedrock_cost_usd:sum")
+                t_up = t_up or time.time()
                 if not rec:
-                    # The exporter's series are in; are they selected by the rules' job selector?
+                    # Every target is up; are the exporter's series selected by the rules' job
+                    # selector? Four evaluations (1 s apart) after the first scrape say no.
                     up = self.query('up{job!~"prometheus|alertmanager"} == 1')
-                    if up and time.time() - t0 > 10:
+                    if up and time.time() - t_up > 4:
                         jobs = sorted({s["metric"]["job"] for s in up})
                         fail(f"prometheus: the recording rules stay empty although the exporter is "
                              f"scraped as job {jobs}: the rules select another job "
@@ -485,6 +488,8 @@ class Demo:
         print(f"   alertmanager: {st['versionInfo']['version']} serves the mounted configuration")
 
     def check_grafana(self):
+        """Grafana's provisioning as Grafana resolves it (before anything runs)."""
+        self.datasources = []
         mounts = self.mounts("grafana")
         prov = self.resolve("grafana", "/etc/grafana/provisioning", "provisioning directory")
         shipped = sorted(p.name for p in (REPO / "grafana/dashboards").glob("*.json"))
@@ -514,14 +519,20 @@ class Demo:
                 if hp.rsplit(":", 1)[0] != "prometheus":
                     fail(f"grafana: datasource {d.get('name')!r} points at {url}, not the prometheus service")
                 mapped = self.map_hostport("grafana", hp, f"datasource {d.get('name')!r}")
-                q = urllib.parse.urlencode({"query": "billing_period:bedrock_cost_usd:sum"})
-                res = get_json(f"http://{mapped}{m.group(3) or ''}/api/v1/query?{q}")["data"]["result"]
-                if not res:
-                    fail(f"grafana: datasource {url} answers no data")
+                self.datasources.append((url, f"http://{mapped}{m.group(3) or ''}"))
                 n_ds += 1
         if not n_ds:
             fail("grafana: no datasource")
-        print(f"   grafana: {n_prov} dashboard provider(s) read a mounted folder holding the {len(shipped)} "
+        self.grafana_summary = (n_prov, len(shipped), n_ds)
+
+    def check_grafana_datasources(self):
+        """The datasource URLs, mapped, answer a query of the recorded cost."""
+        q = urllib.parse.urlencode({"query": "billing_period:bedrock_cost_usd:sum"})
+        for url, mapped in self.datasources:
+            if not get_json(f"{mapped}/api/v1/query?{q}")["data"]["result"]:
+                fail(f"grafana: datasource {url} answers no data")
+        n_prov, n_dash, n_ds = self.grafana_summary
+        print(f"   grafana: {n_prov} dashboard provider(s) read a mounted folder holding the {n_dash} "
               f"shipped dashboards; {n_ds} datasource(s) reach the prometheus service and answer")
 
     def stop(self):
@@ -543,6 +554,7 @@ def main(compose_file, exporter, cur_sample):
         d.static()
         # Resolve what can be resolved before anything runs (broken copies fail fast).
         d.prom_config()
+        d.check_grafana()
         d.run_demo_data()
         d.start_exporter()
         d.start_alertmanager()
@@ -551,7 +563,7 @@ def main(compose_file, exporter, cur_sample):
         waited = d.wait_prometheus()
         d.check_data()
         d.check_alertmanager()
-        d.check_grafana()
+        d.check_grafana_datasources()
         print(f"compose demo works as its containers see it ({time.time() - t0:.1f} s; "
               f"{waited:.1f} s until Prometheus had everything)")
     finally:
