@@ -176,6 +176,13 @@ expect_fail "no source (values.schema.json requires it)" "$helm" template bce "$
 grep -q "missing property 'source'" "$tmp/neg.out" || { echo "FAIL: the chart without a source does not say to set one" >&2; cat "$tmp/neg.out" >&2; exit 1; }
 expect_fail "a relative (sample) source" "$helm" template bce "$chart" --set source=sample/export
 expect_fail "source set inside the config value" "$helm" template bce "$chart" "${src[@]}" --set-string 'config=source = "s3://b/p/e"'
+# A relabeling that sets job from a pattern: the chart cannot know the job, so it asks for jobSelector.
+pattern_job=(--set serviceMonitor.enabled=true --set prometheusRule.enabled=true
+  --set 'serviceMonitor.relabelings[0].targetLabel=job' --set 'serviceMonitor.relabelings[0].sourceLabels[0]=__meta_kubernetes_namespace')
+expect_fail "rules for a job set from a pattern, without jobSelector" "$helm" template bce "$chart" "${src[@]}" "${pattern_job[@]}"
+grep -q 'set prometheusRule.config.jobSelector' "$tmp/neg.out" || { echo "FAIL: the chart does not say to set jobSelector" >&2; cat "$tmp/neg.out" >&2; exit 1; }
+"$helm" template bce "$chart" "${src[@]}" "${pattern_job[@]}" --set-string 'prometheusRule.config.jobSelector=job="monitoring"' | grep -q 'up{job="monitoring"} == 0' \
+  || { echo "FAIL: jobSelector does not reach the rules" >&2; exit 1; }
 render_and_validate() { # name chart-dir [helm args...]
   local name=$1 dir=$2; shift 2
   "$helm" template bce "$dir" --namespace monitoring "$@" >"$tmp/$name.yaml"

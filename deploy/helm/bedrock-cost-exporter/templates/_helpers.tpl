@@ -42,7 +42,7 @@ app.kubernetes.io/part-of: bedrock-cost-exporter
 {{- /* The `job` label Prometheus gives the exporter's series, as Prometheus Operator derives it
 from the ServiceMonitor: the Service's name; else, with spec.jobLabel, the value of that Service
 label (when the Service has it, non-empty); then the endpoint relabelings, of which one that sets
-job to a fixed string wins. The rules' and dashboards' job selector defaults to it
+job to a fixed string wins (one that sets it from a pattern makes it unknown: empty). The rules' and dashboards' job selector defaults to it
 (templates/_rules.tpl), so any release name works. scripts/check_chart_job.py checks this against a
 real Prometheus applying the operator's relabelings. */ -}}
 {{- define "bce.job" -}}
@@ -60,7 +60,7 @@ real Prometheus applying the operator's relabelings. */ -}}
 {{- if and (eq $action "replace") (has $regex (list "(.*)" ".*" "(.+)" ".+")) (not (contains "$" $repl)) }}
 {{- $job = $repl }}
 {{- else }}
-{{- fail "serviceMonitor.relabelings sets `job` from a pattern, which the chart cannot follow: set prometheusRule.config.jobSelector to the job it gives (e.g. job=\"my-job\")" }}
+{{- $job = "" }}{{/* set from a pattern: unknown here */}}
 {{- end }}
 {{- end }}
 {{- end }}

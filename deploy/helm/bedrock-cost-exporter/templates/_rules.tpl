@@ -7,7 +7,15 @@ job the ServiceMonitor gives the series (bce.job in _helpers.tpl: serviceMonitor
 label, i.e. job="bedrock-cost-exporter" whatever the release is called). */ -}}
 {{- define "bce.rules.jobSelector" -}}
 {{- $c := .Values.prometheusRule.config | default dict }}
-{{- dig "jobSelector" (printf "job=%s" (include "bce.job" . | quote)) $c }}
+{{- if hasKey $c "jobSelector" }}
+{{- $c.jobSelector }}
+{{- else }}
+{{- $job := include "bce.job" . }}
+{{- if not $job }}
+{{- fail "serviceMonitor.relabelings sets `job` from a pattern, which the chart cannot follow: set prometheusRule.config.jobSelector to the job it gives (e.g. job=\"my-job\")" }}
+{{- end }}
+{{- printf "job=%s" ($job | quote) }}
+{{- end }}
 {{- end }}
 
 {{- /* The currency's metric-name suffix (usd, eur, …). */ -}}
