@@ -237,7 +237,8 @@ expect_fail "a Deployment with a mistyped field" "$venv/kubernetes-validate" --s
 step "Helm: any release name works (job as Prometheus Operator derives it, promtool test rules, IRSA service account)"
 "$py" scripts/check_chart.py job "$helm" "$chart" deploy/aws/bedrock-cost-exporter.cfn.yaml
 cp -r "$chart" "$tmp/chart-job1"
-sed -i 's|{{- dig "jobSelector" (printf "job=%s" (include "bce.job" . \| quote)) $c }}|{{- dig "jobSelector" "job=\\"bedrock-cost-exporter\\"" $c }}|' "$tmp/chart-job1/templates/_rules.tpl"
+# shellcheck disable=SC2016 # $job is the template's
+sed -i 's|{{- printf "job=%s" ($job \| quote) }}|{{- printf "job=%s" ("bedrock-cost-exporter" \| quote) }}|' "$tmp/chart-job1/templates/_rules.tpl"
 ! cmp -s "$chart/templates/_rules.tpl" "$tmp/chart-job1/templates/_rules.tpl" || { echo "FAIL: the broken copy did not change" >&2; exit 1; }
 expect_fail "rules with the job hard-coded again" "$py" scripts/check_chart.py job "$helm" "$tmp/chart-job1" deploy/aws/bedrock-cost-exporter.cfn.yaml
 cp -r "$chart" "$tmp/chart-job2"
