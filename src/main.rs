@@ -226,8 +226,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             protocol: cli.otlp_protocol.clone(),
         },
     };
-    let config =
-        config::load(cli.config.as_deref(), &overrides).context("invalid configuration")?;
+    // `healthcheck` only needs `listen` (and the web configuration): it must answer for a daemon
+    // whose export is named in a file it was not given, or only in the daemon's environment.
+    let probe_only = matches!(cli.command, Some(Command::Healthcheck { .. }));
+    let config = if probe_only {
+        config::load_without_source(cli.config.as_deref(), &overrides)
+    } else {
+        config::load(cli.config.as_deref(), &overrides)
+    }
+    .context("invalid configuration")?;
     let web =
         WebConfig::load(cli.web_config_file.as_deref()).context("invalid web configuration")?;
     let config_file = cli.config.clone();

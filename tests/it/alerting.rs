@@ -404,10 +404,13 @@ fn the_chart_takes_the_parameters_as_values() {
             "--strict",
             CHART,
             "--set",
+            "source=s3://billing/cur/cur2",
+            "--set",
             "prometheusRule.config.alerts.BedrockBudgetExceded.threshold=1",
         ],
     );
     assert!(!ok, "helm lint accepted a misspelt alert name:\n{out}");
+    assert!(out.contains("BedrockBudgetExceded"), "{out}");
 }
 
 /// mdBook's anchor of a heading (docs/src/alerts.md states the rule): trimmed, lower-cased,

@@ -183,6 +183,16 @@ fn sample_data_is_announced_by_its_manifest_marker_wherever_it_is_copied() {
     });
     let m = d.metrics();
     assert_eq!(value(&m, "bedrock_exporter_sample_data", &[]), Some(1.0));
+    // `healthcheck` needs no source (the image's HEALTHCHECK runs it without the daemon's config).
+    let addr = d.addr.to_string();
+    let out = run_bare(&["healthcheck", "--listen", &addr], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run_bare(&["healthcheck", "--ready", "--listen", &addr], &[]);
+    assert!(out.status.success());
 }
 
 #[test]

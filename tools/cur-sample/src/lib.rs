@@ -1759,11 +1759,18 @@ pub fn write_export(root: &Path, spec: &ExportSpec) -> std::io::Result<ExportSum
             let is_live = ex == live;
             let seed = spec.seed ^ ((pi as u64) << 32) ^ ((ex as u64) << 48);
             // Older executions are smaller and differ, as a restated bill would.
-            let rows = if is_live {
+            let mut rows = if is_live {
                 spec.rows_per_period
             } else {
                 spec.rows_per_period / 2 + 7
             };
+            // A period billed up to `usage_until_ms` only (the current month) has the rows of the
+            // days so far, not a whole month's crammed into them.
+            if let Some(until) = spec.usage_until_ms {
+                let whole = (ctx.period_end - ctx.period_start) as f64;
+                let part = (until.min(ctx.period_end) - ctx.period_start).max(3_600_000) as f64;
+                rows = ((rows as f64 * (part / whole).min(1.0)).round() as usize).max(1);
+            }
             let mut gen_ = RowGen::new(spec, period, seed, sessions.clone(), rows);
             let nfiles = spec.files_per_period.max(1);
             let (folder, execution_id) = match spec.mode {
