@@ -37,6 +37,7 @@ use opentelemetry_sdk::metrics::{
 use opentelemetry_sdk::resource::EnvResourceDetector;
 use tokio::sync::watch;
 
+use super::prometheus::Describe;
 use crate::names;
 
 /// Estimated encoded size above which a push is cut into another request. gRPC receivers reject
@@ -595,7 +596,7 @@ impl prometheus_client::collector::Collector for OtlpCollector {
                 s.requests_failed,
             ),
         ] {
-            let mut e = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+            let mut e = enc.describe(name, help, None, MetricType::Counter)?;
             for (outcome, v) in [("success", ok), ("failure", failed)] {
                 e.encode_family(&[("outcome", outcome)])?
                     .encode_counter::<NoLabelSet, _, u64>(&v, None)?;
@@ -628,7 +629,7 @@ impl prometheus_client::collector::Collector for OtlpCollector {
             ));
         }
         for (name, help, v) in gauges {
-            let mut e = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            let mut e = enc.describe(name, help, None, MetricType::Gauge)?;
             e.encode_gauge(&v)?;
         }
         Ok(())

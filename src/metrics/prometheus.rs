@@ -4,12 +4,39 @@
 use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Unit;
 
 use crate::names::{self, SERIES_LABELS};
 use crate::snapshot::Snapshot;
 use crate::status::Status;
+
+/// [`DescriptorEncoder::encode_descriptor`] with the HELP text escaped for OpenMetrics (which
+/// prometheus-client writes verbatim); the text 0.0.4 translation unescapes `\"` again
+/// ([`super::exposition::openmetrics_help_to_text`]).
+pub trait Describe {
+    fn describe<'s>(
+        &'s mut self,
+        name: &'s str,
+        help: &str,
+        unit: Option<&'s Unit>,
+        metric_type: MetricType,
+    ) -> Result<MetricEncoder<'s>, std::fmt::Error>;
+}
+
+impl Describe for DescriptorEncoder<'_> {
+    fn describe<'s>(
+        &'s mut self,
+        name: &'s str,
+        help: &str,
+        unit: Option<&'s Unit>,
+        metric_type: MetricType,
+    ) -> Result<MetricEncoder<'s>, std::fmt::Error> {
+        let help = super::exposition::escape_help_openmetrics(help);
+        self.encode_descriptor(name, &help, unit, metric_type)
+    }
+}
 
 /// Lower-case ASCII letters and digits of a currency code, for a metric-name suffix (`usd`).
 pub fn currency_suffix(code: &str) -> String {
@@ -61,7 +88,7 @@ impl Collector for SnapshotCollector {
             ] {
                 let name = format!("{prefix}_{suffix}");
                 let mut family =
-                    encoder.encode_descriptor(&name, &help, None, MetricType::Gauge)?;
+                    encoder.describe(&name, &help, None, MetricType::Gauge)?;
                 for s in snap.series.iter().filter(|s| &*s.currency == *ccy) {
                     let v = if net {
                         s.net_cost.value()
@@ -74,7 +101,7 @@ impl Collector for SnapshotCollector {
             }
         }
         if snap.series.iter().any(|s| s.tokens.is_some()) {
-            let mut family = encoder.encode_descriptor(
+            let mut family = encoder.describe(
                 names::USAGE_TOKENS,
                 "Amazon Bedrock tokens, billing period to date: line_item_usage_amount scaled by pricing_unit (1K tokens, 1M tokens, Marketplace Units = 1M).",
                 None,
@@ -89,7 +116,7 @@ impl Collector for SnapshotCollector {
             }
         }
         if snap.series.iter().any(|s| !s.usage.is_empty()) {
-            let mut family = encoder.encode_descriptor(
+            let mut family = encoder.describe(
                 names::USAGE_AMOUNT,
                 "Amazon Bedrock usage not priced per token, billing period to date: sum of line_item_usage_amount in the CUR pricing_unit.",
                 None,
@@ -120,7 +147,7 @@ fn gauge(
     help: &str,
     v: f64,
 ) -> Result<(), std::fmt::Error> {
-    let mut e = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    let mut e = encoder.describe(name, help, None, MetricType::Gauge)?;
     e.encode_gauge(&v)
 }
 
@@ -134,7 +161,7 @@ fn labelled_gauge(
     if series.is_empty() {
         return Ok(());
     }
-    let mut e = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    let mut e = encoder.describe(name, help, None, MetricType::Gauge)?;
     for (export, v) in series {
         e.encode_family(&[(names::EXPORT_LABEL, *export)])?
             .encode_gauge(v)?;
@@ -148,7 +175,7 @@ fn counter(
     help: &str,
     series: &[(Vec<(&str, &str)>, u64)],
 ) -> Result<(), std::fmt::Error> {
-    let mut e = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    let mut e = encoder.describe(name, help, None, MetricType::Counter)?;
     for (labels, v) in series {
         if labels.is_empty() {
             e.encode_counter::<NoLabelSet, _, u64>(v, None)?;
@@ -167,7 +194,7 @@ fn per_period(
     status: &Status,
     value: impl Fn(&crate::status::PeriodStatus) -> Option<f64>,
 ) -> Result<(), std::fmt::Error> {
-    let mut e = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    let mut e = encoder.describe(name, help, None, MetricType::Gauge)?;
     for x in &status.exports {
         for p in &x.periods {
             if let Some(v) = value(p) {
@@ -186,7 +213,7 @@ impl Collector for StatusCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let st = &*self.status;
         {
-            let mut e = enc.encode_descriptor(
+            let mut e = enc.describe(
                 names::BUILD_INFO,
                 "Build information; always 1.",
                 None,
@@ -254,6 +281,7 @@ impl Collector for StatusCollector {
             names::stage::READ,
             names::stage::DECODE,
             names::stage::DUPLICATE,
+            names::stage::INTERNAL,
         ];
         let errors: Vec<(Vec<(&str, &str)>, u64)> = exports
             .iter()
@@ -269,7 +297,7 @@ impl Collector for StatusCollector {
         counter(
             &mut enc,
             names::ERRORS,
-            "Errors by export and stage (list, manifest, read, decode, duplicate); each is logged with the object key.",
+            "Errors by export and stage (list, manifest, read, decode, duplicate, internal: a bug, a panic caught); each is logged with the object key.",
             &errors,
         )?;
         let totals = |f: fn(&crate::status::ExportStatus) -> u64| -> Vec<(Vec<(&str, &str)>, u64)> {
@@ -358,7 +386,7 @@ impl Collector for StatusCollector {
                 .flat_map(|x| x.periods.iter().map(move |p| (x.name.as_str(), p)))
         };
         if periods().any(|(_, p)| !p.stats.unknown_usage_types.is_empty()) {
-            let mut e = enc.encode_descriptor(
+            let mut e = enc.describe(
                 names::UNKNOWN_USAGE_TYPES,
                 "Bedrock line items whose usage type matched no classification rule, by billing period and usage type (at most 100 strings per period; the rest under usage_type=\"__other__\"). Each new string is logged once.",
                 None,
@@ -376,7 +404,7 @@ impl Collector for StatusCollector {
             }
         }
         {
-            let mut e = enc.encode_descriptor(
+            let mut e = enc.describe(
                 names::MANIFEST_INFO,
                 "The manifest (and execution) whose files make up each billing period; always 1.",
                 None,
@@ -491,7 +519,7 @@ impl Collector for BudgetCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let report = &self.0.budgets;
         if !report.current_period.is_empty() {
-            let mut e = enc.encode_descriptor(
+            let mut e = enc.describe(
                 names::CURRENT_BILLING_PERIOD,
                 "The billing period (YYYY-MM) of the current UTC calendar month; always 1. Rules join on it so that budget alerts fire for the current month only.",
                 None,
@@ -499,7 +527,7 @@ impl Collector for BudgetCollector {
             )?;
             e.encode_family(&[("billing_period", report.current_period.as_str())])?
                 .encode_gauge(&1i64)?;
-            let mut e = enc.encode_descriptor(
+            let mut e = enc.describe(
                 names::PREVIOUS_BILLING_PERIOD_AGE,
                 "The billing period (YYYY-MM) before the current one, valued with the seconds since it ended as of the exporter's now. Rules watch a closed period's budgets for a few days into the next month, when its restated spend arrives.",
                 None,
@@ -543,7 +571,7 @@ impl Collector for BudgetCollector {
             };
             if !budgets.is_empty() {
                 let name = format!("{}_{suffix}", names::BUDGET_LIMIT_PREFIX);
-                let mut e = enc.encode_descriptor(
+                let mut e = enc.describe(
                     &name,
                     "The budget's configured limit per billing period (monthly).",
                     None,
@@ -566,7 +594,7 @@ impl Collector for BudgetCollector {
                     ),
                 ] {
                     let name = format!("{prefix}_{suffix}");
-                    let mut e = enc.encode_descriptor(&name, help, None, MetricType::Gauge)?;
+                    let mut e = enc.describe(&name, help, None, MetricType::Gauge)?;
                     for b in &budgets {
                         for p in &b.periods {
                             e.encode_family(&with(base(b), "billing_period", &p.period))?
@@ -587,7 +615,7 @@ impl Collector for BudgetCollector {
                     ),
                 ] {
                     let name = format!("{prefix}_{suffix}");
-                    let mut e = enc.encode_descriptor(&name, help, None, MetricType::Gauge)?;
+                    let mut e = enc.describe(&name, help, None, MetricType::Gauge)?;
                     for b in &budgets {
                         if let Some(s) = &b.spike {
                             let v = if baseline { s.baseline } else { s.day };
@@ -620,7 +648,7 @@ impl Collector for BudgetCollector {
                     ),
                 ] {
                     let name = format!("{prefix}_{suffix}");
-                    let mut e = enc.encode_descriptor(&name, help, None, MetricType::Gauge)?;
+                    let mut e = enc.describe(&name, help, None, MetricType::Gauge)?;
                     for p in &spikes {
                         let v = if baseline {
                             p.spend.baseline
