@@ -392,7 +392,7 @@ pub fn evaluate(
             let mut daily = Daily::new();
             for s in p
                 .iter()
-                .filter(|s| &**s.currency() == b.currency.as_str() && b.selector.matches(s))
+                .filter(|s| s.currency().eq_ignore_ascii_case(&b.currency) && b.selector.matches(s))
             {
                 spend.merge(if net { s.net_cost() } else { s.cost() });
                 add_daily(&mut daily, s.daily(), net);
@@ -540,7 +540,7 @@ fn principal_spikes(
             if x.daily().binary_search_by_key(&d, |day| day.day).is_ok() {
                 *first = budgets[..*first]
                     .iter()
-                    .position(|b| b.currency.as_str() == &**x.currency() && b.selector.matches(&x))
+                    .position(|b| b.currency.eq_ignore_ascii_case(x.currency()) && b.selector.matches(&x))
                     .unwrap_or(*first);
             }
         }

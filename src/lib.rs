@@ -21,6 +21,7 @@
 //!   decoding into [`cur::CurRow`]. Knows nothing of Bedrock.
 //! - [`bedrock`] — usage-type grammar, regions, principal ARNs, tags. Pure.
 //! - [`aggregate`], [`snapshot`], [`sum`] — rows → series with compensated sums → capped snapshot. Pure.
+//! - [`currency`] — currency codes from the bill, checked before they name metrics. Pure.
 //! - [`budget`] — budgets, forecasts and spikes from the period aggregates and a given "now". Pure.
 //! - [`names`] — every metric and label name.
 //! - [`metrics`] — the exporters' layer (Prometheus exposition, OTLP pusher): reads only snapshot
@@ -45,6 +46,7 @@ pub mod bedrock;
 pub mod budget;
 pub mod config;
 pub mod cur;
+pub mod currency;
 pub mod daemon;
 pub mod doctor;
 pub mod metrics;

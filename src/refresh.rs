@@ -56,6 +56,18 @@ pub enum RefreshError {
         payer: String,
         period: String,
     },
+    /// A billing period's currency codes cannot name metrics: one is not three letters, or two
+    /// differ only by case ([`crate::currency::check_codes`]). Counted as a decode error: the
+    /// bytes were read, but the data they hold cannot be served.
+    #[error(
+        "{object}: billing period {period}: line_item_currency_code: {message}; the billing period keeps its last good data"
+    )]
+    Currency {
+        /// The period's manifest.
+        object: String,
+        period: String,
+        message: String,
+    },
     /// A panic while reading an object: a bug, caught so that it costs one period's refresh only.
     #[error(
         "{object}: internal error (a bug; please report it with this message): {message}; the billing period keeps its last good data"
@@ -70,7 +82,7 @@ impl RefreshError {
             RefreshError::List(_) => stage::LIST,
             RefreshError::NoManifest(_) | RefreshError::Manifest(_) => stage::MANIFEST,
             RefreshError::Read(_) | RefreshError::Decode(CurError::Io { .. }) => stage::READ,
-            RefreshError::Decode(_) => stage::DECODE,
+            RefreshError::Decode(_) | RefreshError::Currency { .. } => stage::DECODE,
             RefreshError::Duplicate { .. } => stage::DUPLICATE,
             RefreshError::Internal { .. } => stage::INTERNAL,
         }
@@ -595,6 +607,18 @@ impl Refresher {
                 continue;
             }
             let aggregate = PeriodAggregate::merge(&plan.period, period_parts);
+            let mut codes: Vec<&str> = aggregate.iter().map(|s| &**s.currency()).collect();
+            codes.sort_unstable();
+            codes.dedup();
+            if let Err(message) = crate::currency::check_codes(codes) {
+                let e = RefreshError::Currency {
+                    object: source.location(&plan.meta.key),
+                    period: plan.period.clone(),
+                    message,
+                };
+                out.push((plan, Err(e)));
+                continue;
+            }
             status.stats = aggregate.stats.clone();
             status.newest_usage_end_ms = crate::status::freshness_ms(
                 aggregate.stats.newest_usage_end_ms,

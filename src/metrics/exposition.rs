@@ -366,4 +366,25 @@ mod tests {
             r#"a "b" c\\d\ne"#
         );
     }
+
+    /// Two periods writing one code in two cases (each valid in its period) still make one family
+    /// per metric name.
+    #[test]
+    fn one_family_per_currency_suffix() {
+        let snapshot = Snapshot {
+            folded: crate::snapshot::Folded {
+                series: 2,
+                cost: vec![("USD".into(), 1.5), ("usd".into(), 2.0)],
+            },
+            ..Snapshot::default()
+        };
+        let r = render(Arc::new(snapshot), Arc::new(Status::default()));
+        let text = String::from_utf8(r.text().to_vec()).unwrap();
+        let types = text
+            .lines()
+            .filter(|l| l.starts_with("# TYPE bedrock_exporter_folded_cost_"))
+            .count();
+        assert_eq!(types, 1, "{text}");
+        assert!(text.contains("bedrock_exporter_folded_cost_usd 3.5\n"), "{text}");
+    }
 }

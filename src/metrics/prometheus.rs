@@ -38,14 +38,22 @@ impl Describe for DescriptorEncoder<'_> {
     }
 }
 
-/// Lower-case ASCII letters and digits of a currency code, for a metric-name suffix (`usd`).
+/// The metric-name suffix of a currency code (`usd`); codes are checked before they get here
+/// ([`crate::currency`]).
 pub fn currency_suffix(code: &str) -> String {
-    let s: String = code
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    if s.is_empty() { "usd".to_string() } else { s }
+    crate::currency::suffix(code)
+}
+
+/// The distinct metric-name suffixes of some currency codes, sorted: one family per suffix, even
+/// when two periods write a code in different cases (`USD`, `usd`).
+fn currency_suffixes<'a>(codes: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut codes: Vec<&str> = codes.collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let mut suffixes: Vec<String> = codes.into_iter().map(currency_suffix).collect();
+    suffixes.sort_unstable();
+    suffixes.dedup();
+    suffixes
 }
 
 /// The Bedrock series.
@@ -55,9 +63,7 @@ pub struct SnapshotCollector(pub Arc<Snapshot>);
 impl Collector for SnapshotCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let snap = &self.0;
-        let mut currencies: Vec<&str> = snap.series.iter().map(|s| &*s.currency).collect();
-        currencies.sort_unstable();
-        currencies.dedup();
+        let currencies = currency_suffixes(snap.series.iter().map(|s| &*s.currency));
         fn labels_of(s: &crate::aggregate::Series) -> Vec<(&str, &str)> {
             let mut v: Vec<(&str, &str)> = SERIES_LABELS
                 .iter()
@@ -67,9 +73,8 @@ impl Collector for SnapshotCollector {
             v.extend(s.labels.tags.iter().map(|(k, v)| (&**k, &**v)));
             v
         }
-        for ccy in &currencies {
-            let suffix = currency_suffix(ccy);
-            let upper = ccy.to_ascii_uppercase();
+        for suffix in &currencies {
+            let upper = suffix.to_ascii_uppercase();
             for (prefix, help, net) in [
                 (
                     names::COST_PREFIX,
@@ -89,7 +94,11 @@ impl Collector for SnapshotCollector {
                 let name = format!("{prefix}_{suffix}");
                 let mut family =
                     encoder.describe(&name, &help, None, MetricType::Gauge)?;
-                for s in snap.series.iter().filter(|s| &*s.currency == *ccy) {
+                for s in snap
+                    .series
+                    .iter()
+                    .filter(|s| s.currency.eq_ignore_ascii_case(suffix))
+                {
                     let v = if net {
                         s.net_cost.value()
                     } else {
@@ -482,8 +491,12 @@ impl Collector for StatusCollector {
             "Series folded into principal=\"__other__\" overflow buckets by the series cap.",
             snap.folded.series as f64,
         )?;
+        let mut folded: std::collections::BTreeMap<String, f64> = Default::default();
         for (ccy, cost) in &snap.folded.cost {
-            let name = format!("{}_{}", names::FOLDED_COST_PREFIX, currency_suffix(ccy));
+            *folded.entry(currency_suffix(ccy)).or_default() += *cost;
+        }
+        for (suffix, cost) in &folded {
+            let name = format!("{}_{suffix}", names::FOLDED_COST_PREFIX);
             gauge(
                 &mut enc,
                 &name,
@@ -542,20 +555,18 @@ impl Collector for BudgetCollector {
                 report.now_ms as f64 / 1000.0,
             )?;
         }
-        let mut currencies: Vec<&str> = report
-            .budgets
-            .iter()
-            .map(|b| b.budget.currency.as_str())
-            .chain(report.principal_spikes.iter().map(|p| &*p.currency))
-            .collect();
-        currencies.sort_unstable();
-        currencies.dedup();
-        for ccy in currencies {
-            let suffix = currency_suffix(ccy);
+        let currencies = currency_suffixes(
+            report
+                .budgets
+                .iter()
+                .map(|b| b.budget.currency.as_str())
+                .chain(report.principal_spikes.iter().map(|p| &*p.currency)),
+        );
+        for suffix in &currencies {
             let budgets: Vec<&crate::budget::BudgetState> = report
                 .budgets
                 .iter()
-                .filter(|b| b.budget.currency == ccy)
+                .filter(|b| b.budget.currency.eq_ignore_ascii_case(suffix))
                 .collect();
             let base = |b: &'_ crate::budget::BudgetState| -> Vec<(String, String)> {
                 let mut v = vec![
@@ -632,7 +643,7 @@ impl Collector for BudgetCollector {
             let spikes: Vec<&crate::budget::PrincipalSpike> = report
                 .principal_spikes
                 .iter()
-                .filter(|p| &*p.currency == ccy)
+                .filter(|p| p.currency.eq_ignore_ascii_case(suffix))
                 .collect();
             if !spikes.is_empty() {
                 for (prefix, help, baseline) in [
