@@ -118,27 +118,26 @@ impl Daemon {
             Box::leak(vec![0x5a_u8; self.debug_leak_bytes].into_boxed_slice());
         }
         let refresher = &mut self.refresher;
+        // A panic inside one export's refresh is charged to that export by the refresher; one
+        // here came after every export was read (duplicates, the snapshot, budgets), where no
+        // snapshot could be built: it is charged to every export.
         let report = catch_unwind(AssertUnwindSafe(|| refresher.refresh(progress))).unwrap_or_else(
             |panic| {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panic".into());
+                let message = crate::refresh::panic_message(&*panic);
                 crate::refresh::RefreshReport {
                     snapshot: None,
-                    exports: vec![crate::refresh::ExportReport {
-                        name: refresher
-                            .export_names()
-                            .first()
-                            .cloned()
-                            .unwrap_or_default(),
-                        errors: vec![RefreshError::Internal {
-                            object: "refresh".into(),
-                            message,
-                        }],
-                        ..Default::default()
-                    }],
+                    exports: refresher
+                        .export_names()
+                        .into_iter()
+                        .map(|name| crate::refresh::ExportReport {
+                            name,
+                            errors: vec![RefreshError::Internal {
+                                object: "building the snapshot".into(),
+                                message: message.clone(),
+                            }],
+                            ..Default::default()
+                        })
+                        .collect(),
                 }
             },
         );
@@ -601,7 +600,7 @@ pub async fn serve(
             }
             let wait = if follow_calendar {
                 let to_next_month = crate::budget::ms_until_next_period(unix_now_ms()) as u64;
-                interval.min(Duration::from_millis(to_next_month + 1_000))
+                interval.min(Duration::from_millis(to_next_month.saturating_add(1_000)))
             } else {
                 interval
             };
@@ -628,5 +627,49 @@ pub async fn serve(
     reloader.abort();
     if let Some(task) = otlp_task {
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::AggregateOptions;
+    use crate::config::PeriodSelection;
+    use crate::refresh::NoProgress;
+    use crate::source::Source;
+
+    fn sample() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample/export")
+    }
+
+    /// A panic while one export is refreshed is charged to that export (not to the first one),
+    /// and the other exports still refresh and publish.
+    #[test]
+    fn a_panic_is_charged_to_its_own_export() {
+        let empty = tempfile::tempdir().unwrap();
+        let mut refresher = Refresher::new(
+            vec![
+                ("good".into(), Source::local(sample())),
+                ("bad".into(), Source::local(empty.path())),
+            ],
+            AggregateOptions::default(),
+            PeriodSelection::Newest(2),
+            20_000,
+        );
+        refresher.panic_in_export = Some("bad".into());
+        let mut daemon = Daemon::new(refresher);
+        let step = daemon.refresh(&mut NoProgress);
+        let internal = |name: &str| {
+            let e = daemon.status.exports.iter().find(|e| e.name == name);
+            e.unwrap().errors.get(stage::INTERNAL).copied().unwrap_or(0)
+        };
+        assert_eq!((internal("good"), internal("bad")), (0, 1), "{step:?}");
+        assert!(step.published, "the good export's data is published");
+        assert!(
+            step.errors
+                .iter()
+                .any(|(x, e)| x == "bad" && e.to_string().contains("bad")),
+            "{step:?}"
+        );
     }
 }
