@@ -44,6 +44,8 @@ pub struct Daemon {
     /// The OTLP pusher, handed to its task by [`serve`].
     otlp: Option<OtlpPusher>,
     otlp_counters: Option<Arc<OtlpCounters>>,
+    /// Failed renders (counted here) and decompressions (by the server), for the self-metrics.
+    exposition_errors: Arc<server::ExpositionErrors>,
     /// Test hook, debug builds only: bytes deliberately leaked per refresh
     /// (`BEDROCK_EXPORTER_TEST_LEAK_BYTES_PER_REFRESH`), so the soak test can show it catches a leak.
     debug_leak_bytes: usize,
@@ -84,6 +86,7 @@ impl Daemon {
             current,
             otlp: None,
             otlp_counters: None,
+            exposition_errors: Arc::default(),
             debug_leak_bytes: if cfg!(debug_assertions) {
                 std::env::var("BEDROCK_EXPORTER_TEST_LEAK_BYTES_PER_REFRESH")
                     .ok()
@@ -229,6 +232,7 @@ impl Daemon {
     pub fn render(&self) -> Rendered {
         let mut status = self.status.clone();
         status.otlp = self.otlp_counters.as_ref().map(|c| c.stats());
+        status.exposition_errors = self.exposition_errors.counts();
         render(self.current.clone(), Arc::new(status))
     }
 }
@@ -448,12 +452,17 @@ pub async fn serve(
     } = options;
     daemon.set_config_loaded(true, Some(unix_now()));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let exposition_errors = daemon.exposition_errors.clone();
     let initial = tokio::task::spawn_blocking({
         let (snapshot, status) = (daemon.current.clone(), Arc::new(daemon.status.clone()));
         move || render(snapshot, status)
     })
     .await
-    .unwrap_or_default();
+    .unwrap_or_else(|_| {
+        exposition_errors.render_failed();
+        tracing::error!("rendering the first exposition panicked (a bug); serving an empty one");
+        Rendered::default()
+    });
     let (tx, rx) = watch::channel(Arc::new(Published::new(initial, false)));
     let (settings_tx, settings_rx) = watch::channel(LiveSettings {
         web: Arc::new(web),
@@ -594,9 +603,12 @@ pub async fn serve(
                 Ok(r) => {
                     tx.send_replace(Arc::new(Published::new(r, daemon.ready())));
                 }
-                Err(_) => tracing::error!(
-                    "rendering the exposition panicked (a bug); serving the previous one"
-                ),
+                Err(_) => {
+                    daemon.exposition_errors.render_failed();
+                    tracing::error!(
+                        "rendering the exposition panicked (a bug); serving the previous one"
+                    )
+                }
             }
             let wait = if follow_calendar {
                 let to_next_month = crate::budget::ms_until_next_period(unix_now_ms()) as u64;
@@ -616,6 +628,7 @@ pub async fn serve(
         max_connections,
         settings: settings_rx,
         reload: enable_lifecycle.then_some(http_reload_tx),
+        exposition_errors,
     };
     let server = tokio::spawn(server::serve(listener, rx, server_options, async move {
         let _ = server_stop.changed().await;

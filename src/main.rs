@@ -414,7 +414,8 @@ fn once(
     let body = match format {
         OutputFormat::Text => rendered.text(),
         OutputFormat::Openmetrics => rendered.openmetrics(),
-    };
+    }
+    .context("decompressing the rendered exposition failed (a bug; please report it)")?;
     let mut out = std::io::stdout().lock();
     out.write_all(&body).context("writing to stdout")?;
     out.flush().context("writing to stdout")?;

@@ -46,23 +46,22 @@ impl Default for Rendered {
 }
 
 impl Rendered {
-    /// The uncompressed text 0.0.4 exposition (for clients that do not accept gzip).
-    pub fn text(&self) -> Bytes {
+    /// The uncompressed text 0.0.4 exposition (for clients that do not accept gzip). An error
+    /// is a bug (the bytes were compressed here, in memory), but it is reported, not a panic.
+    pub fn text(&self) -> std::io::Result<Bytes> {
         gunzip(&self.text_gz, self.text_len)
     }
 
     /// The uncompressed OpenMetrics exposition.
-    pub fn openmetrics(&self) -> Bytes {
+    pub fn openmetrics(&self) -> std::io::Result<Bytes> {
         gunzip(&self.openmetrics_gz, self.openmetrics_len)
     }
 }
 
-fn gunzip(gz: &[u8], len: usize) -> Bytes {
+fn gunzip(gz: &[u8], len: usize) -> std::io::Result<Bytes> {
     let mut out = Vec::with_capacity(len);
-    flate2::read::GzDecoder::new(gz)
-        .read_to_end(&mut out)
-        .expect("decompressing what we compressed in memory");
-    Bytes::from(out)
+    flate2::read::GzDecoder::new(gz).read_to_end(&mut out)?;
+    Ok(Bytes::from(out))
 }
 
 /// HELP text as OpenMetrics writes it: `\\`, newline and `"` escaped (prometheus-client writes
@@ -276,8 +275,8 @@ mod tests {
                 w.write_str(std::str::from_utf8(piece).unwrap()).unwrap();
             }
             let r = w.finish();
-            assert_eq!(&r.text()[..], TEXT.as_bytes(), "chunk {chunk}");
-            assert_eq!(&r.openmetrics()[..], OM.as_bytes(), "chunk {chunk}");
+            assert_eq!(&r.text().unwrap()[..], TEXT.as_bytes(), "chunk {chunk}");
+            assert_eq!(&r.openmetrics().unwrap()[..], OM.as_bytes(), "chunk {chunk}");
             assert_eq!(r.text_len, TEXT.len());
         }
     }
@@ -285,8 +284,8 @@ mod tests {
     fn render_text(status: Status) -> (String, String) {
         let r = render(Arc::new(Snapshot::default()), Arc::new(status));
         (
-            String::from_utf8(r.text().to_vec()).unwrap(),
-            String::from_utf8(r.openmetrics().to_vec()).unwrap(),
+            String::from_utf8(r.text().unwrap().to_vec()).unwrap(),
+            String::from_utf8(r.openmetrics().unwrap().to_vec()).unwrap(),
         )
     }
 
@@ -379,7 +378,7 @@ mod tests {
             ..Snapshot::default()
         };
         let r = render(Arc::new(snapshot), Arc::new(Status::default()));
-        let text = String::from_utf8(r.text().to_vec()).unwrap();
+        let text = String::from_utf8(r.text().unwrap().to_vec()).unwrap();
         let types = text
             .lines()
             .filter(|l| l.starts_with("# TYPE bedrock_exporter_folded_cost_"))

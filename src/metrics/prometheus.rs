@@ -309,6 +309,22 @@ impl Collector for StatusCollector {
             "Errors by export and stage (list, manifest, read, decode, duplicate, internal: a bug, a panic caught); each is logged with the object key.",
             &errors,
         )?;
+        let xe = st.exposition_errors;
+        counter(
+            &mut enc,
+            names::EXPOSITION_ERRORS,
+            "Failures to produce the exposition, by operation: render (rendering panicked, a bug: the previous exposition is served), decompress (the exposition could not be decompressed for a client without gzip, a bug: answered 500).",
+            &[
+                (
+                    vec![("operation", names::exposition_operation::RENDER)],
+                    xe.render,
+                ),
+                (
+                    vec![("operation", names::exposition_operation::DECOMPRESS)],
+                    xe.decompress,
+                ),
+            ],
+        )?;
         let totals = |f: fn(&crate::status::ExportStatus) -> u64| -> Vec<(Vec<(&str, &str)>, u64)> {
             exports
                 .iter()
