@@ -380,6 +380,34 @@ enum Reloaded {
     Failed,
 }
 
+/// The reloads that arrived since the refresh loop last looked (several can, during one refresh),
+/// folded: the newest good configuration, and whether a reload after it failed. A failed reload
+/// never hides a good one before it, whose web settings the reloader applied already.
+#[derive(Default)]
+struct PendingReloads {
+    applied: Option<(Box<Config>, f64)>,
+    failed_since: bool,
+}
+
+impl PendingReloads {
+    fn push(&mut self, r: Reloaded) {
+        match r {
+            Reloaded::Applied(c, at) => {
+                self.applied = Some((c, at));
+                self.failed_since = false;
+            }
+            Reloaded::Failed => self.failed_since = true,
+        }
+    }
+
+    /// Takes every reload waiting in `rx` too.
+    fn drain(&mut self, rx: &mut mpsc::UnboundedReceiver<Reloaded>) {
+        while let Ok(r) = rx.try_recv() {
+            self.push(r);
+        }
+    }
+}
+
 impl Daemon {
     /// Applies a reloaded configuration's live keys (aggregation options, periods, series cap,
     /// budgets, `now`).
@@ -391,6 +419,19 @@ impl Daemon {
         );
         self.refresher
             .set_budgets(config.budgets.clone(), config.now_ms);
+    }
+
+    /// Applies the pending reloads; the configuration applied, if any (for the loop's interval and
+    /// calendar).
+    fn apply_reloads(&mut self, pending: PendingReloads) -> Option<Box<Config>> {
+        if let Some((c, at)) = &pending.applied {
+            self.reconfigure(c);
+            self.set_config_loaded(true, Some(*at));
+        }
+        if pending.failed_since {
+            self.set_config_loaded(false, None);
+        }
+        pending.applied.map(|(c, _)| c)
     }
 
     /// Records the outcome of a configuration (re)load for the self-metrics.
@@ -547,21 +588,13 @@ pub async fn serve(
     let mut loop_stop = stop_rx.clone();
     let refresh_loop = tokio::spawn(async move {
         let mut daemon = daemon;
-        let mut pending: Option<Reloaded> = None;
+        let mut pending = PendingReloads::default();
         loop {
-            // Reloads that arrived meanwhile: the newest configuration wins.
-            while let Ok(r) = loop_rx.try_recv() {
-                pending = Some(r);
-            }
-            match pending.take() {
-                Some(Reloaded::Applied(c, at)) => {
-                    daemon.reconfigure(&c);
-                    daemon.set_config_loaded(true, Some(at));
-                    interval = c.refresh_interval;
-                    follow_calendar = c.now_ms.is_none();
-                }
-                Some(Reloaded::Failed) => daemon.set_config_loaded(false, None),
-                None => {}
+            // Reloads that arrived meanwhile (during the refresh, or the one that woke us).
+            pending.drain(&mut loop_rx);
+            if let Some(c) = daemon.apply_reloads(std::mem::take(&mut pending)) {
+                interval = c.refresh_interval;
+                follow_calendar = c.now_ms.is_none();
             }
             // Refresh and render on a blocking thread; scrapes keep being answered meanwhile.
             let joined = tokio::task::spawn_blocking(move || {
@@ -618,7 +651,7 @@ pub async fn serve(
             };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                r = loop_rx.recv() => pending = r,
+                Some(r) = loop_rx.recv() => pending.push(r),
                 _ = loop_stop.changed() => break,
             }
         }
@@ -655,6 +688,14 @@ mod tests {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample/export")
     }
 
+    fn sample_config() -> Config {
+        let overrides = crate::config::Overrides {
+            source: Some(sample().display().to_string()),
+            ..Default::default()
+        };
+        crate::config::load(None, &overrides).unwrap()
+    }
+
     /// A panic while one export is refreshed is charged to that export (not to the first one),
     /// and the other exports still refresh and publish.
     #[test]
@@ -684,5 +725,51 @@ mod tests {
                 .any(|(x, e)| x == "bad" && e.to_string().contains("bad")),
             "{step:?}"
         );
+    }
+
+    /// A good reload and then a failed one, both during one refresh: the good one's live keys
+    /// (budgets, periods, max_series) still reach the refresher — its web settings were applied
+    /// already — and the failed one is still reported.
+    #[test]
+    fn a_good_reload_followed_by_a_failed_one_is_applied_and_the_failure_reported() {
+        let config = sample_config();
+        let sources = vec![("sample".to_string(), Source::local(sample()))];
+        let refresher = Refresher::new(
+            sources,
+            config.aggregate.clone(),
+            config.periods.clone(),
+            config.max_series,
+        );
+        let mut daemon = Daemon::new(refresher);
+        let good = Config {
+            max_series: 123,
+            periods: PeriodSelection::All,
+            ..config
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tx.send(Reloaded::Applied(Box::new(good), 42.0)).unwrap();
+        tx.send(Reloaded::Failed).unwrap();
+        let mut pending = PendingReloads::default();
+        pending.drain(&mut rx);
+        let applied = daemon.apply_reloads(pending);
+        assert_eq!(applied.map(|c| c.max_series), Some(123));
+        assert_eq!(daemon.refresher.max_series(), 123);
+        assert_eq!(daemon.status.config_last_reload_ok, Some(false));
+        assert_eq!(daemon.status.config_last_reload_success_unix, Some(42.0));
+        // The other order: the newest reload succeeded.
+        tx.send(Reloaded::Failed).unwrap();
+        let mut pending = PendingReloads::default();
+        pending.drain(&mut rx);
+        pending.push(Reloaded::Applied(
+            Box::new(Config {
+                max_series: 77,
+                ..sample_config()
+            }),
+            43.0,
+        ));
+        daemon.apply_reloads(pending);
+        assert_eq!(daemon.refresher.max_series(), 77);
+        assert_eq!(daemon.status.config_last_reload_ok, Some(true));
+        assert_eq!(daemon.status.config_last_reload_success_unix, Some(43.0));
     }
 }
