@@ -162,3 +162,24 @@ fn example_config_keys() -> Vec<String> {
     }
     keys
 }
+
+/// `csv` (the crate) writes and reads reference CSV in tests and fuzzing only; the decoder is
+/// csv-core. It is a dev-dependency, not something the daemon links.
+#[test]
+fn csv_is_a_dev_dependency_only() {
+    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let section = |name: &str| -> Vec<String> {
+        let header = format!("[{name}]");
+        manifest
+            .lines()
+            .skip_while(|l| l.trim() != header)
+            .skip(1)
+            .take_while(|l| !l.starts_with('['))
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_string()))
+            .collect()
+    };
+    let runtime = section("dependencies");
+    assert!(runtime.iter().any(|k| k == "csv-core"), "{runtime:?}");
+    assert!(!runtime.iter().any(|k| k == "csv"), "{runtime:?}");
+    assert!(section("dev-dependencies").iter().any(|k| k == "csv"));
+}
