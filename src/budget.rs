@@ -155,8 +155,8 @@ pub struct ForecastSettings {
 impl Default for ForecastSettings {
     fn default() -> Self {
         ForecastSettings {
-            settle_days: 3,
-            window_days: 7,
+            settle_days: crate::defaults::forecast::SETTLE_DAYS,
+            window_days: crate::defaults::forecast::WINDOW_DAYS,
         }
     }
 }
@@ -175,9 +175,9 @@ pub struct SpikeSettings {
 impl Default for SpikeSettings {
     fn default() -> Self {
         SpikeSettings {
-            settle_days: 2,
-            baseline_days: 7,
-            top_principals: 20,
+            settle_days: crate::defaults::spikes::SETTLE_DAYS,
+            baseline_days: crate::defaults::spikes::BASELINE_DAYS,
+            top_principals: crate::defaults::spikes::TOP_PRINCIPALS,
         }
     }
 }

@@ -15,6 +15,7 @@
 //! ```
 //!
 //! - [`config`] — raw configuration → checked [`config::Config`].
+//! - [`defaults`] — every default value, in one place.
 //! - [`source`] — export objects by key: [`source::Source`] lists them and hands out bytes, byte
 //!   ranges and streams (local directory or S3; async bridging inside). Knows nothing of CUR.
 //! - [`cur`] — manifests, Parquet (footer → plan → row groups from their column chunks) and CSV
@@ -48,6 +49,7 @@ pub mod config;
 pub mod cur;
 pub mod currency;
 pub mod daemon;
+pub mod defaults;
 pub mod doctor;
 pub mod metrics;
 pub mod names;

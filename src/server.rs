@@ -111,7 +111,7 @@ impl Default for LiveSettings {
     fn default() -> Self {
         LiveSettings {
             web: Arc::new(WebConfig::default()),
-            header_read_timeout: Duration::from_secs(10),
+            header_read_timeout: crate::defaults::HEADER_READ_TIMEOUT,
         }
     }
 }
@@ -146,9 +146,6 @@ impl ServerOptions {
         }
     }
 }
-
-/// Default bound on open connections (`max_connections`).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

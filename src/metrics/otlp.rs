@@ -44,8 +44,6 @@ use crate::names;
 /// messages over 4 MiB (decompressed) by default; 2 MiB leaves room for estimation error.
 pub const MAX_REQUEST_BYTES: usize = 2 << 20;
 
-/// Default push interval: well under Prometheus' 5-minute staleness window.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// `grpc` or `http/protobuf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,14 +132,14 @@ impl Default for OtlpSettings {
             headers: BTreeMap::new(),
             timeout: None,
             compression: None,
-            interval: DEFAULT_INTERVAL,
+            interval: crate::defaults::otlp::INTERVAL,
             ca_file: None,
             client_cert: None,
             client_key: None,
             resource_attributes: BTreeMap::new(),
             attributes: AttributeMode::Prometheus,
-            max_attempts: 4,
-            retry_initial_backoff: Duration::from_secs(1),
+            max_attempts: crate::defaults::otlp::MAX_ATTEMPTS,
+            retry_initial_backoff: crate::defaults::otlp::RETRY_INITIAL_BACKOFF,
         }
     }
 }
@@ -1157,7 +1155,7 @@ fn build_exporter(
             if let Some(t) = timeout.or_else(env_timeout) {
                 client = client.timeout(t);
             } else {
-                client = client.timeout(Duration::from_secs(10));
+                client = client.timeout(crate::defaults::otlp::TIMEOUT);
             }
             if let Some(pem) = &ca {
                 let certs = reqwest::Certificate::from_pem_bundle(pem)
