@@ -155,8 +155,8 @@ pub struct ForecastSettings {
 impl Default for ForecastSettings {
     fn default() -> Self {
         ForecastSettings {
-            settle_days: 3,
-            window_days: 7,
+            settle_days: crate::defaults::forecast::SETTLE_DAYS,
+            window_days: crate::defaults::forecast::WINDOW_DAYS,
         }
     }
 }
@@ -175,9 +175,9 @@ pub struct SpikeSettings {
 impl Default for SpikeSettings {
     fn default() -> Self {
         SpikeSettings {
-            settle_days: 2,
-            baseline_days: 7,
-            top_principals: 20,
+            settle_days: crate::defaults::spikes::SETTLE_DAYS,
+            baseline_days: crate::defaults::spikes::BASELINE_DAYS,
+            top_principals: crate::defaults::spikes::TOP_PRINCIPALS,
         }
     }
 }
@@ -246,25 +246,28 @@ pub struct BudgetReport {
     pub principal_spikes: Vec<PrincipalSpike>,
 }
 
-/// The `YYYY-MM` period before `period`.
+/// The `YYYY-MM` period before `period`; `""` when `period` is not one.
 pub fn previous_period(period: &str) -> String {
-    period_days(period).map_or_else(String::new, |(first, _)| {
-        period_of((first as i64 - 1) * DAY_MS)
-    })
+    period_days(period)
+        .and_then(|(first, _)| period_of((first as i64 - 1) * DAY_MS))
+        .unwrap_or_default()
 }
 
-/// `YYYY-MM` of a Unix time in ms (UTC).
-pub fn period_of(ms: i64) -> String {
-    let d = DateTime::from_timestamp_millis(ms).unwrap_or_default();
-    format!("{:04}-{:02}", d.year(), d.month())
+/// `YYYY-MM` of a Unix time in ms (UTC); `None` outside the calendar chrono knows (about
+/// ±262,000 years), never a made-up 1970-01.
+pub fn period_of(ms: i64) -> Option<String> {
+    let d = DateTime::from_timestamp_millis(ms)?;
+    Some(format!("{:04}-{:02}", d.year(), d.month()))
 }
 
 /// Milliseconds from `now_ms` to the start of the next UTC month: the daemon refreshes then, so
 /// that `bedrock_exporter_current_billing_period` changes at midnight on the 1st rather than up
-/// to one refresh interval later.
+/// to one refresh interval later. `i64::MAX` (never) for a time outside the calendar.
 pub fn ms_until_next_period(now_ms: i64) -> i64 {
-    let (_, last) = period_days(&period_of(now_ms)).unwrap_or((0, 0));
-    ((last as i64 + 1) * DAY_MS - now_ms).max(0)
+    match period_of(now_ms).and_then(|p| period_days(&p)) {
+        Some((_, last)) => ((last as i64 + 1) * DAY_MS - now_ms).max(0),
+        None => i64::MAX,
+    }
 }
 
 /// First and last day (days since the epoch) of a `YYYY-MM` billing period.
@@ -352,7 +355,17 @@ pub fn evaluate(
     newest_usage_ms: Option<i64>,
     now_ms: i64,
 ) -> BudgetReport {
-    let current_period = period_of(now_ms);
+    let Some(current_period) = period_of(now_ms) else {
+        // Only a broken clock gets here (a configured `now` is RFC 3339, within the calendar).
+        tracing::error!(
+            now_ms,
+            "the exporter's now is outside the calendar: no current billing period, no budget series (check the system clock)"
+        );
+        return BudgetReport {
+            now_ms,
+            ..BudgetReport::default()
+        };
+    };
     let today = day_of_ms(now_ms);
     let mut periods: Vec<&PeriodAggregate> = periods.to_vec();
     periods.sort_by(|a, b| a.period.cmp(&b.period));
@@ -392,7 +405,7 @@ pub fn evaluate(
             let mut daily = Daily::new();
             for s in p
                 .iter()
-                .filter(|s| &**s.currency() == b.currency.as_str() && b.selector.matches(s))
+                .filter(|s| s.currency().eq_ignore_ascii_case(&b.currency) && b.selector.matches(s))
             {
                 spend.merge(if net { s.net_cost() } else { s.cost() });
                 add_daily(&mut daily, s.daily(), net);
@@ -540,7 +553,7 @@ fn principal_spikes(
             if x.daily().binary_search_by_key(&d, |day| day.day).is_ok() {
                 *first = budgets[..*first]
                     .iter()
-                    .position(|b| b.currency.as_str() == &**x.currency() && b.selector.matches(&x))
+                    .position(|b| b.currency.eq_ignore_ascii_case(x.currency()) && b.selector.matches(&x))
                     .unwrap_or(*first);
             }
         }
@@ -565,6 +578,18 @@ fn principal_spikes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A "now" outside the calendar gives no billing period, never a silent 1970-01.
+    #[test]
+    fn no_silent_1970() {
+        let report = evaluate(&BudgetSettings::default(), &[], None, i64::MAX);
+        assert_ne!(report.current_period, "1970-01");
+        assert_ne!(report.previous_period, "1969-12");
+        assert_eq!(period_of(i64::MAX), None);
+        assert_eq!(period_of(i64::MIN), None);
+        assert_eq!(ms_until_next_period(i64::MAX), i64::MAX);
+    }
+
     use crate::aggregate::{AggregateOptions, PeriodAggregator};
     use crate::cur::{CurRow, RowSink};
 
@@ -697,8 +722,8 @@ mod tests {
 
     #[test]
     fn calendar() {
-        assert_eq!(period_of(ms("2026-12-31T23:59:59Z")), "2026-12");
-        assert_eq!(period_of(ms("2027-01-01T00:00:00Z")), "2027-01");
+        assert_eq!(period_of(ms("2026-12-31T23:59:59Z")).unwrap(), "2026-12");
+        assert_eq!(period_of(ms("2027-01-01T00:00:00Z")).unwrap(), "2027-01");
         let (f, l) = period_days("2028-02").unwrap();
         assert_eq!(l - f + 1, 29);
         assert_eq!(day_string(f), "2028-02-01");

@@ -1,10 +1,16 @@
-//! Configuration in two steps: [`RawConfig`] as read by figment (TOML file, then `BCE_*`
-//! environment variables, then command-line flags), then [`Config`], checked once at start with
-//! errors that name the key.
+//! Configuration in two steps: [`RawConfig`] as read by figment (defaults, the TOML file, then
+//! `BCE_*` environment variables, then command-line flags), then [`Config`], checked once at start.
+//!
+//! Errors name the key, say where its value came from (the file, the environment variable, the
+//! flag) and come all at once. Nothing about the keys is kept by hand: the defaults are
+//! [`crate::defaults`]; the key list behind "did you mean" ([`config_keys`]) is read from the raw
+//! structs themselves; `check-config`'s TOML ([`effective_toml`]) is the raw configuration of the
+//! checked one, serialised by `toml`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use figment::Figment;
@@ -14,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::AggregateOptions;
 use crate::bedrock::tags::{TagRules, is_label_name};
 use crate::budget::{Budget, BudgetSettings, CostKind, ForecastSettings, Selector, SpikeSettings};
+use crate::defaults;
 use crate::metrics::otlp::{AttributeMode, OtlpCompression, OtlpProtocol, OtlpSettings};
 use crate::names::SERIES_LABELS;
 use crate::source::S3Settings;
@@ -26,14 +33,55 @@ pub const ENV_PREFIX: &str = "BCE_";
 /// never a configuration key, so a config file, `BCE_SOURCE` or `--source` always wins. A deployed
 /// exporter has no such default: with no source it stops ([`ConfigError::NoSource`]).
 pub const FALLBACK_SOURCE_VAR: &str = "BEDROCK_COST_EXPORTER_FALLBACK_SOURCE";
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:9747";
-pub const DEFAULT_REFRESH_INTERVAL: &str = "1h";
-pub const DEFAULT_PERIODS: usize = 2;
-pub const DEFAULT_MAX_SERIES: usize = 20_000;
-pub const DEFAULT_HEADER_READ_TIMEOUT: &str = "10s";
-pub const DEFAULT_MAX_CONNECTIONS: usize = crate::server::DEFAULT_MAX_CONNECTIONS;
 /// Longest duration any key accepts (a year): longer ones are typos, and timers overflow.
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 86_400);
+
+/// A duration as written: a string in the `humantime` grammar (`"90s"`, `"1h 30m"`) or a number of
+/// seconds (`90`, `"90"`, `1.5`). Kept as written — a number as its decimal text — so that an error
+/// can quote it; parsed by [`parse_duration`] when checked; always printed as a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawDuration(pub String);
+
+impl From<Duration> for RawDuration {
+    fn from(d: Duration) -> Self {
+        RawDuration(format_duration(d))
+    }
+}
+
+impl Serialize for RawDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Written;
+        impl serde::de::Visitor<'_> for Written {
+            type Value = RawDuration;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(DURATION_EXPECTED)
+            }
+            fn visit_str<E>(self, v: &str) -> Result<RawDuration, E> {
+                Ok(RawDuration(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<RawDuration, E> {
+                Ok(RawDuration(v.to_string()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<RawDuration, E> {
+                Ok(RawDuration(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<RawDuration, E> {
+                Ok(RawDuration(v.to_string()))
+            }
+        }
+        d.deserialize_any(Written)
+    }
+}
+
+/// What a duration key expects, in words (serde's "expected …").
+const DURATION_EXPECTED: &str =
+    "a duration such as \"90s\", \"15m\" or \"1h 30m\", or a number of seconds";
 
 /// Which billing periods to read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +106,7 @@ pub struct RawTags {
 impl Default for RawTags {
     fn default() -> Self {
         RawTags {
-            sources: vec![crate::bedrock::tags::IAM_PRINCIPAL_SOURCE.to_string()],
+            sources: defaults::TAG_SOURCES.iter().map(|s| s.to_string()).collect(),
             allow: Vec::new(),
             rename: BTreeMap::new(),
         }
@@ -76,7 +124,7 @@ pub struct RawModels {
 /// `[s3]`, and an `[[exports]]` entry's `s3` table. Every key is optional: the top-level table
 /// falls back to [`S3Settings::default`]; an export's table replaces the top-level keys it sets,
 /// and may set only those of how to reach the export and as whom (not the daemon-wide GET bound,
-/// timeouts and retries).
+/// timeouts and retries: [`S3_DAEMON_KEYS`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawS3 {
@@ -90,9 +138,9 @@ pub struct RawS3 {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_timeout: Option<String>,
+    pub request_timeout: Option<RawDuration>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stall_timeout: Option<String>,
+    pub stall_timeout: Option<RawDuration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<u32>,
     /// A profile of the shared AWS config/credentials files (instead of `AWS_PROFILE`).
@@ -112,18 +160,28 @@ pub struct RawS3 {
     pub sts_endpoint: Option<String>,
 }
 
+/// The `[s3]` keys only the top-level table may set: the GET bound, timeouts and retries are the
+/// daemon's, not an export's.
+pub const S3_DAEMON_KEYS: [&str; 4] = [
+    "concurrency",
+    "request_timeout",
+    "stall_timeout",
+    "max_attempts",
+];
+
 impl RawS3 {
-    /// The first key this table sets that only the top-level `[s3]` table may set: the GET bound,
-    /// timeouts and retries are the daemon's, not an export's.
-    fn global_only_key(&self) -> Option<&'static str> {
-        [
-            ("concurrency", self.concurrency.is_some()),
-            ("request_timeout", self.request_timeout.is_some()),
-            ("stall_timeout", self.stall_timeout.is_some()),
-            ("max_attempts", self.max_attempts.is_some()),
-        ]
-        .into_iter()
-        .find_map(|(key, set)| set.then_some(key))
+    /// The keys of [`S3_DAEMON_KEYS`] this table sets.
+    fn daemon_keys(&self) -> impl Iterator<Item = &'static str> {
+        let set = [
+            self.concurrency.is_some(),
+            self.request_timeout.is_some(),
+            self.stall_timeout.is_some(),
+            self.max_attempts.is_some(),
+        ];
+        S3_DAEMON_KEYS
+            .into_iter()
+            .zip(set)
+            .filter_map(|(key, set)| set.then_some(key))
     }
 }
 
@@ -141,6 +199,10 @@ pub struct RawExport {
 
 fn is_default_s3(a: &RawS3) -> bool {
     *a == RawS3::default()
+}
+
+fn is_default_otlp(o: &RawOtlp) -> bool {
+    *o == RawOtlp::default()
 }
 
 /// One `[[budgets]]` entry as written.
@@ -171,13 +233,15 @@ pub struct RawOtlp {
     /// `grpc` or `http/protobuf` (`http`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
+    /// Values often carry tokens: `check-config` never prints them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<String>,
+    pub timeout: Option<RawDuration>,
     /// `gzip` or `none`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compression: Option<String>,
-    pub interval: String,
+    pub interval: RawDuration,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -193,19 +257,19 @@ pub struct RawOtlp {
 impl Default for RawOtlp {
     fn default() -> Self {
         RawOtlp {
-            enabled: false,
+            enabled: defaults::otlp::ENABLED,
             endpoint: None,
             protocol: None,
             headers: BTreeMap::new(),
             timeout: None,
             compression: None,
-            interval: "60s".to_string(),
+            interval: defaults::otlp::INTERVAL.into(),
             ca_file: None,
             client_cert: None,
             client_key: None,
             resource_attributes: BTreeMap::new(),
-            attributes: "prometheus".to_string(),
-            max_attempts: 4,
+            attributes: defaults::otlp::ATTRIBUTES.to_string(),
+            max_attempts: defaults::otlp::MAX_ATTEMPTS,
         }
     }
 }
@@ -220,10 +284,9 @@ pub struct RawForecast {
 
 impl Default for RawForecast {
     fn default() -> Self {
-        let d = crate::budget::ForecastSettings::default();
         RawForecast {
-            settle_days: d.settle_days,
-            window_days: d.window_days,
+            settle_days: defaults::forecast::SETTLE_DAYS,
+            window_days: defaults::forecast::WINDOW_DAYS,
         }
     }
 }
@@ -239,16 +302,15 @@ pub struct RawSpikes {
 
 impl Default for RawSpikes {
     fn default() -> Self {
-        let d = crate::budget::SpikeSettings::default();
         RawSpikes {
-            settle_days: d.settle_days,
-            baseline_days: d.baseline_days,
-            top_principals: d.top_principals,
+            settle_days: defaults::spikes::SETTLE_DAYS,
+            baseline_days: defaults::spikes::BASELINE_DAYS,
+            top_principals: defaults::spikes::TOP_PRINCIPALS,
         }
     }
 }
 
-/// Configuration as written, before checks.
+/// Configuration as written, before checks. Field order is the order `check-config` prints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawConfig {
@@ -259,27 +321,29 @@ pub struct RawConfig {
     /// Several exports by source alone (each with the top-level `[s3]` settings).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
-    /// Several exports with names and per-export S3 settings.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub exports: Vec<RawExport>,
     pub listen: String,
-    pub refresh_interval: String,
+    pub refresh_interval: RawDuration,
     pub periods: RawPeriods,
     pub max_series: usize,
     pub fold_sessions: bool,
     pub log_format: String,
-    pub header_read_timeout: String,
-    pub tags: RawTags,
-    pub models: RawModels,
-    pub s3: RawS3,
-    pub budgets: Vec<RawBudget>,
-    pub forecast: RawForecast,
-    pub spikes: RawSpikes,
+    pub header_read_timeout: RawDuration,
+    pub max_connections: usize,
     /// A fixed "now" (RFC 3339), for tests and replays of old exports.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub now: Option<String>,
-    pub max_connections: usize,
+    pub tags: RawTags,
+    pub models: RawModels,
+    pub s3: RawS3,
+    /// Several exports with names and per-export S3 settings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exports: Vec<RawExport>,
+    #[serde(skip_serializing_if = "is_default_otlp")]
     pub otlp: RawOtlp,
+    pub forecast: RawForecast,
+    pub spikes: RawSpikes,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<RawBudget>,
 }
 
 impl Default for RawConfig {
@@ -287,23 +351,243 @@ impl Default for RawConfig {
         RawConfig {
             source: None,
             sources: Vec::new(),
-            exports: Vec::new(),
-            listen: DEFAULT_LISTEN.to_string(),
-            refresh_interval: DEFAULT_REFRESH_INTERVAL.to_string(),
-            periods: RawPeriods::Newest(DEFAULT_PERIODS),
-            max_series: DEFAULT_MAX_SERIES,
-            fold_sessions: false,
-            log_format: "text".to_string(),
-            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT.to_string(),
+            listen: defaults::LISTEN.to_string(),
+            refresh_interval: defaults::REFRESH_INTERVAL.into(),
+            periods: RawPeriods::Newest(defaults::PERIODS),
+            max_series: defaults::MAX_SERIES,
+            fold_sessions: defaults::FOLD_SESSIONS,
+            log_format: defaults::LOG_FORMAT.to_string(),
+            header_read_timeout: defaults::HEADER_READ_TIMEOUT.into(),
+            max_connections: defaults::MAX_CONNECTIONS,
+            now: None,
             tags: RawTags::default(),
             models: RawModels::default(),
             s3: RawS3::default(),
-            budgets: Vec::new(),
+            exports: Vec::new(),
+            otlp: RawOtlp::default(),
             forecast: RawForecast::default(),
             spikes: RawSpikes::default(),
-            now: None,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            otlp: RawOtlp::default(),
+            budgets: Vec::new(),
+        }
+    }
+}
+
+/// One key of the configuration file, as [`config_keys`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigKey {
+    /// Dotted, arrays of tables without positions: `s3.endpoint`, `exports.s3.region`.
+    pub path: String,
+    /// A table (`[s3]`) or an array of tables (`[[exports]]`), whose keys are listed too; else a
+    /// value (free-form maps such as `tags.rename` are values).
+    pub table: bool,
+}
+
+/// Every key of the configuration file, read from the raw structs: serde hands each struct's
+/// field names to the deserializer, so a deserializer that answers every request with a
+/// placeholder and records the names walks the whole tree (tables, arrays of tables, options).
+/// A field added to a raw struct is a key here, and so in "did you mean", at once.
+pub fn config_keys() -> &'static [ConfigKey] {
+    static KEYS: LazyLock<Vec<ConfigKey>> = LazyLock::new(|| {
+        let mut keys = Vec::new();
+        RawConfig::deserialize(keys::Tracer {
+            path: String::new(),
+            keys: &mut keys,
+        })
+        .expect("tracing the raw configuration's keys");
+        keys
+    });
+    &KEYS
+}
+
+/// The deserializer behind [`config_keys`].
+mod keys {
+    use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+
+    use super::ConfigKey;
+
+    #[derive(Debug)]
+    pub struct Stop(String);
+
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl std::error::Error for Stop {}
+
+    impl de::Error for Stop {
+        fn custom<T: std::fmt::Display>(msg: T) -> Self {
+            Stop(msg.to_string())
+        }
+    }
+
+    /// Deserializes the value at `path`, recording the keys of the structs it meets.
+    pub struct Tracer<'k> {
+        pub path: String,
+        pub keys: &'k mut Vec<ConfigKey>,
+    }
+
+    macro_rules! leaf {
+        ($($method:ident => $visit:ident($value:expr)),* $(,)?) => {
+            $(fn $method<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Stop> {
+                v.$visit($value)
+            })*
+        };
+    }
+
+    impl<'de> de::Deserializer<'de> for Tracer<'_> {
+        type Error = Stop;
+
+        // A value of no declared type (untagged enums, durations): a string satisfies them all.
+        leaf! {
+            deserialize_any => visit_str("1"),
+            deserialize_bool => visit_bool(false),
+            deserialize_i8 => visit_i64(0), deserialize_i16 => visit_i64(0),
+            deserialize_i32 => visit_i64(0), deserialize_i64 => visit_i64(0),
+            deserialize_u8 => visit_u64(0), deserialize_u16 => visit_u64(0),
+            deserialize_u32 => visit_u64(0), deserialize_u64 => visit_u64(0),
+            deserialize_f32 => visit_f64(0.0), deserialize_f64 => visit_f64(0.0),
+            deserialize_char => visit_char('x'),
+            deserialize_str => visit_str(""), deserialize_string => visit_str(""),
+            deserialize_bytes => visit_bytes(&[]), deserialize_byte_buf => visit_bytes(&[]),
+            deserialize_identifier => visit_str(""),
+        }
+
+        fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Stop> {
+            v.visit_unit()
+        }
+
+        fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Stop> {
+            v.visit_unit()
+        }
+
+        fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Stop> {
+            v.visit_some(self)
+        }
+
+        fn deserialize_unit_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            v: V,
+        ) -> Result<V::Value, Stop> {
+            v.visit_unit()
+        }
+
+        fn deserialize_newtype_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            v: V,
+        ) -> Result<V::Value, Stop> {
+            v.visit_newtype_struct(self)
+        }
+
+        /// An array: one element, at the same path (`exports.name`, not `exports.0.name`).
+        fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Stop> {
+            v.visit_seq(One(Some(self)))
+        }
+
+        fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, v: V) -> Result<V::Value, Stop> {
+            self.deserialize_seq(v)
+        }
+
+        fn deserialize_tuple_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            _: usize,
+            v: V,
+        ) -> Result<V::Value, Stop> {
+            self.deserialize_seq(v)
+        }
+
+        /// A free-form map (`tags.rename`): its keys are the user's, none to record.
+        fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Stop> {
+            v.visit_map(de::value::MapDeserializer::new(
+                std::iter::empty::<(String, String)>(),
+            ))
+        }
+
+        /// A table: its fields are keys.
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            v: V,
+        ) -> Result<V::Value, Stop> {
+            if let Some(k) = self.keys.iter_mut().find(|k| k.path == self.path) {
+                k.table = true;
+            }
+            v.visit_map(Fields {
+                prefix: self.path,
+                fields: fields.iter(),
+                current: None,
+                keys: self.keys,
+            })
+        }
+
+        fn deserialize_enum<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            _: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            Err(Stop(format!(
+                "{}: tagged enum {name} has no key list; use an untagged one",
+                self.path
+            )))
+        }
+    }
+
+    struct One<'k>(Option<Tracer<'k>>);
+
+    impl<'de> de::SeqAccess<'de> for One<'_> {
+        type Error = Stop;
+        fn next_element_seed<T: DeserializeSeed<'de>>(
+            &mut self,
+            seed: T,
+        ) -> Result<Option<T::Value>, Stop> {
+            self.0.take().map(|t| seed.deserialize(t)).transpose()
+        }
+    }
+
+    struct Fields<'k> {
+        prefix: String,
+        fields: std::slice::Iter<'static, &'static str>,
+        current: Option<String>,
+        keys: &'k mut Vec<ConfigKey>,
+    }
+
+    impl<'de> de::MapAccess<'de> for Fields<'_> {
+        type Error = Stop;
+
+        fn next_key_seed<K: DeserializeSeed<'de>>(
+            &mut self,
+            seed: K,
+        ) -> Result<Option<K::Value>, Stop> {
+            let Some(field) = self.fields.next() else {
+                return Ok(None);
+            };
+            let path = if self.prefix.is_empty() {
+                field.to_string()
+            } else {
+                format!("{}.{field}", self.prefix)
+            };
+            if !self.keys.iter().any(|k| k.path == path) {
+                self.keys.push(ConfigKey {
+                    path: path.clone(),
+                    table: false,
+                });
+            }
+            self.current = Some(path);
+            seed.deserialize(field.into_deserializer()).map(Some)
+        }
+
+        fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Stop> {
+            let path = self.current.take().unwrap_or_default();
+            seed.deserialize(Tracer {
+                path,
+                keys: &mut *self.keys,
+            })
         }
     }
 }
@@ -429,6 +713,7 @@ pub struct Config {
     pub otlp: Option<OtlpSettings>,
 }
 
+
 /// A configuration error naming the key and where it came from.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -459,6 +744,62 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// An error of a value with where it was set: the file, `environment variable BCE_…`, or
+    /// `flag --…` (see [`load`]).
+    #[error("{place}: {error}")]
+    At {
+        place: String,
+        error: Box<ConfigError>,
+    },
+    /// Every problem of one configuration, reported at once.
+    #[error("{} problems:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<ConfigError>),
+}
+
+impl ConfigError {
+    /// The key whose value is wrong (`s3.concurrency`, `budgets`), to find where it was set.
+    fn key_path(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { key, .. } => Some(key),
+            ConfigError::Budget { .. } => Some("budgets"),
+            ConfigError::Export { key, .. } => Some(key.split('[').next().unwrap_or(key)),
+            _ => None,
+        }
+    }
+
+    /// Each error on its own (a [`ConfigError::Several`] unpacked).
+    pub fn each(&self) -> Vec<&ConfigError> {
+        match self {
+            ConfigError::Several(v) => v.iter().collect(),
+            one => vec![one],
+        }
+    }
+}
+
+/// Errors found so far: `check` looks at every key and reports every problem at once.
+#[derive(Default)]
+struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    /// The value, or `fallback` (never used: the check fails) with the error kept.
+    fn take<T>(&mut self, r: Result<T, ConfigError>, fallback: T) -> T {
+        r.unwrap_or_else(|e| {
+            self.0.push(e);
+            fallback
+        })
+    }
+
+    fn invalid(&mut self, key: &'static str, message: String) {
+        self.0.push(ConfigError::Invalid { key, message });
+    }
+
+    fn finish(mut self) -> Result<(), ConfigError> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => Err(self.0.remove(0)),
+            _ => Err(ConfigError::Several(self.0)),
+        }
+    }
 }
 
 /// Command-line overrides (highest precedence).
@@ -473,6 +814,16 @@ pub struct Overrides {
     #[serde(skip_serializing_if = "OtlpOverrides::is_empty")]
     pub otlp: OtlpOverrides,
 }
+
+/// The flag that sets each key of [`Overrides`], for messages.
+const FLAGS: &[(&str, &str)] = &[
+    ("source", "--source"),
+    ("listen", "--listen"),
+    ("s3.endpoint", "--s3-endpoint"),
+    ("s3.path_style", "--s3-path-style"),
+    ("otlp.endpoint", "--otlp-endpoint"),
+    ("otlp.protocol", "--otlp-protocol"),
+];
 
 /// `--otlp-endpoint`, `--otlp-protocol`.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -504,7 +855,8 @@ impl S3Overrides {
     }
 }
 
-/// Reads defaults, then the TOML file (if given), then `BCE_*` variables, then `overrides`.
+/// Reads defaults, then the TOML file (if given), then `BCE_*` variables, then `overrides`, and
+/// checks the result. Each error says where the wrong value was set.
 pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
     load_inner(file, overrides, true)
 }
@@ -554,11 +906,59 @@ fn load_inner(
         let mut c = check(RawConfig {
             source: Some(".".into()),
             ..raw
-        })?;
+        })
+        .map_err(|e| locate(e, &fig))?;
         c.exports.clear();
         return Ok(c);
     }
-    check(raw)
+    check(raw).map_err(|e| locate(e, &fig))
+}
+
+/// Wraps each error of `e` with where its key's value was set ([`ConfigError::At`]).
+fn locate(e: ConfigError, fig: &Figment) -> ConfigError {
+    match e {
+        ConfigError::Several(v) => {
+            ConfigError::Several(v.into_iter().map(|e| locate(e, fig)).collect())
+        }
+        e => match e.key_path().and_then(|k| origin(fig, k)) {
+            Some(place) => ConfigError::At {
+                place,
+                error: Box::new(e),
+            },
+            None => e,
+        },
+    }
+}
+
+/// Where the value of `key` (dotted) came from, in the user's terms: the file's path,
+/// `environment variable BCE_…` (as it is spelt in the environment), `flag --…`; `None` for a
+/// default.
+fn origin(fig: &Figment, key: &str) -> Option<String> {
+    let md = fig.find_metadata(key)?;
+    if md.name.contains("environment") {
+        return Some(format!("environment variable {}", env_var_of(key)));
+    }
+    if let Some(figment::Source::File(path)) = &md.source {
+        return Some(path.display().to_string());
+    }
+    if md.name.contains("Overrides") {
+        let flag = FLAGS.iter().find(|(k, _)| *k == key).map(|(_, f)| *f)?;
+        return Some(format!("flag {flag}"));
+    }
+    None
+}
+
+/// The environment variable that sets `key` (`s3.concurrency` → `BCE_S3__CONCURRENCY`), as spelt
+/// in the environment when one is set (figment matches names in any case).
+fn env_var_of(key: &str) -> String {
+    let canonical = format!(
+        "{ENV_PREFIX}{}",
+        key.replace('.', "__").to_ascii_uppercase()
+    );
+    std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .find(|k| k.eq_ignore_ascii_case(&canonical))
+        .unwrap_or(canonical)
 }
 
 /// The source prefixes of the CUR 2.0 `tags` map (CUR 2.0 tag columns:
@@ -569,81 +969,6 @@ pub const TAG_SOURCES: &[&str] = &[
     "accountTag",
     "resourceTags",
     "userAttribute",
-];
-
-/// Every key of the configuration file, for suggestions.
-const ALL_KEYS: &[&str] = &[
-    "source",
-    "sources",
-    "exports",
-    "exports.name",
-    "exports.source",
-    "exports.s3",
-    "exports.s3.endpoint",
-    "exports.s3.path_style",
-    "exports.s3.region",
-    "exports.s3.profile",
-    "exports.s3.role_arn",
-    "exports.s3.external_id",
-    "exports.s3.role_session_name",
-    "exports.s3.sts_endpoint",
-    "listen",
-    "refresh_interval",
-    "periods",
-    "max_series",
-    "fold_sessions",
-    "log_format",
-    "header_read_timeout",
-    "max_connections",
-    "now",
-    "budgets",
-    "budgets.name",
-    "budgets.owner",
-    "budgets.selector",
-    "budgets.monthly",
-    "budgets.cost",
-    "budgets.currency",
-    "budgets.labels",
-    "forecast",
-    "forecast.settle_days",
-    "forecast.window_days",
-    "spikes",
-    "spikes.settle_days",
-    "spikes.baseline_days",
-    "spikes.top_principals",
-    "otlp",
-    "otlp.enabled",
-    "otlp.endpoint",
-    "otlp.protocol",
-    "otlp.headers",
-    "otlp.timeout",
-    "otlp.compression",
-    "otlp.interval",
-    "otlp.ca_file",
-    "otlp.client_cert",
-    "otlp.client_key",
-    "otlp.resource_attributes",
-    "otlp.attributes",
-    "otlp.max_attempts",
-    "tags",
-    "tags.sources",
-    "tags.allow",
-    "tags.rename",
-    "models",
-    "models.rename",
-    "s3",
-    "s3.endpoint",
-    "s3.path_style",
-    "s3.region",
-    "s3.concurrency",
-    "s3.request_timeout",
-    "s3.stall_timeout",
-    "s3.max_attempts",
-    "s3.profile",
-    "s3.role_arn",
-    "s3.external_id",
-    "s3.role_session_name",
-    "s3.sts_endpoint",
 ];
 
 /// `host:port` or `ip:port` (IPv6 as `[::1]:9747`); host names are resolved (`localhost` from
@@ -713,8 +1038,11 @@ fn describe_figment(e: &figment::Error) -> String {
         let key = path.join(".");
         let (origin, written) = match &err.metadata {
             Some(m) if m.name.contains("environment") => {
-                let var = format!("{ENV_PREFIX}{}", path.join("__").to_ascii_uppercase());
-                ("the environment".to_string(), var)
+                ("the environment".to_string(), env_var_of(&key))
+            }
+            Some(m) if m.name.contains("Overrides") => {
+                let flag = FLAGS.iter().find(|(k, _)| *k == key).map(|(_, f)| *f);
+                (format!("the flag {}", flag.unwrap_or("(a flag)")), key.clone())
             }
             Some(m) => (
                 match &m.source {
@@ -762,9 +1090,9 @@ fn describe_figment(e: &figment::Error) -> String {
                     format!("{}.", parents.join("."))
                 };
                 let full = format!("{shown_parent}{field}");
-                let siblings: Vec<&str> = ALL_KEYS
+                let siblings: Vec<&str> = config_keys()
                     .iter()
-                    .copied()
+                    .map(|k| k.path.as_str())
                     .filter(|k| {
                         k.strip_prefix(parent.as_str())
                             .is_some_and(|rest| !rest.contains('.'))
@@ -779,7 +1107,12 @@ fn describe_figment(e: &figment::Error) -> String {
                 } else {
                     close.replace("did you mean `", &format!("did you mean `{shown_parent}"))
                 };
-                format!("unknown key `{full}`{at}{hint}")
+                if written != key {
+                    // From the environment: the variable is what the user wrote.
+                    format!("unknown key `{full}` (environment variable {written}){hint}")
+                } else {
+                    format!("unknown key `{full}`{at}{hint}")
+                }
             }
             Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
                 format!(
@@ -839,244 +1172,189 @@ pub fn check_without_data(config: &Config) -> Vec<String> {
     problems
 }
 
-/// The effective settings as TOML a user can paste into a configuration file.
+
+/// The effective settings as TOML a user can paste into a configuration file: the checked
+/// configuration turned back into a [`RawConfig`] ([`raw_of`]) and serialised, so it loads back to
+/// the same configuration. OTLP header values are left out (they often carry tokens): a comment
+/// names the headers.
 pub fn effective_toml(c: &Config) -> String {
-    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    let list = |v: &mut dyn Iterator<Item = &String>| {
-        format!("[{}]", v.map(|s| q(s)).collect::<Vec<_>>().join(", "))
-    };
-    let table = |m: &BTreeMap<String, String>| {
-        format!(
-            "{{ {} }}",
-            m.iter()
-                .map(|(k, v)| format!("{} = {}", q(k), q(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-        .replace("{  }", "{}")
-    };
-    // Exact, so that the printed file loads back to the same settings.
-    let duration = |d: Duration| {
-        let s = d.as_secs_f64();
-        if !d.subsec_nanos().is_multiple_of(1_000_000) {
-            format!("{}ns", d.as_nanos())
-        } else if s.fract() != 0.0 {
-            format!("{}ms", d.as_millis())
-        } else {
-            let s = d.as_secs();
-            if s.is_multiple_of(86_400) {
-                format!("{}d", s / 86_400)
-            } else if s.is_multiple_of(3600) {
-                format!("{}h", s / 3600)
-            } else if s.is_multiple_of(60) {
-                format!("{}m", s / 60)
-            } else {
-                format!("{s}s")
-            }
+    let raw = raw_of(c);
+    let mut text = toml::to_string(&raw).unwrap_or_else(|e| format!("# cannot print: {e}\n"));
+    if let Some(o) = &c.otlp
+        && !o.headers.is_empty()
+    {
+        let names: Vec<&str> = o.headers.keys().map(String::as_str).collect();
+        let note = format!(
+            "# otlp.headers: {} (values not printed: they may hold secrets; set them again)\n",
+            names.join(", ")
+        );
+        match text.find("[otlp]\n") {
+            Some(at) => text.insert_str(at + "[otlp]\n".len(), &note),
+            None => text.push_str(&note),
         }
-    };
-    let periods = match &c.periods {
-        PeriodSelection::Newest(n) => n.to_string(),
-        PeriodSelection::All => q("all"),
-        PeriodSelection::Explicit(set) => list(&mut set.iter()),
-    };
-    let mut out = String::new();
-    let mut line = |l: String| {
-        out.push_str(&l);
-        out.push('\n');
-    };
+    }
+    text
+}
+
+/// The raw configuration that checks to `c` (OTLP header values left out). Every field is
+/// written out: a field added to [`RawConfig`] does not compile here until it is printed.
+pub fn raw_of(c: &Config) -> RawConfig {
     let single = match c.exports.as_slice() {
         [one] if one.name == one.source.to_string() && one.s3 == c.s3 => Some(one),
         _ => None,
     };
-    if let Some(one) = single {
-        line(format!("source = {}", q(&one.source.to_string())));
-    }
-    line(format!("listen = {}", q(&c.listen.to_string())));
-    line(format!(
-        "refresh_interval = {}",
-        q(&duration(c.refresh_interval))
-    ));
-    line(format!("periods = {periods}"));
-    line(format!("max_series = {}", c.max_series));
-    line(format!("fold_sessions = {}", c.aggregate.fold_sessions));
-    line(format!(
-        "log_format = {}",
-        q(match c.log_format {
+    let exports = match single {
+        Some(_) => Vec::new(),
+        None => c
+            .exports
+            .iter()
+            .map(|e| RawExport {
+                name: Some(e.name.clone()),
+                source: e.source.to_string(),
+                s3: raw_s3_over(&e.s3, &c.s3),
+            })
+            .collect(),
+    };
+    let (f, sp) = (&c.budgets.forecast, &c.budgets.spikes);
+    RawConfig {
+        source: single.map(|one| one.source.to_string()),
+        sources: Vec::new(),
+        listen: c.listen.to_string(),
+        refresh_interval: c.refresh_interval.into(),
+        periods: match &c.periods {
+            PeriodSelection::Newest(n) => RawPeriods::Newest(*n),
+            PeriodSelection::All => RawPeriods::Word("all".into()),
+            PeriodSelection::Explicit(set) => RawPeriods::List(set.iter().cloned().collect()),
+        },
+        max_series: c.max_series,
+        fold_sessions: c.aggregate.fold_sessions,
+        log_format: match c.log_format {
             LogFormat::Text => "text",
             LogFormat::Json => "json",
-        })
-    ));
-    line(format!(
-        "header_read_timeout = {}",
-        q(&duration(c.header_read_timeout))
-    ));
-    line(format!("max_connections = {}", c.max_connections));
-    if let Some(now) = c.now_ms.and_then(chrono::DateTime::from_timestamp_millis) {
-        line(format!(
-            "now = {}",
-            q(&now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        ));
+        }
+        .into(),
+        header_read_timeout: c.header_read_timeout.into(),
+        max_connections: c.max_connections,
+        now: c
+            .now_ms
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|now| now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        tags: RawTags {
+            sources: c.aggregate.tags.sources.iter().cloned().collect(),
+            allow: c.aggregate.tags.allow.iter().cloned().collect(),
+            rename: c.aggregate.tags.rename.clone(),
+        },
+        models: RawModels {
+            rename: c.aggregate.model_rename.clone(),
+        },
+        s3: RawS3 {
+            path_style: Some(c.s3.path_style),
+            concurrency: Some(c.s3.concurrency),
+            request_timeout: Some(c.s3.request_timeout.into()),
+            stall_timeout: Some(c.s3.stall_timeout.into()),
+            max_attempts: Some(c.s3.max_attempts),
+            ..raw_s3_over(&c.s3, &S3Settings::default())
+        },
+        exports,
+        otlp: c.otlp.as_ref().map_or_else(RawOtlp::default, raw_otlp),
+        forecast: RawForecast {
+            settle_days: f.settle_days,
+            window_days: f.window_days,
+        },
+        spikes: RawSpikes {
+            settle_days: sp.settle_days,
+            baseline_days: sp.baseline_days,
+            top_principals: sp.top_principals,
+        },
+        budgets: c
+            .budgets
+            .budgets
+            .iter()
+            .map(|b| RawBudget {
+                name: b.name.clone(),
+                owner: b.owner.clone(),
+                selector: b.selector.as_str().to_string(),
+                monthly: b.monthly,
+                cost: Some(b.cost.as_str().to_string()),
+                currency: Some(b.currency.clone()),
+                labels: b.labels.iter().cloned().collect(),
+            })
+            .collect(),
     }
-    line(String::new());
-    line("[tags]".into());
-    line(format!(
-        "sources = {}",
-        list(&mut c.aggregate.tags.sources.iter())
-    ));
-    line(format!(
-        "allow = {}",
-        list(&mut c.aggregate.tags.allow.iter())
-    ));
-    line(format!("rename = {}", table(&c.aggregate.tags.rename)));
-    line(String::new());
-    line("[models]".into());
-    line(format!("rename = {}", table(&c.aggregate.model_rename)));
-    line(String::new());
-    line("[s3]".into());
-    line(format!("path_style = {}", c.s3.path_style));
-    line(format!("concurrency = {}", c.s3.concurrency));
-    line(format!(
-        "request_timeout = {}",
-        q(&duration(c.s3.request_timeout))
-    ));
-    line(format!(
-        "stall_timeout = {}",
-        q(&duration(c.s3.stall_timeout))
-    ));
-    line(format!("max_attempts = {}", c.s3.max_attempts));
-    access_lines(&c.s3, &S3Settings::default(), &mut line);
-    if single.is_none() {
-        for e in &c.exports {
-            line(String::new());
-            line("[[exports]]".into());
-            line(format!("name = {}", q(&e.name)));
-            line(format!("source = {}", q(&e.source.to_string())));
-            if e.s3 != c.s3 {
-                line(String::new());
-                line("[exports.s3]".into());
-                if e.s3.endpoint.is_none() && c.s3.endpoint.is_some() {
-                    line("endpoint = \"\"".into());
-                }
-                if e.s3.path_style != c.s3.path_style {
-                    line(format!("path_style = {}", e.s3.path_style));
-                }
-                for (mine, global, key) in [
-                    (&e.s3.region, &c.s3.region, "region"),
-                    (&e.s3.profile, &c.s3.profile, "profile"),
-                    (&e.s3.role_arn, &c.s3.role_arn, "role_arn"),
-                    (&e.s3.external_id, &c.s3.external_id, "external_id"),
-                    (
-                        &e.s3.role_session_name,
-                        &c.s3.role_session_name,
-                        "role_session_name",
-                    ),
-                    (&e.s3.sts_endpoint, &c.s3.sts_endpoint, "sts_endpoint"),
-                ] {
-                    if mine.is_none() && global.is_some() {
-                        line(format!("{key} = \"\""));
-                    }
-                }
-                access_lines(&e.s3, &c.s3, &mut line);
-            }
-        }
-    }
-    if let Some(o) = &c.otlp {
-        use crate::metrics::otlp::{AttributeMode, OtlpCompression};
-        line(String::new());
-        line("[otlp]".into());
-        line("enabled = true".into());
-        if let Some(e) = &o.endpoint {
-            line(format!("endpoint = {}", q(e)));
-        }
-        line(format!("protocol = {}", q(&o.protocol.to_string())));
-        if !o.headers.is_empty() {
-            // Header values often carry tokens: named, never printed.
-            let names: Vec<&str> = o.headers.keys().map(String::as_str).collect();
-            line(format!(
-                "# headers: {} (values not printed; they may hold secrets)",
-                names.join(", ")
-            ));
-        }
-        if let Some(t) = o.timeout {
-            line(format!("timeout = {}", q(&duration(t))));
-        }
-        if let Some(comp) = o.compression {
-            let name = match comp {
-                OtlpCompression::Gzip => "gzip",
-                OtlpCompression::None => "none",
-            };
-            line(format!("compression = {}", q(name)));
-        }
-        line(format!("interval = {}", q(&duration(o.interval))));
-        for (path, key) in [
-            (&o.ca_file, "ca_file"),
-            (&o.client_cert, "client_cert"),
-            (&o.client_key, "client_key"),
-        ] {
-            if let Some(p) = path {
-                line(format!("{key} = {}", q(&p.to_string_lossy())));
-            }
-        }
-        line(format!(
-            "resource_attributes = {}",
-            table(&o.resource_attributes)
-        ));
-        let attributes = match o.attributes {
-            AttributeMode::Prometheus => "prometheus",
-            AttributeMode::Semconv => "semconv",
-        };
-        line(format!("attributes = {}", q(attributes)));
-        line(format!("max_attempts = {}", o.max_attempts));
-    }
-    let (f, sp) = (&c.budgets.forecast, &c.budgets.spikes);
-    line(String::new());
-    line("[forecast]".into());
-    line(format!("settle_days = {}", f.settle_days));
-    line(format!("window_days = {}", f.window_days));
-    line(String::new());
-    line("[spikes]".into());
-    line(format!("settle_days = {}", sp.settle_days));
-    line(format!("baseline_days = {}", sp.baseline_days));
-    line(format!("top_principals = {}", sp.top_principals));
-    for b in &c.budgets.budgets {
-        line(String::new());
-        line("[[budgets]]".into());
-        line(format!("name = {}", q(&b.name)));
-        line(format!("owner = {}", q(&b.owner)));
-        line(format!("selector = {}", q(b.selector.as_str())));
-        line(format!("monthly = {:?}", b.monthly));
-        line(format!("cost = {}", q(b.cost.as_str())));
-        line(format!("currency = {}", q(&b.currency)));
-        let labels: BTreeMap<String, String> = b.labels.iter().cloned().collect();
-        line(format!("labels = {}", table(&labels)));
-    }
-    out
 }
 
-/// The S3 access keys of `s3` that differ from `base` (`endpoint`, `region`, the role…), as TOML
-/// lines; secrets are not among them (an external ID is an identifier, not a secret).
-fn access_lines(s3: &S3Settings, base: &S3Settings, line: &mut dyn FnMut(String)) {
-    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    for (mine, theirs, key) in [
-        (&s3.endpoint, &base.endpoint, "endpoint"),
-        (&s3.region, &base.region, "region"),
-        (&s3.profile, &base.profile, "profile"),
-        (&s3.role_arn, &base.role_arn, "role_arn"),
-        (&s3.external_id, &base.external_id, "external_id"),
-        (
-            &s3.role_session_name,
-            &base.role_session_name,
-            "role_session_name",
-        ),
-        (&s3.sts_endpoint, &base.sts_endpoint, "sts_endpoint"),
-    ] {
-        if let Some(v) = mine
-            && mine != theirs
-        {
-            line(format!("{key} = {}", q(v)));
+/// The access keys of `s3` as written over `base` (an export's over the top-level `[s3]`, the
+/// top-level's over none): what differs, `""` where `s3` unsets a key `base` sets. The daemon-wide
+/// keys are `base`'s.
+fn raw_s3_over(s3: &S3Settings, base: &S3Settings) -> RawS3 {
+    let over = |mine: &Option<String>, theirs: &Option<String>| match (mine, theirs) {
+        (mine, theirs) if mine == theirs => None,
+        (Some(v), _) => Some(v.clone()),
+        (None, Some(_)) => Some(String::new()),
+        (None, None) => None,
+    };
+    RawS3 {
+        endpoint: over(&s3.endpoint, &base.endpoint),
+        path_style: (s3.path_style != base.path_style).then_some(s3.path_style),
+        region: over(&s3.region, &base.region),
+        concurrency: None,
+        request_timeout: None,
+        stall_timeout: None,
+        max_attempts: None,
+        profile: over(&s3.profile, &base.profile),
+        role_arn: over(&s3.role_arn, &base.role_arn),
+        external_id: over(&s3.external_id, &base.external_id),
+        role_session_name: over(&s3.role_session_name, &base.role_session_name),
+        sts_endpoint: over(&s3.sts_endpoint, &base.sts_endpoint),
+    }
+}
+
+/// `[otlp]` as written for checked settings, header values left out.
+fn raw_otlp(o: &OtlpSettings) -> RawOtlp {
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.to_string_lossy().into_owned());
+    RawOtlp {
+        enabled: true,
+        endpoint: o.endpoint.clone(),
+        protocol: Some(o.protocol.to_string()),
+        headers: BTreeMap::new(),
+        timeout: o.timeout.map(RawDuration::from),
+        compression: o.compression.map(|c| {
+            match c {
+                OtlpCompression::Gzip => "gzip",
+                OtlpCompression::None => "none",
+            }
+            .to_string()
+        }),
+        interval: o.interval.into(),
+        ca_file: path(&o.ca_file),
+        client_cert: path(&o.client_cert),
+        client_key: path(&o.client_key),
+        resource_attributes: o.resource_attributes.clone(),
+        attributes: match o.attributes {
+            AttributeMode::Prometheus => "prometheus",
+            AttributeMode::Semconv => "semconv",
+        }
+        .to_string(),
+        max_attempts: o.max_attempts,
+    }
+}
+
+/// A duration exactly, in the largest unit that divides it (`1h`, `90s`, `2500000ns`), so that it
+/// parses back to the same value.
+pub fn format_duration(d: Duration) -> String {
+    if !d.subsec_nanos().is_multiple_of(1_000_000) {
+        return format!("{}ns", d.as_nanos());
+    }
+    if d.subsec_nanos() != 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let s = d.as_secs();
+    for (unit, secs) in [("d", 86_400), ("h", 3600), ("m", 60)] {
+        if s != 0 && s.is_multiple_of(secs) {
+            return format!("{}{unit}", s / secs);
         }
     }
+    format!("{s}s")
 }
 
 /// `90s`, `15m`, `1h`, `1d`, `1h 30m` (the `humantime` crate's grammar), or a number of seconds.
@@ -1089,225 +1367,216 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     humantime::parse_duration(s).ok()
 }
 
-/// Checks a raw configuration.
+/// A duration key checked: parsed, and between `min` and [`MAX_DURATION`]; `words` says the range
+/// and examples as users write them.
+fn duration_key(
+    key: &'static str,
+    written: &RawDuration,
+    min: Duration,
+    words: &str,
+) -> Result<Duration, ConfigError> {
+    parse_duration(&written.0)
+        .filter(|d| *d >= min && *d <= MAX_DURATION)
+        .ok_or_else(|| ConfigError::Invalid {
+            key,
+            message: format!("{:?} is not a duration {words}", written.0),
+        })
+}
+
+/// Checks a raw configuration: every key, every problem reported at once.
 pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
+    let mut p = Problems::default();
     let invalid = |key: &'static str, message: String| ConfigError::Invalid { key, message };
-    let listen = parse_listen(&raw.listen).map_err(|m| invalid("listen", m))?;
-    let (raw_source, raw_sources, raw_exports) =
-        (raw.source.clone(), raw.sources.clone(), raw.exports.clone());
-    let refresh_interval = parse_duration(&raw.refresh_interval)
-        .filter(|d| *d >= Duration::from_secs(1) && *d <= MAX_DURATION)
-        .ok_or_else(|| {
-            invalid(
-                "refresh_interval",
-                format!(
-                    "{:?} is not a duration between 1s and 365d (examples: 15m, 1h, 3600)",
-                    raw.refresh_interval
-                ),
-            )
-        })?;
-    let periods = match raw.periods {
-        RawPeriods::Newest(0) => return Err(invalid("periods", "must be at least 1".into())),
-        RawPeriods::Newest(n) => PeriodSelection::Newest(n),
-        RawPeriods::Word(w) if w == "all" => PeriodSelection::All,
-        RawPeriods::Word(w) => match w.parse::<usize>() {
-            Ok(n) if n > 0 => PeriodSelection::Newest(n),
-            _ => {
-                return Err(invalid(
-                    "periods",
-                    format!(
-                        "{w:?} is neither a number of newest periods, \"all\", nor a list of \"YYYY-MM\""
-                    ),
-                ));
-            }
-        },
-        RawPeriods::List(list) => {
-            for p in &list {
-                let ok = p.len() == 7
-                    && p.as_bytes()[4] == b'-'
-                    && p.bytes()
-                        .enumerate()
-                        .all(|(i, c)| i == 4 || c.is_ascii_digit())
-                    && matches!(p[5..].parse::<u32>(), Ok(1..=12));
-                if !ok {
-                    return Err(invalid(
-                        "periods",
-                        format!("{p:?} is not a billing period like \"2026-11\""),
-                    ));
-                }
-            }
-            PeriodSelection::Explicit(list.into_iter().collect())
-        }
-    };
+    let listen = p.take(
+        parse_listen(&raw.listen).map_err(|m| invalid("listen", m)),
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+    );
+    let refresh_interval = p.take(
+        duration_key(
+            "refresh_interval",
+            &raw.refresh_interval,
+            Duration::from_secs(1),
+            "between 1s and 365d (examples: 15m, 1h, 3600)",
+        ),
+        defaults::REFRESH_INTERVAL,
+    );
+    let periods = p.take(check_periods(raw.periods), PeriodSelection::All);
     if raw.max_series < 10 {
-        return Err(invalid(
+        p.invalid(
             "max_series",
             format!(
-                "{} is too small; use at least 10 (default {DEFAULT_MAX_SERIES})",
-                raw.max_series
+                "{} is too small; use at least 10 (default {})",
+                raw.max_series,
+                defaults::MAX_SERIES
             ),
-        ));
+        );
     }
     for (key, label) in &raw.tags.rename {
         if !is_label_name(label)
             || SERIES_LABELS.contains(&label.as_str())
             || label == crate::names::PRICING_UNIT_LABEL
         {
-            return Err(invalid(
+            p.invalid(
                 "tags.rename",
                 format!(
                     "{key:?} = {label:?}: not a free Prometheus label name (letters, digits, _; not starting with __; not one of the fixed labels)"
                 ),
-            ));
+            );
         }
     }
     for (from, to) in &raw.models.rename {
         if from.trim().is_empty() || to.trim().is_empty() {
-            return Err(invalid(
+            p.invalid(
                 "models.rename",
                 format!("{from:?} = {to:?}: model names must not be empty"),
-            ));
+            );
         }
     }
     for source in &raw.tags.sources {
         if !TAG_SOURCES.contains(&source.as_str()) {
-            return Err(invalid(
+            p.invalid(
                 "tags.sources",
                 format!(
                     "{source:?} is not a tag source; the tags map has {}{}",
                     TAG_SOURCES.join(", "),
                     suggestion(source, TAG_SOURCES)
                 ),
-            ));
+            );
         }
     }
     for key in &raw.tags.allow {
         if !key.contains('/') {
-            return Err(invalid(
+            p.invalid(
                 "tags.allow",
                 format!("{key:?} is not a full tag key like \"iamPrincipal/team\""),
-            ));
+            );
         }
     }
-    let defaults = S3Settings::default();
-    let concurrency = raw.s3.concurrency.unwrap_or(defaults.concurrency);
+    let defaults_s3 = S3Settings::default();
+    let concurrency = raw.s3.concurrency.unwrap_or(defaults_s3.concurrency);
     if concurrency == 0 || concurrency > 256 {
-        return Err(invalid(
+        p.invalid(
             "s3.concurrency",
             format!("{concurrency} is outside 1..=256"),
-        ));
+        );
     }
-    let max_attempts = raw.s3.max_attempts.unwrap_or(defaults.max_attempts);
+    let max_attempts = raw.s3.max_attempts.unwrap_or(defaults_s3.max_attempts);
     if max_attempts == 0 || max_attempts > 20 {
-        return Err(invalid(
+        p.invalid(
             "s3.max_attempts",
             format!("{max_attempts} is outside 1..=20"),
-        ));
+        );
     }
-    // (written, default, key, minimum, the minimum and examples as users write them)
-    let timeout = |written: &Option<String>, default, key, min, words: &str| {
-        let Some(w) = written else {
-            return Ok(default);
-        };
-        parse_duration(w)
-            .filter(|d| *d >= min && *d <= MAX_DURATION)
-            .ok_or_else(|| invalid(key, format!("{w:?} is not a duration of at least {words}")))
+    let request_timeout = match &raw.s3.request_timeout {
+        None => defaults_s3.request_timeout,
+        Some(w) => p.take(
+            duration_key(
+                "s3.request_timeout",
+                w,
+                Duration::from_millis(100),
+                "of at least 100ms (examples: 30s, 2m)",
+            ),
+            defaults_s3.request_timeout,
+        ),
     };
-    let request_timeout = timeout(
-        &raw.s3.request_timeout,
-        defaults.request_timeout,
-        "s3.request_timeout",
-        Duration::from_millis(100),
-        "100ms (examples: 30s, 2m)",
-    )?;
-    let stall_timeout = timeout(
-        &raw.s3.stall_timeout,
-        defaults.stall_timeout,
-        "s3.stall_timeout",
-        Duration::from_secs(1),
-        "1s (examples: 20s, 1m)",
-    )?;
+    let stall_timeout = match &raw.s3.stall_timeout {
+        None => defaults_s3.stall_timeout,
+        Some(w) => p.take(
+            duration_key(
+                "s3.stall_timeout",
+                w,
+                Duration::from_secs(1),
+                "of at least 1s (examples: 20s, 1m)",
+            ),
+            defaults_s3.stall_timeout,
+        ),
+    };
     let mut s3 = S3Settings {
         concurrency,
         request_timeout,
         stall_timeout,
         max_attempts,
-        ..defaults
+        ..defaults_s3
     };
-    apply_access(&mut s3, &raw.s3).map_err(|(key, message)| ConfigError::Invalid {
-        key: match key {
-            "endpoint" => "s3.endpoint",
-            "sts_endpoint" => "s3.sts_endpoint",
-            "role_arn" => "s3.role_arn",
-            "role_session_name" => "s3.role_session_name",
-            _ => "s3",
-        },
-        message,
-    })?;
-    let exports = check_exports(&raw_source, &raw_sources, &raw_exports, &s3)?;
+    for (key, message) in apply_access(&mut s3, &raw.s3) {
+        p.0.push(ConfigError::Invalid {
+            key: match key {
+                "endpoint" => "s3.endpoint",
+                "sts_endpoint" => "s3.sts_endpoint",
+                "role_arn" => "s3.role_arn",
+                "role_session_name" => "s3.role_session_name",
+                _ => "s3",
+            },
+            message,
+        });
+    }
+    let exports = check_exports(&raw.source, &raw.sources, &raw.exports, &s3, &mut p);
     let log_format = match raw.log_format.as_str() {
         "text" => LogFormat::Text,
         "json" => LogFormat::Json,
         other => {
-            return Err(invalid(
+            p.invalid(
                 "log_format",
                 format!("{other:?} is neither \"text\" nor \"json\""),
-            ));
+            );
+            LogFormat::Text
         }
     };
-    let header_read_timeout = parse_duration(&raw.header_read_timeout)
-        .filter(|d| *d >= Duration::from_millis(1) && *d <= MAX_DURATION)
-        .ok_or_else(|| {
-            invalid(
-                "header_read_timeout",
-                format!(
-                    "{:?} is not a duration between 1ms and 365d (examples: 10s, 500ms)",
-                    raw.header_read_timeout
-                ),
-            )
-        })?;
-    let budgets = check_budgets(&raw.budgets)?;
+    let header_read_timeout = p.take(
+        duration_key(
+            "header_read_timeout",
+            &raw.header_read_timeout,
+            Duration::from_millis(1),
+            "between 1ms and 365d (examples: 10s, 500ms)",
+        ),
+        defaults::HEADER_READ_TIMEOUT,
+    );
+    let budgets = check_budgets(&raw.budgets, &mut p);
     if raw.forecast.window_days == 0 || raw.forecast.window_days > 62 {
-        return Err(invalid(
+        p.invalid(
             "forecast.window_days",
             format!("{} is outside 1..=62", raw.forecast.window_days),
-        ));
+        );
     }
-    if raw.forecast.settle_days > 14 || raw.spikes.settle_days > 14 {
-        return Err(invalid(
-            "forecast.settle_days / spikes.settle_days",
-            "must be at most 14".into(),
-        ));
+    for (key, days) in [
+        ("forecast.settle_days", raw.forecast.settle_days),
+        ("spikes.settle_days", raw.spikes.settle_days),
+    ] {
+        if days > 14 {
+            p.invalid(key, format!("{days} is more than 14"));
+        }
     }
     if raw.spikes.baseline_days == 0 || raw.spikes.baseline_days > 62 {
-        return Err(invalid(
+        p.invalid(
             "spikes.baseline_days",
             format!("{} is outside 1..=62", raw.spikes.baseline_days),
-        ));
+        );
     }
     let now_ms = match raw.now.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(
-            chrono::DateTime::parse_from_rfc3339(s)
-                .map_err(|e| {
-                    invalid(
-                        "now",
-                        format!("{s:?} is not an RFC 3339 time like 2026-11-15T12:00:00Z ({e})"),
-                    )
-                })?
-                .timestamp_millis(),
-        ),
+        Some(s) => match chrono::DateTime::parse_from_rfc3339(s) {
+            Ok(t) => Some(t.timestamp_millis()),
+            Err(e) => {
+                p.invalid(
+                    "now",
+                    format!("{s:?} is not an RFC 3339 time like 2026-11-15T12:00:00Z ({e})"),
+                );
+                None
+            }
+        },
     };
     if raw.max_connections == 0 || raw.max_connections > 1_000_000 {
-        return Err(invalid(
+        p.invalid(
             "max_connections",
             format!(
-                "{} is outside 1..=1000000 (default {DEFAULT_MAX_CONNECTIONS})",
-                raw.max_connections
+                "{} is outside 1..=1000000 (default {})",
+                raw.max_connections,
+                defaults::MAX_CONNECTIONS
             ),
-        ));
+        );
     }
-    let otlp = check_otlp(raw.otlp)?;
+    let otlp = check_otlp(raw.otlp, &mut p);
+    p.finish()?;
     Ok(Config {
         exports,
         listen,
@@ -1344,8 +1613,50 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
     })
 }
 
-/// Applies written S3 access keys over `s3`; an error is `(key, message)`.
-fn apply_access(s3: &mut S3Settings, a: &RawS3) -> Result<(), (&'static str, String)> {
+/// Checks `periods`.
+fn check_periods(raw: RawPeriods) -> Result<PeriodSelection, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        key: "periods",
+        message,
+    };
+    match raw {
+        RawPeriods::Newest(0) => Err(invalid("must be at least 1".into())),
+        RawPeriods::Newest(n) => Ok(PeriodSelection::Newest(n)),
+        RawPeriods::Word(w) if w == "all" => Ok(PeriodSelection::All),
+        RawPeriods::Word(w) => match w.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(PeriodSelection::Newest(n)),
+            _ => Err(invalid(format!(
+                "{w:?} is neither a number of newest periods, \"all\", nor a list of \"YYYY-MM\""
+            ))),
+        },
+        RawPeriods::List(list) => {
+            let bad: Vec<String> = list
+                .iter()
+                .filter(|p| {
+                    !(p.len() == 7
+                        && p.as_bytes()[4] == b'-'
+                        && p.bytes()
+                            .enumerate()
+                            .all(|(i, c)| i == 4 || c.is_ascii_digit())
+                        && matches!(p[5..].parse::<u32>(), Ok(1..=12)))
+                })
+                .map(|p| format!("{p:?}"))
+                .collect();
+            if bad.is_empty() {
+                Ok(PeriodSelection::Explicit(list.into_iter().collect()))
+            } else {
+                Err(invalid(format!(
+                    "{} is not a billing period like \"2026-11\"",
+                    bad.join(", ")
+                )))
+            }
+        }
+    }
+}
+
+/// Applies written S3 access keys over `s3`; every problem as `(key, message)`.
+fn apply_access(s3: &mut S3Settings, a: &RawS3) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
     let set = |v: &Option<String>| v.as_ref().map(|v| v.trim().to_string());
     for (written, key, field) in [
         (&a.endpoint, "endpoint", &mut s3.endpoint),
@@ -1353,7 +1664,8 @@ fn apply_access(s3: &mut S3Settings, a: &RawS3) -> Result<(), (&'static str, Str
     ] {
         if let Some(e) = set(written) {
             if !(e.is_empty() || e.starts_with("http://") || e.starts_with("https://")) {
-                return Err((key, format!("{e:?} is not an http:// or https:// URL")));
+                problems.push((key, format!("{e:?} is not an http:// or https:// URL")));
+                continue;
             }
             *field = Some(e).filter(|e| !e.is_empty());
         }
@@ -1361,25 +1673,21 @@ fn apply_access(s3: &mut S3Settings, a: &RawS3) -> Result<(), (&'static str, Str
     if let Some(p) = a.path_style {
         s3.path_style = p;
     }
-    if let Some(r) = set(&a.region) {
-        s3.region = Some(r).filter(|r| !r.is_empty());
-    }
-    if let Some(p) = set(&a.profile) {
-        s3.profile = Some(p).filter(|p| !p.is_empty());
-    }
-    if let Some(r) = set(&a.role_arn) {
-        s3.role_arn = Some(r).filter(|r| !r.is_empty());
-    }
-    if let Some(x) = set(&a.external_id) {
-        s3.external_id = Some(x).filter(|x| !x.is_empty());
-    }
-    if let Some(n) = set(&a.role_session_name) {
-        s3.role_session_name = Some(n).filter(|n| !n.is_empty());
+    for (written, field) in [
+        (&a.region, &mut s3.region),
+        (&a.profile, &mut s3.profile),
+        (&a.role_arn, &mut s3.role_arn),
+        (&a.external_id, &mut s3.external_id),
+        (&a.role_session_name, &mut s3.role_session_name),
+    ] {
+        if let Some(v) = set(written) {
+            *field = Some(v).filter(|v| !v.is_empty());
+        }
     }
     if let Some(r) = &s3.role_arn
         && !(r.starts_with("arn:") && r.contains(":role/"))
     {
-        return Err((
+        problems.push((
             "role_arn",
             format!(
                 "{r:?} is not a role ARN like arn:aws:iam::111122223333:role/BedrockCostReader"
@@ -1387,31 +1695,29 @@ fn apply_access(s3: &mut S3Settings, a: &RawS3) -> Result<(), (&'static str, Str
         ));
     }
     if s3.role_arn.is_none() && (s3.external_id.is_some() || s3.role_session_name.is_some()) {
-        return Err((
+        problems.push((
             "role_arn",
             "is not set, but external_id or role_session_name is: they belong to a role to assume"
                 .into(),
         ));
     }
-    if let Some(n) = &s3.role_session_name
-        && !(2..=64).contains(&n.len())
-    {
-        return Err((
-            "role_session_name",
-            format!("{n:?} is not 2 to 64 characters (letters, digits and =,.@_-)"),
-        ));
-    }
-    if let Some(n) = &s3.role_session_name
-        && !n
+    if let Some(n) = &s3.role_session_name {
+        if !(2..=64).contains(&n.len()) {
+            problems.push((
+                "role_session_name",
+                format!("{n:?} is not 2 to 64 characters (letters, digits and =,.@_-)"),
+            ));
+        } else if !n
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "=,.@_-+".contains(c))
-    {
-        return Err((
-            "role_session_name",
-            format!("{n:?} has characters STS refuses (allowed: letters, digits and =,.@_-+)"),
-        ));
+        {
+            problems.push((
+                "role_session_name",
+                format!("{n:?} has characters STS refuses (allowed: letters, digits and =,.@_-+)"),
+            ));
+        }
     }
-    Ok(())
+    problems
 }
 
 /// The exports to read: `source` (one), or `sources` and `[[exports]]` (several, in that order).
@@ -1421,18 +1727,23 @@ fn check_exports(
     sources: &[String],
     exports: &[RawExport],
     global: &S3Settings,
-) -> Result<Vec<ExportConfig>, ConfigError> {
+    p: &mut Problems,
+) -> Vec<ExportConfig> {
     let listed = !sources.is_empty() || !exports.is_empty();
     if let (Some(one), true) = (source, listed) {
-        return Err(ConfigError::Export {
+        p.0.push(ConfigError::Export {
             key: "source".into(),
             name: one.clone(),
             message: "is set, and so is `sources` or `[[exports]]`: list every export in `sources`/`[[exports]]` and drop `source` (or keep only `source` for one export)".into(),
         });
+        return Vec::new();
     }
     let mut entries: Vec<(String, Option<String>, String, RawS3)> = Vec::new();
     if !listed {
-        let source = source.clone().ok_or(ConfigError::NoSource)?;
+        let Some(source) = source.clone() else {
+            p.0.push(ConfigError::NoSource);
+            return Vec::new();
+        };
         entries.push(("source".into(), None, source, RawS3::default()));
     }
     for (i, s) in sources.iter().enumerate() {
@@ -1449,43 +1760,56 @@ fn check_exports(
     let mut out: Vec<ExportConfig> = Vec::new();
     for (key, name, source, access) in entries {
         let shown = name.clone().unwrap_or_else(|| source.clone());
-        let err = |message: String| ConfigError::Export {
-            key: key.clone(),
-            name: shown.clone(),
-            message,
+        let mut errors = Vec::new();
+        let spec = SourceSpec::parse(&source).map_err(|m| errors.push(format!("`source` {m}")));
+        let name = match (name, &spec) {
+            (Some(n), _) if n.trim().is_empty() => {
+                errors.push("`name` is empty".into());
+                None
+            }
+            (Some(n), _) => Some(n.trim().to_string()),
+            (None, Ok(spec)) => Some(spec.to_string()),
+            (None, Err(())) => None,
         };
-        let spec = SourceSpec::parse(&source).map_err(|m| err(format!("`source` {m}")))?;
-        let name = match name {
-            Some(n) if n.trim().is_empty() => return Err(err("`name` is empty".into())),
-            Some(n) => n.trim().to_string(),
-            None => spec.to_string(),
-        };
-        if let Some(o) = out.iter().find(|o| o.name == name) {
-            return Err(err(format!(
+        if let Some(name) = &name
+            && let Some(o) = out.iter().find(|o| o.name == *name)
+        {
+            errors.push(format!(
                 "the name {name:?} is already used by the export of {}; give each export its own `name`",
                 o.source
-            )));
+            ));
         }
-        if let Some(o) = out.iter().find(|o| o.source == spec) {
-            return Err(err(format!(
+        if let Ok(spec) = &spec
+            && let Some(o) = out.iter().find(|o| o.source == *spec)
+        {
+            errors.push(format!(
                 "{spec} is already listed (export {:?}); reading it twice would count its cost twice",
                 o.name
-            )));
+            ));
         }
-        if let Some(k) = access.global_only_key() {
-            return Err(err(format!(
+        for k in access.daemon_keys() {
+            errors.push(format!(
                 "`s3.{k}` is the daemon's, not an export's: set it in the top-level [s3] table"
-            )));
+            ));
         }
         let mut s3 = global.clone();
-        apply_access(&mut s3, &access).map_err(|(k, m)| err(format!("`s3.{k}` {m}")))?;
-        out.push(ExportConfig {
-            name,
-            source: spec,
-            s3,
-        });
+        for (k, m) in apply_access(&mut s3, &access) {
+            errors.push(format!("`s3.{k}` {m}"));
+        }
+        if errors.is_empty()
+            && let (Some(name), Ok(source)) = (name, spec)
+        {
+            out.push(ExportConfig { name, source, s3 });
+        }
+        for message in errors {
+            p.0.push(ConfigError::Export {
+                key: key.clone(),
+                name: shown.clone(),
+                message,
+            });
+        }
     }
-    Ok(out)
+    out
 }
 
 /// Label names a budget's `labels` may not use.
@@ -1501,177 +1825,182 @@ const BUDGET_RESERVED_LABELS: &[&str] = &[
 ];
 
 /// Checks `[[budgets]]`: errors name the budget and its position (`budgets[2] "ml-platform"`).
-fn check_budgets(raw: &[RawBudget]) -> Result<Vec<Budget>, ConfigError> {
+fn check_budgets(raw: &[RawBudget], p: &mut Problems) -> Vec<Budget> {
     let mut out: Vec<Budget> = Vec::new();
     for (i, b) in raw.iter().enumerate() {
-        let err = |message: String| ConfigError::Budget {
-            index: i,
-            name: b.name.clone(),
-            message,
-        };
+        let mut errors: Vec<String> = Vec::new();
         if b.name.trim().is_empty() {
-            return Err(err("`name` is empty".into()));
-        }
-        if out.iter().any(|o| o.name == b.name) {
-            return Err(err(format!(
+            errors.push("`name` is empty".into());
+        } else if out.iter().any(|o| o.name == b.name) {
+            errors.push(format!(
                 "`name` {:?} is used by an earlier budget; budget names must be unique",
                 b.name
-            )));
-        }
-        if b.owner.trim().is_empty() {
-            return Err(err(
-                "`owner` is empty; Alertmanager routes on it (a team or on-call name)".into(),
             ));
         }
+        if b.owner.trim().is_empty() {
+            errors.push(
+                "`owner` is empty; Alertmanager routes on it (a team or on-call name)".into(),
+            );
+        }
         if !(b.monthly.is_finite() && b.monthly > 0.0) {
-            return Err(err(format!(
+            errors.push(format!(
                 "`monthly` = {} is not a positive amount",
                 b.monthly
-            )));
+            ));
         }
-        let selector = Selector::parse(&b.selector).map_err(|e| err(format!("`selector` {e}")))?;
-        let cost = match b.cost.as_deref() {
-            None | Some("unblended") => CostKind::Unblended,
-            Some("net") => CostKind::Net,
-            Some(other) => {
-                return Err(err(format!(
+        let selector = Selector::parse(&b.selector)
+            .map_err(|e| errors.push(format!("`selector` {e}")))
+            .ok();
+        let cost = match b.cost.as_deref().unwrap_or(defaults::budget::COST) {
+            "unblended" => CostKind::Unblended,
+            "net" => CostKind::Net,
+            other => {
+                errors.push(format!(
                     "`cost` = {other:?} is neither \"unblended\" nor \"net\""
-                )));
+                ));
+                CostKind::Unblended
             }
         };
         let currency = b
             .currency
             .as_deref()
-            .unwrap_or("USD")
+            .unwrap_or(defaults::budget::CURRENCY)
             .trim()
             .to_ascii_uppercase();
-        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
-            return Err(err(format!(
-                "`currency` = {currency:?} is not a currency code like \"USD\""
-            )));
+        if let Err(e) = crate::currency::check_code(&currency) {
+            errors.push(format!("`currency` = {e}"));
         }
         for name in b.labels.keys() {
             if !is_label_name(name)
                 || BUDGET_RESERVED_LABELS.contains(&name.as_str())
                 || SERIES_LABELS.contains(&name.as_str())
             {
-                return Err(err(format!(
+                errors.push(format!(
                     "`labels` key {name:?} is not a free Prometheus label name (letters, digits, _; not starting with __; not one of {})",
                     BUDGET_RESERVED_LABELS.join(", ")
-                )));
+                ));
             }
         }
-        out.push(Budget {
-            name: b.name.clone(),
-            owner: b.owner.clone(),
-            selector,
-            monthly: b.monthly,
-            cost,
-            currency,
-            labels: b.labels.clone().into_iter().collect(),
-        });
+        for message in &errors {
+            p.0.push(ConfigError::Budget {
+                index: i,
+                name: b.name.clone(),
+                message: message.clone(),
+            });
+        }
+        if let (true, Some(selector)) = (errors.is_empty(), selector) {
+            out.push(Budget {
+                name: b.name.clone(),
+                owner: b.owner.clone(),
+                selector,
+                monthly: b.monthly,
+                cost,
+                currency,
+                labels: b.labels.clone().into_iter().collect(),
+            });
+        }
     }
-    Ok(out)
+    out
 }
 
-/// Checks `[otlp]`; `None` when the push is off.
-fn check_otlp(raw: RawOtlp) -> Result<Option<OtlpSettings>, ConfigError> {
-    let invalid = |key: &'static str, message: String| ConfigError::Invalid { key, message };
+/// Checks `[otlp]`; `None` when the push is off (or on error).
+fn check_otlp(raw: RawOtlp, p: &mut Problems) -> Option<OtlpSettings> {
     let endpoint = raw.endpoint.filter(|e| !e.trim().is_empty());
     if !raw.enabled && endpoint.is_none() {
-        return Ok(None);
+        return None;
     }
+    let before = p.0.len();
     if let Some(e) = endpoint
         .as_ref()
         .filter(|e| !(e.starts_with("http://") || e.starts_with("https://")))
     {
-        return Err(invalid(
+        p.invalid(
             "otlp.endpoint",
             format!("{e:?} is not an http:// or https:// URL (e.g. http://127.0.0.1:4317)"),
-        ));
+        );
     }
     let protocol = match raw.protocol.as_deref().filter(|p| !p.trim().is_empty()) {
-        Some(p) => OtlpProtocol::parse(p).ok_or_else(|| {
-            invalid(
+        Some(proto) => OtlpProtocol::parse(proto).unwrap_or_else(|| {
+            p.invalid(
                 "otlp.protocol",
-                format!("{p:?} is neither \"grpc\" nor \"http\" (http/protobuf)"),
-            )
-        })?,
-        None => {
-            crate::metrics::otlp::protocol_from_env().map_err(|m| invalid("otlp.protocol", m))?
-        }
+                format!("{proto:?} is neither \"grpc\" nor \"http\" (http/protobuf)"),
+            );
+            OtlpProtocol::HttpProtobuf
+        }),
+        None => crate::metrics::otlp::protocol_from_env().unwrap_or_else(|m| {
+            p.invalid("otlp.protocol", m);
+            OtlpProtocol::HttpProtobuf
+        }),
     };
-    let compression = match raw.compression.as_deref() {
-        Some(c) => Some(OtlpCompression::parse(c).ok_or_else(|| {
-            invalid(
+    let compression = raw.compression.as_deref().and_then(|c| {
+        let parsed = OtlpCompression::parse(c);
+        if parsed.is_none() {
+            p.invalid(
                 "otlp.compression",
                 format!("{c:?} is neither \"gzip\" nor \"none\""),
-            )
-        })?),
-        None => None,
-    };
-    let timeout = match raw.timeout.as_deref() {
-        Some(t) => Some(
-            parse_duration(t)
-                .filter(|d| *d >= Duration::from_millis(100) && *d <= MAX_DURATION)
-                .ok_or_else(|| {
-                    invalid(
-                        "otlp.timeout",
-                        format!("{t:?} is not a duration of at least 100ms (examples: 10s, 1m)"),
-                    )
-                })?,
+            );
+        }
+        parsed
+    });
+    let timeout = raw.timeout.as_ref().map(|t| {
+        p.take(
+            duration_key(
+                "otlp.timeout",
+                t,
+                Duration::from_millis(100),
+                "of at least 100ms (examples: 10s, 1m)",
+            ),
+            defaults::otlp::TIMEOUT,
+        )
+    });
+    let interval = p.take(
+        duration_key(
+            "otlp.interval",
+            &raw.interval,
+            Duration::from_secs(1),
+            "between 1s and 365d (examples: 30s, 1m)",
         ),
-        None => None,
-    };
-    let interval = parse_duration(&raw.interval)
-        .filter(|d| *d >= Duration::from_secs(1) && *d <= MAX_DURATION)
-        .ok_or_else(|| {
-            invalid(
-                "otlp.interval",
-                format!(
-                    "{:?} is not a duration between 1s and 365d (examples: 30s, 1m)",
-                    raw.interval
-                ),
-            )
-        })?;
+        defaults::otlp::INTERVAL,
+    );
     let attributes = match raw.attributes.as_str() {
         "prometheus" => AttributeMode::Prometheus,
         "semconv" => AttributeMode::Semconv,
         other => {
-            return Err(invalid(
+            p.invalid(
                 "otlp.attributes",
                 format!("{other:?} is neither \"prometheus\" nor \"semconv\""),
-            ));
+            );
+            AttributeMode::Prometheus
         }
     };
     if raw.max_attempts == 0 || raw.max_attempts > 20 {
-        return Err(invalid(
+        p.invalid(
             "otlp.max_attempts",
             format!("{} is outside 1..=20", raw.max_attempts),
-        ));
+        );
     }
     if raw.client_cert.is_some() != raw.client_key.is_some() {
-        return Err(invalid(
+        p.invalid(
             "otlp.client_cert",
             "and otlp.client_key go together: mTLS needs both the certificate and its key".into(),
-        ));
+        );
     }
     for (k, v) in &raw.headers {
         if k.is_empty() || !k.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-            return Err(invalid(
-                "otlp.headers",
-                format!("{k:?} is not a header name"),
-            ));
+            p.invalid("otlp.headers", format!("{k:?} is not a header name"));
         }
         if v.bytes().any(|b| b.is_ascii_control()) {
-            return Err(invalid(
+            p.invalid(
                 "otlp.headers",
                 format!("the value of {k:?} has control characters"),
-            ));
+            );
         }
     }
+    if p.0.len() > before {
+        return None;
+    }
     let path = |p: Option<String>| p.filter(|p| !p.is_empty()).map(PathBuf::from);
-    Ok(Some(OtlpSettings {
+    Some(OtlpSettings {
         endpoint,
         protocol,
         headers: raw.headers,
@@ -1685,7 +2014,7 @@ fn check_otlp(raw: RawOtlp) -> Result<Option<OtlpSettings>, ConfigError> {
         attributes,
         max_attempts: raw.max_attempts,
         ..OtlpSettings::default()
-    }))
+    })
 }
 
 #[cfg(test)]
@@ -1860,7 +2189,7 @@ mod tests {
     fn a_huge_refresh_interval_is_a_config_error_not_a_panic() {
         for v in ["100000000000000000000", "400d", "1e300"] {
             let raw = RawConfig {
-                refresh_interval: v.into(),
+                refresh_interval: RawDuration(v.into()),
                 ..RawConfig::default()
             };
             let e = check(raw).unwrap_err().to_string();
@@ -1944,6 +2273,104 @@ mod tests {
 }
 
 #[cfg(test)]
+mod friendly_tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, format!("source = \"s3://b/p\"\n{text}")).unwrap();
+        load(Some(&f), &Overrides::default())
+    }
+
+    /// Every duration key takes a whole number of seconds as the docs say ("or seconds"), and
+    /// a string.
+    #[test]
+    fn every_duration_key_takes_seconds_and_strings() {
+        let c = load_text(
+            "refresh_interval = 90\nheader_read_timeout = 3\n[s3]\nrequest_timeout = 7\nstall_timeout = 9\n[otlp]\nenabled = true\ntimeout = 4\ninterval = 120\n",
+        )
+        .unwrap();
+        let o = c.otlp.as_ref().unwrap();
+        let secs = Duration::from_secs;
+        assert_eq!(
+            (
+                c.refresh_interval,
+                c.header_read_timeout,
+                c.s3.request_timeout,
+                c.s3.stall_timeout,
+                o.timeout,
+                o.interval
+            ),
+            (secs(90), secs(3), secs(7), secs(9), Some(secs(4)), secs(120))
+        );
+        let c = load_text("refresh_interval = \"90\"\nheader_read_timeout = \"1m 30s\"\n").unwrap();
+        assert_eq!((c.refresh_interval, c.header_read_timeout), (secs(90), secs(90)));
+        let e = load_text("refresh_interval = true\n").unwrap_err().to_string();
+        assert!(e.contains("refresh_interval") && e.contains("seconds"), "{e}");
+        let e = load_text("refresh_interval = -5\n").unwrap_err().to_string();
+        assert!(e.contains("refresh_interval") && e.contains("-5"), "{e}");
+    }
+
+    /// Every invalid key/value of a file is reported at once, each naming its key and the file.
+    #[test]
+    fn every_error_of_a_file_at_once() {
+        let e = load_text(
+            "max_series = 5\nrefresh_interval = \"soon\"\nlog_format = \"xml\"\nperiods = 0\n[s3]\nconcurrency = 0\n[forecast]\nwindow_days = 0\n[[budgets]]\nname = \"\"\nowner = \"\"\nmonthly = -1.0\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "max_series",
+            "refresh_interval",
+            "log_format",
+            "periods",
+            "s3.concurrency",
+            "forecast.window_days",
+            "budgets[0]",
+            "`name`",
+            "`owner`",
+            "`monthly`",
+        ] {
+            assert!(e.contains(key), "{key} missing from\n{e}");
+        }
+        assert!(e.contains("c.toml"), "{e}");
+        assert!(e.lines().count() >= 10, "{e}");
+    }
+
+    /// The key list behind "did you mean" comes from the raw structs: every field, nested tables
+    /// and arrays of tables included.
+    #[test]
+    fn keys_come_from_the_raw_structs() {
+        let keys: Vec<&str> = config_keys().iter().map(|k| k.path.as_str()).collect();
+        for k in [
+            "source",
+            "exports.s3.sts_endpoint",
+            "budgets.labels",
+            "otlp.resource_attributes",
+            "spikes.top_principals",
+            "tags.rename",
+        ] {
+            assert!(keys.contains(&k), "{k} not in {keys:?}");
+        }
+        let table = |p: &str| config_keys().iter().any(|k| k.path == p && k.table);
+        assert!(table("s3") && table("exports") && table("exports.s3") && !table("tags.rename"));
+    }
+
+    /// The annotated example file sets every key to its default (but `source`).
+    #[test]
+    fn the_example_file_holds_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/bedrock-cost-exporter.toml");
+        let example = load(Some(&path), &Overrides::default()).unwrap();
+        let overrides = Overrides {
+            source: Some(example.exports[0].source.to_string()),
+            ..Overrides::default()
+        };
+        assert_eq!(load(None, &overrides).unwrap(), example);
+    }
+}
+
+#[cfg(test)]
 mod sts_endpoint_tests {
     use super::*;
 
@@ -2017,7 +2444,7 @@ mod sts_endpoint_tests {
         )
         .unwrap();
         let (printed, again) = printed_and_reloaded(&c);
-        assert!(printed.contains("# headers: authorization"), "{printed}");
+        assert!(printed.contains("# otlp.headers: authorization"), "{printed}");
         assert!(!printed.contains("s3cr3t"), "{printed}");
         let without_headers = |c: Config| {
             c.otlp.map(|o| crate::metrics::otlp::OtlpSettings {

@@ -44,6 +44,8 @@ pub struct Daemon {
     /// The OTLP pusher, handed to its task by [`serve`].
     otlp: Option<OtlpPusher>,
     otlp_counters: Option<Arc<OtlpCounters>>,
+    /// Failed renders (counted here) and decompressions (by the server), for the self-metrics.
+    exposition_errors: Arc<server::ExpositionErrors>,
     /// Test hook, debug builds only: bytes deliberately leaked per refresh
     /// (`BEDROCK_EXPORTER_TEST_LEAK_BYTES_PER_REFRESH`), so the soak test can show it catches a leak.
     debug_leak_bytes: usize,
@@ -84,6 +86,7 @@ impl Daemon {
             current,
             otlp: None,
             otlp_counters: None,
+            exposition_errors: Arc::default(),
             debug_leak_bytes: if cfg!(debug_assertions) {
                 std::env::var("BEDROCK_EXPORTER_TEST_LEAK_BYTES_PER_REFRESH")
                     .ok()
@@ -118,27 +121,26 @@ impl Daemon {
             Box::leak(vec![0x5a_u8; self.debug_leak_bytes].into_boxed_slice());
         }
         let refresher = &mut self.refresher;
+        // A panic inside one export's refresh is charged to that export by the refresher; one
+        // here came after every export was read (duplicates, the snapshot, budgets), where no
+        // snapshot could be built: it is charged to every export.
         let report = catch_unwind(AssertUnwindSafe(|| refresher.refresh(progress))).unwrap_or_else(
             |panic| {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "panic".into());
+                let message = crate::refresh::panic_message(&*panic);
                 crate::refresh::RefreshReport {
                     snapshot: None,
-                    exports: vec![crate::refresh::ExportReport {
-                        name: refresher
-                            .export_names()
-                            .first()
-                            .cloned()
-                            .unwrap_or_default(),
-                        errors: vec![RefreshError::Internal {
-                            object: "refresh".into(),
-                            message,
-                        }],
-                        ..Default::default()
-                    }],
+                    exports: refresher
+                        .export_names()
+                        .into_iter()
+                        .map(|name| crate::refresh::ExportReport {
+                            name,
+                            errors: vec![RefreshError::Internal {
+                                object: "building the snapshot".into(),
+                                message: message.clone(),
+                            }],
+                            ..Default::default()
+                        })
+                        .collect(),
                 }
             },
         );
@@ -230,6 +232,7 @@ impl Daemon {
     pub fn render(&self) -> Rendered {
         let mut status = self.status.clone();
         status.otlp = self.otlp_counters.as_ref().map(|c| c.stats());
+        status.exposition_errors = self.exposition_errors.counts();
         render(self.current.clone(), Arc::new(status))
     }
 }
@@ -377,6 +380,34 @@ enum Reloaded {
     Failed,
 }
 
+/// The reloads that arrived since the refresh loop last looked (several can, during one refresh),
+/// folded: the newest good configuration, and whether a reload after it failed. A failed reload
+/// never hides a good one before it, whose web settings the reloader applied already.
+#[derive(Default)]
+struct PendingReloads {
+    applied: Option<(Box<Config>, f64)>,
+    failed_since: bool,
+}
+
+impl PendingReloads {
+    fn push(&mut self, r: Reloaded) {
+        match r {
+            Reloaded::Applied(c, at) => {
+                self.applied = Some((c, at));
+                self.failed_since = false;
+            }
+            Reloaded::Failed => self.failed_since = true,
+        }
+    }
+
+    /// Takes every reload waiting in `rx` too.
+    fn drain(&mut self, rx: &mut mpsc::UnboundedReceiver<Reloaded>) {
+        while let Ok(r) = rx.try_recv() {
+            self.push(r);
+        }
+    }
+}
+
 impl Daemon {
     /// Applies a reloaded configuration's live keys (aggregation options, periods, series cap,
     /// budgets, `now`).
@@ -388,6 +419,19 @@ impl Daemon {
         );
         self.refresher
             .set_budgets(config.budgets.clone(), config.now_ms);
+    }
+
+    /// Applies the pending reloads; the configuration applied, if any (for the loop's interval and
+    /// calendar).
+    fn apply_reloads(&mut self, pending: PendingReloads) -> Option<Box<Config>> {
+        if let Some((c, at)) = &pending.applied {
+            self.reconfigure(c);
+            self.set_config_loaded(true, Some(*at));
+        }
+        if pending.failed_since {
+            self.set_config_loaded(false, None);
+        }
+        pending.applied.map(|(c, _)| c)
     }
 
     /// Records the outcome of a configuration (re)load for the self-metrics.
@@ -449,12 +493,17 @@ pub async fn serve(
     } = options;
     daemon.set_config_loaded(true, Some(unix_now()));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let exposition_errors = daemon.exposition_errors.clone();
     let initial = tokio::task::spawn_blocking({
         let (snapshot, status) = (daemon.current.clone(), Arc::new(daemon.status.clone()));
         move || render(snapshot, status)
     })
     .await
-    .unwrap_or_default();
+    .unwrap_or_else(|_| {
+        exposition_errors.render_failed();
+        tracing::error!("rendering the first exposition panicked (a bug); serving an empty one");
+        Rendered::default()
+    });
     let (tx, rx) = watch::channel(Arc::new(Published::new(initial, false)));
     let (settings_tx, settings_rx) = watch::channel(LiveSettings {
         web: Arc::new(web),
@@ -539,21 +588,13 @@ pub async fn serve(
     let mut loop_stop = stop_rx.clone();
     let refresh_loop = tokio::spawn(async move {
         let mut daemon = daemon;
-        let mut pending: Option<Reloaded> = None;
+        let mut pending = PendingReloads::default();
         loop {
-            // Reloads that arrived meanwhile: the newest configuration wins.
-            while let Ok(r) = loop_rx.try_recv() {
-                pending = Some(r);
-            }
-            match pending.take() {
-                Some(Reloaded::Applied(c, at)) => {
-                    daemon.reconfigure(&c);
-                    daemon.set_config_loaded(true, Some(at));
-                    interval = c.refresh_interval;
-                    follow_calendar = c.now_ms.is_none();
-                }
-                Some(Reloaded::Failed) => daemon.set_config_loaded(false, None),
-                None => {}
+            // Reloads that arrived meanwhile (during the refresh, or the one that woke us).
+            pending.drain(&mut loop_rx);
+            if let Some(c) = daemon.apply_reloads(std::mem::take(&mut pending)) {
+                interval = c.refresh_interval;
+                follow_calendar = c.now_ms.is_none();
             }
             // Refresh and render on a blocking thread; scrapes keep being answered meanwhile.
             let joined = tokio::task::spawn_blocking(move || {
@@ -595,19 +636,22 @@ pub async fn serve(
                 Ok(r) => {
                     tx.send_replace(Arc::new(Published::new(r, daemon.ready())));
                 }
-                Err(_) => tracing::error!(
-                    "rendering the exposition panicked (a bug); serving the previous one"
-                ),
+                Err(_) => {
+                    daemon.exposition_errors.render_failed();
+                    tracing::error!(
+                        "rendering the exposition panicked (a bug); serving the previous one"
+                    )
+                }
             }
             let wait = if follow_calendar {
                 let to_next_month = crate::budget::ms_until_next_period(unix_now_ms()) as u64;
-                interval.min(Duration::from_millis(to_next_month + 1_000))
+                interval.min(Duration::from_millis(to_next_month.saturating_add(1_000)))
             } else {
                 interval
             };
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                r = loop_rx.recv() => pending = r,
+                Some(r) = loop_rx.recv() => pending.push(r),
                 _ = loop_stop.changed() => break,
             }
         }
@@ -617,6 +661,7 @@ pub async fn serve(
         max_connections,
         settings: settings_rx,
         reload: enable_lifecycle.then_some(http_reload_tx),
+        exposition_errors,
     };
     let server = tokio::spawn(server::serve(listener, rx, server_options, async move {
         let _ = server_stop.changed().await;
@@ -628,5 +673,103 @@ pub async fn serve(
     reloader.abort();
     if let Some(task) = otlp_task {
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::AggregateOptions;
+    use crate::config::PeriodSelection;
+    use crate::refresh::NoProgress;
+    use crate::source::Source;
+
+    fn sample() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample/export")
+    }
+
+    fn sample_config() -> Config {
+        let overrides = crate::config::Overrides {
+            source: Some(sample().display().to_string()),
+            ..Default::default()
+        };
+        crate::config::load(None, &overrides).unwrap()
+    }
+
+    /// A panic while one export is refreshed is charged to that export (not to the first one),
+    /// and the other exports still refresh and publish.
+    #[test]
+    fn a_panic_is_charged_to_its_own_export() {
+        let empty = tempfile::tempdir().unwrap();
+        let mut refresher = Refresher::new(
+            vec![
+                ("good".into(), Source::local(sample())),
+                ("bad".into(), Source::local(empty.path())),
+            ],
+            AggregateOptions::default(),
+            PeriodSelection::Newest(2),
+            20_000,
+        );
+        refresher.panic_in_export = Some("bad".into());
+        let mut daemon = Daemon::new(refresher);
+        let step = daemon.refresh(&mut NoProgress);
+        let internal = |name: &str| {
+            let e = daemon.status.exports.iter().find(|e| e.name == name);
+            e.unwrap().errors.get(stage::INTERNAL).copied().unwrap_or(0)
+        };
+        assert_eq!((internal("good"), internal("bad")), (0, 1), "{step:?}");
+        assert!(step.published, "the good export's data is published");
+        assert!(
+            step.errors
+                .iter()
+                .any(|(x, e)| x == "bad" && e.to_string().contains("bad")),
+            "{step:?}"
+        );
+    }
+
+    /// A good reload and then a failed one, both during one refresh: the good one's live keys
+    /// (budgets, periods, max_series) still reach the refresher — its web settings were applied
+    /// already — and the failed one is still reported.
+    #[test]
+    fn a_good_reload_followed_by_a_failed_one_is_applied_and_the_failure_reported() {
+        let config = sample_config();
+        let sources = vec![("sample".to_string(), Source::local(sample()))];
+        let refresher = Refresher::new(
+            sources,
+            config.aggregate.clone(),
+            config.periods.clone(),
+            config.max_series,
+        );
+        let mut daemon = Daemon::new(refresher);
+        let good = Config {
+            max_series: 123,
+            periods: PeriodSelection::All,
+            ..config
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tx.send(Reloaded::Applied(Box::new(good), 42.0)).unwrap();
+        tx.send(Reloaded::Failed).unwrap();
+        let mut pending = PendingReloads::default();
+        pending.drain(&mut rx);
+        let applied = daemon.apply_reloads(pending);
+        assert_eq!(applied.map(|c| c.max_series), Some(123));
+        assert_eq!(daemon.refresher.max_series(), 123);
+        assert_eq!(daemon.status.config_last_reload_ok, Some(false));
+        assert_eq!(daemon.status.config_last_reload_success_unix, Some(42.0));
+        // The other order: the newest reload succeeded.
+        tx.send(Reloaded::Failed).unwrap();
+        let mut pending = PendingReloads::default();
+        pending.drain(&mut rx);
+        pending.push(Reloaded::Applied(
+            Box::new(Config {
+                max_series: 77,
+                ..sample_config()
+            }),
+            43.0,
+        ));
+        daemon.apply_reloads(pending);
+        assert_eq!(daemon.refresher.max_series(), 77);
+        assert_eq!(daemon.status.config_last_reload_ok, Some(true));
+        assert_eq!(daemon.status.config_last_reload_success_unix, Some(43.0));
     }
 }

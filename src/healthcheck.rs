@@ -5,7 +5,8 @@
 //! `Connection: close`, the status line read, everything bounded by one deadline. With it, the
 //! probe speaks what the web configuration file says (TLS pinned to the server's own certificate,
 //! basic auth with the given user and password file, a client certificate for mTLS) through
-//! [`ProbeClient`], the same file the daemon reads.
+//! [`ProbeClient`], the same file the daemon reads — whether the target is the configured listen
+//! address or a `--url`.
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -13,12 +14,23 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use bedrock_cost_exporter::web_config::{ProbeClient, WebConfig};
+use bedrock_cost_exporter::web_config::{ProbeClient, ProbeError, WebConfig};
 
 /// Probes `url`; prints the verdict (stdout when healthy, stderr when not) and returns the exit
 /// code: 0 healthy, 1 otherwise.
 pub fn run(url: &str, timeout: Duration) -> ExitCode {
-    match parse_url(url).and_then(|t| probe(&t, timeout).map(|b| (t, b))) {
+    let plain = |t: Target| {
+        if t.tls {
+            return Err(Unhealthy::BadUrl(format!(
+                "{url:?}: https:// needs --web.config.file: the probe trusts exactly the server's own certificate (tls_server_config.cert_file), read from that file"
+            )));
+        }
+        Ok(t)
+    };
+    match parse_url(url)
+        .and_then(plain)
+        .and_then(|t| probe(&t, timeout).map(|b| (t, b)))
+    {
         Ok((target, body)) => {
             println!("healthy: {target} answered {body:?}");
             ExitCode::SUCCESS
@@ -37,9 +49,11 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{s:?} is not a positive duration (e.g. 500ms, 5s)"))
 }
 
-/// A parsed `http://host:port/path` target.
+/// A parsed `http(s)://host:port/path` target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    /// `https://`.
+    pub tls: bool,
     /// `host:port` as written (for the `Host` header and messages).
     pub authority: String,
     pub host: String,
@@ -49,7 +63,8 @@ pub struct Target {
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}{}", self.authority, self.path)
+        let scheme = if self.tls { "https" } else { "http" };
+        write!(f, "{scheme}://{}{}", self.authority, self.path)
     }
 }
 
@@ -99,25 +114,22 @@ impl fmt::Display for Unhealthy {
     }
 }
 
-/// Parses `http://host[:port][/path]` (IPv6 in brackets). `https://` is refused with a message
-/// saying why: the server has no TLS yet.
+/// Parses `http(s)://host[:port][/path]` (IPv6 in brackets). Credentials in the URL are refused
+/// (they would show in the process list): `--user` and `--password-file` give them.
 pub fn parse_url(url: &str) -> Result<Target, Unhealthy> {
     let bad = |m: &str| Unhealthy::BadUrl(format!("{url:?}: {m}"));
-    if url.starts_with("https://") {
-        return Err(bad(
-            "https is not supported: this build of the exporter serves plain HTTP only",
-        ));
-    }
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| bad("expected http://host:port/path"))?;
+    let (tls, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return Err(bad("expected http://host:port/path or https://…")),
+    };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
     if authority.contains('@') {
         return Err(bad(
-            "credentials in the URL are not supported: the exporter has no basic auth yet",
+            "credentials in the URL are not used (they would show in the process list): give --user and --password-file, with --web.config.file",
         ));
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
@@ -142,12 +154,14 @@ pub fn parse_url(url: &str) -> Result<Target, Unhealthy> {
         return Err(bad("no host"));
     }
     let port = match port {
+        None if tls => 443,
         None => 80,
         Some(p) => p
             .parse::<u16>()
             .map_err(|_| bad(&format!("bad port {p:?}")))?,
     };
     Ok(Target {
+        tls,
         authority: authority.to_string(),
         host,
         port,
@@ -182,24 +196,89 @@ pub struct ProbeAuth {
     pub client_cert: Option<(Vec<u8>, Vec<u8>)>,
 }
 
-/// Probes `path` on the daemon listening on `listen`, speaking what `web` says (TLS, basic auth,
-/// client certificate); prints the verdict and returns the exit code: 0 on a 2xx, 1 otherwise.
+/// Where a probe speaking the web configuration goes.
+#[derive(Debug, Clone)]
+pub struct WebTarget {
+    /// Tried in turn until one connects.
+    pub addrs: Vec<SocketAddr>,
+    /// The `Host` header: `host:port`.
+    pub host: String,
+    pub path: String,
+    /// `https://`.
+    pub tls: bool,
+}
+
+impl WebTarget {
+    /// The daemon listening on `listen` (`0.0.0.0` and `[::]` reached on loopback); `tls` from the
+    /// web configuration.
+    pub fn listen(listen: SocketAddr, path: &str, tls: bool) -> WebTarget {
+        let ip = match listen.ip() {
+            std::net::IpAddr::V4(v4) if v4.is_unspecified() => {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            }
+            std::net::IpAddr::V6(v6) if v6.is_unspecified() => {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            }
+            other => other,
+        };
+        let addr = SocketAddr::new(ip, listen.port());
+        WebTarget {
+            addrs: vec![addr],
+            host: addr.to_string(),
+            path: path.to_string(),
+            tls,
+        }
+    }
+
+    /// A `--url`: its host resolved, its scheme as written.
+    pub fn url(target: &Target) -> Result<WebTarget, Unhealthy> {
+        let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
+            .to_socket_addrs()
+            .map_err(|e| Unhealthy::Unreachable {
+                target: target.to_string(),
+                reason: format!("cannot resolve {}: {e}", target.host),
+            })?
+            .collect();
+        Ok(WebTarget {
+            addrs,
+            host: target.authority.clone(),
+            path: target.path.clone(),
+            tls: target.tls,
+        })
+    }
+}
+
+impl fmt::Display for WebTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.tls { "https" } else { "http" };
+        write!(f, "{scheme}://{}{}", self.host, self.path)
+    }
+}
+
+/// Probes `target`, speaking what `web` says (TLS, basic auth, client certificate); prints the
+/// verdict and returns the exit code: 0 on a 2xx, 1 otherwise.
 pub fn run_with_web(
     web: &WebConfig,
-    listen: SocketAddr,
-    path: &str,
+    target: &WebTarget,
     auth: ProbeAuth,
     timeout: Duration,
 ) -> ExitCode {
-    let ip = listen.ip();
-    let ip = match ip {
-        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
-        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
-        other => other,
-    };
-    let addr = SocketAddr::new(ip, listen.port());
-    let scheme = if web.tls.is_some() { "https" } else { "http" };
-    let shown = format!("{scheme}://{addr}{path}");
+    let shown = target.to_string();
+    match (target.tls, web.tls.is_some()) {
+        (true, false) => {
+            eprintln!(
+                "unhealthy: {shown}: the web configuration has no TLS (tls_server_config), so the exporter serves http://; use an http:// URL"
+            );
+            return ExitCode::FAILURE;
+        }
+        (false, true) => {
+            eprintln!(
+                "unhealthy: {shown}: the web configuration turns TLS on (tls_server_config); use an https:// URL"
+            );
+            return ExitCode::FAILURE;
+        }
+        _ => {}
+    }
     let client = match ProbeClient::new(
         web,
         auth.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_str())),
@@ -221,7 +300,23 @@ pub fn run_with_web(
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(client.get(addr, path, timeout)) {
+    let got = rt.block_on(async {
+        let mut last = None;
+        for &addr in &target.addrs {
+            match client
+                .get_host(addr, &target.host, &target.path, timeout)
+                .await
+            {
+                Err(e @ ProbeError::Connect { .. }) => last = Some(Err(e)),
+                other => return other,
+            }
+        }
+        last.unwrap_or(Err(ProbeError::Http {
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            message: format!("{} resolves to no address", target.host),
+        }))
+    });
+    match got {
         Ok((status, body)) if (200..300).contains(&status) => {
             let first = String::from_utf8_lossy(&body)
                 .lines()
@@ -388,8 +483,10 @@ mod tests {
             ("exporter", 80, "/")
         );
         assert_eq!(t.to_string(), "http://exporter/");
+        let t = parse_url("https://exporter/readyz").unwrap();
+        assert_eq!((t.tls, t.port), (true, 443));
+        assert_eq!(t.to_string(), "https://exporter/readyz");
         for bad in [
-            "https://h/",
             "ftp://h/",
             "http://:9/",
             "http://h:99999/",

@@ -15,12 +15,14 @@
 //! ```
 //!
 //! - [`config`] — raw configuration → checked [`config::Config`].
+//! - [`defaults`] — every default value, in one place.
 //! - [`source`] — export objects by key: [`source::Source`] lists them and hands out bytes, byte
 //!   ranges and streams (local directory or S3; async bridging inside). Knows nothing of CUR.
 //! - [`cur`] — manifests, Parquet (footer → plan → row groups from their column chunks) and CSV
 //!   decoding into [`cur::CurRow`]. Knows nothing of Bedrock.
 //! - [`bedrock`] — usage-type grammar, regions, principal ARNs, tags. Pure.
 //! - [`aggregate`], [`snapshot`], [`sum`] — rows → series with compensated sums → capped snapshot. Pure.
+//! - [`currency`] — currency codes from the bill, checked before they name metrics. Pure.
 //! - [`budget`] — budgets, forecasts and spikes from the period aggregates and a given "now". Pure.
 //! - [`names`] — every metric and label name.
 //! - [`metrics`] — the exporters' layer (Prometheus exposition, OTLP pusher): reads only snapshot
@@ -45,7 +47,9 @@ pub mod bedrock;
 pub mod budget;
 pub mod config;
 pub mod cur;
+pub mod currency;
 pub mod daemon;
+pub mod defaults;
 pub mod doctor;
 pub mod metrics;
 pub mod names;

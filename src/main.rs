@@ -20,6 +20,7 @@ use bedrock_cost_exporter::refresh::{NoProgress, Refresher};
 use bedrock_cost_exporter::server;
 use bedrock_cost_exporter::source::{S3Source, Source};
 use bedrock_cost_exporter::web_config::WebConfig;
+use healthcheck::WebTarget;
 use clap::{Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
@@ -209,10 +210,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(Command::Healthcheck {
         url: Some(url),
         timeout,
+        user,
+        password_file,
+        client_cert,
+        client_key,
         ..
     }) = &cli.command
     {
-        return Ok(healthcheck::run(url, *timeout));
+        // A URL needs no configuration file, but speaks the web configuration when given one.
+        if cli.web_config_file.is_none() && user.is_none() && client_cert.is_none() {
+            return Ok(healthcheck::run(url, *timeout));
+        }
+        let target = match healthcheck::parse_url(url).and_then(|t| WebTarget::url(&t)) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        let web = WebConfig::load(cli.web_config_file.as_deref())
+            .context("invalid web configuration")?;
+        let auth = probe_auth(user, password_file, client_cert, client_key)?;
+        return Ok(healthcheck::run_with_web(&web, &target, auth, *timeout));
     }
     let overrides = Overrides {
         source: cli.source.clone(),
@@ -324,28 +343,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let url = healthcheck::url_for_listen(config.listen, path);
                 return Ok(healthcheck::run(&url, timeout));
             }
-            let read =
-                |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
-            let basic = match (user, password_file) {
-                (Some(u), Some(p)) => {
-                    let password = String::from_utf8(read(&p)?)
-                        .with_context(|| format!("{} is not UTF-8", p.display()))?;
-                    Some((u, password.trim_end_matches(['\n', '\r']).to_string()))
-                }
-                _ => None,
-            };
-            let client_cert = match (client_cert, client_key) {
-                (Some(c), Some(k)) => Some((read(&c)?, read(&k)?)),
-                _ => None,
-            };
-            let auth = healthcheck::ProbeAuth { basic, client_cert };
-            Ok(healthcheck::run_with_web(
-                &web,
-                config.listen,
-                path,
-                auth,
-                timeout,
-            ))
+            let auth = probe_auth(&user, &password_file, &client_cert, &client_key)?;
+            let target = WebTarget::listen(config.listen, path, web.tls.is_some());
+            Ok(healthcheck::run_with_web(&web, &target, auth, timeout))
         }
         Command::Once { format, progress } => {
             init_logging(config.log_format, "info");
@@ -370,6 +370,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             result.map(|()| ExitCode::SUCCESS)
         }
     }
+}
+
+/// The healthcheck's credentials: a basic-auth password read from its file, a client certificate.
+fn probe_auth(
+    user: &Option<String>,
+    password_file: &Option<PathBuf>,
+    client_cert: &Option<PathBuf>,
+    client_key: &Option<PathBuf>,
+) -> anyhow::Result<healthcheck::ProbeAuth> {
+    let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let basic = match (user, password_file) {
+        (Some(u), Some(p)) => {
+            let password = String::from_utf8(read(p)?)
+                .with_context(|| format!("{} is not UTF-8", p.display()))?;
+            Some((
+                u.clone(),
+                password.trim_end_matches(['\n', '\r']).to_string(),
+            ))
+        }
+        _ => None,
+    };
+    let client_cert = match (client_cert, client_key) {
+        (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
+        _ => None,
+    };
+    Ok(healthcheck::ProbeAuth { basic, client_cert })
 }
 
 fn new_daemon(config: &Config, sources: Vec<(String, Source)>) -> Daemon {
@@ -421,7 +447,8 @@ fn once(
     let body = match format {
         OutputFormat::Text => rendered.text(),
         OutputFormat::Openmetrics => rendered.openmetrics(),
-    };
+    }
+    .context("decompressing the rendered exposition failed (a bug; please report it)")?;
     let mut out = std::io::stdout().lock();
     out.write_all(&body).context("writing to stdout")?;
     out.flush().context("writing to stdout")?;

@@ -93,6 +93,16 @@ pub const CONFIG_RELOAD_OK: &str = "bedrock_exporter_config_last_reload_successf
 pub const CONFIG_RELOAD_SUCCESS: &str =
     "bedrock_exporter_config_last_reload_success_timestamp_seconds";
 pub const UNKNOWN_USAGE_TYPES: &str = "bedrock_exporter_unknown_usage_type_rows";
+/// Failures to produce the exposition, by `operation` ([`exposition_operation`]).
+pub const EXPOSITION_ERRORS: &str = "bedrock_exporter_exposition_errors";
+
+/// Closed values of the `operation` label of [`EXPOSITION_ERRORS`].
+pub mod exposition_operation {
+    /// Rendering the snapshot panicked (a bug): the previous exposition keeps being served.
+    pub const RENDER: &str = "render";
+    /// The exposition could not be decompressed for a client without gzip (a bug): answered 500.
+    pub const DECOMPRESS: &str = "decompress";
+}
 pub const READY: &str = "bedrock_exporter_ready";
 
 /// Closed values of the `stage` label of [`ERRORS`].

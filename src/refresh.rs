@@ -56,9 +56,22 @@ pub enum RefreshError {
         payer: String,
         period: String,
     },
-    /// A panic while reading an object: a bug, caught so that it costs one period's refresh only.
+    /// A billing period's currency codes cannot name metrics: one is not three letters, or two
+    /// differ only by case ([`crate::currency::check_codes`]). Counted as a decode error: the
+    /// bytes were read, but the data they hold cannot be served.
     #[error(
-        "{object}: internal error (a bug; please report it with this message): {message}; the billing period keeps its last good data"
+        "{object}: billing period {period}: line_item_currency_code: {message}; the billing period keeps its last good data"
+    )]
+    Currency {
+        /// The period's manifest.
+        object: String,
+        period: String,
+        message: String,
+    },
+    /// A panic while reading an object (or refreshing an export): a bug, caught so that it costs
+    /// one period's (or that export's) refresh only.
+    #[error(
+        "{object}: internal error (a bug; please report it with this message): {message}; the last good data stays"
     )]
     Internal { object: String, message: String },
 }
@@ -70,7 +83,7 @@ impl RefreshError {
             RefreshError::List(_) => stage::LIST,
             RefreshError::NoManifest(_) | RefreshError::Manifest(_) => stage::MANIFEST,
             RefreshError::Read(_) | RefreshError::Decode(CurError::Io { .. }) => stage::READ,
-            RefreshError::Decode(_) => stage::DECODE,
+            RefreshError::Decode(_) | RefreshError::Currency { .. } => stage::DECODE,
             RefreshError::Duplicate { .. } => stage::DUPLICATE,
             RefreshError::Internal { .. } => stage::INTERNAL,
         }
@@ -162,6 +175,9 @@ pub struct Refresher {
     now_ms: Option<i64>,
     /// Unknown usage types already logged (each is logged once per process).
     unknown_logged: std::collections::HashSet<String>,
+    /// Test hook: refreshing the export of this name panics (a stand-in for a bug).
+    #[cfg(test)]
+    pub(crate) panic_in_export: Option<String>,
 }
 
 /// Workers for a source: one per core, and more for S3, whose units wait on the network (up to
@@ -211,6 +227,8 @@ impl Refresher {
             budgets: BudgetSettings::default(),
             now_ms: None,
             unknown_logged: std::collections::HashSet::new(),
+            #[cfg(test)]
+            panic_in_export: None,
         }
     }
 
@@ -262,9 +280,24 @@ impl Refresher {
     /// period ([`RefreshError::Duplicate`]). Budgets and the series cap apply to the whole.
     pub fn refresh(&mut self, progress: &mut dyn Progress) -> RefreshReport {
         let mut exports = std::mem::take(&mut self.exports);
+        // A panic (a bug) is caught per export and charged to it: the other exports still refresh,
+        // and the exports are always put back.
         let mut reports: Vec<ExportReport> = exports
             .iter_mut()
-            .map(|e| self.refresh_export(e, progress))
+            .map(|e| {
+                let object = e.source.location("");
+                let name = e.name.clone();
+                catch_unwind(AssertUnwindSafe(|| self.refresh_export(e, progress))).unwrap_or_else(
+                    |panic| ExportReport {
+                        name,
+                        errors: vec![RefreshError::Internal {
+                            object,
+                            message: panic_message(&*panic),
+                        }],
+                        ..ExportReport::default()
+                    },
+                )
+            })
             .collect();
         self.exports = exports;
         // Which export holds each (payer, period) first.
@@ -333,6 +366,10 @@ impl Refresher {
     /// One export: list manifests, read changed periods, and update its complete data when every
     /// selected period is good.
     fn refresh_export(&mut self, export: &mut Export, progress: &mut dyn Progress) -> ExportReport {
+        #[cfg(test)]
+        if self.panic_in_export.as_deref() == Some(export.name.as_str()) {
+            panic!("test hook: a bug while refreshing export {}", export.name);
+        }
         let mut report = ExportReport {
             name: export.name.clone(),
             ..ExportReport::default()
@@ -643,6 +680,18 @@ impl Refresher {
                 continue;
             }
             let aggregate = PeriodAggregate::merge(&plan.period, period_parts);
+            let mut codes: Vec<&str> = aggregate.iter().map(|s| &**s.currency()).collect();
+            codes.sort_unstable();
+            codes.dedup();
+            if let Err(message) = crate::currency::check_codes(codes) {
+                let e = RefreshError::Currency {
+                    object: source.location(&plan.meta.key),
+                    period: plan.period.clone(),
+                    message,
+                };
+                out.push((plan, Err(e)));
+                continue;
+            }
             status.stats = aggregate.stats.clone();
             status.newest_usage_end_ms = crate::status::freshness_ms(
                 aggregate.stats.newest_usage_end_ms,
@@ -749,25 +798,28 @@ fn guarded<T>(
     f: impl FnOnce() -> Result<T, RefreshError>,
 ) -> Result<T, RefreshError> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic".to_string());
         Err(RefreshError::Internal {
             object: object.to_string(),
-            message,
+            message: panic_message(&*panic),
         })
     })
+}
+
+/// The message of a caught panic.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_string())
 }
 
 /// Opens one data file: its format from its name; for Parquet, its footer.
 fn open_file(source: &Source, period: usize, key: &str) -> Result<DataFile, RefreshError> {
     let object = source.location(key);
     let format = Format::of_key(key).ok_or_else(|| {
-        RefreshError::Decode(CurError::Manifest {
+        RefreshError::Decode(CurError::UnknownFormat {
             object: object.clone(),
-            message: "unknown data file format (expected .parquet, .csv.gz or .csv)".into(),
         })
     })?;
     let (kind, opened_bytes) = match format {
@@ -935,4 +987,30 @@ fn log_period(plan: &PeriodPlan, status: &PeriodStatus, series: usize) {
         series,
         "billing period read"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data file of a format we cannot decode has its own error, in stage `decode`, naming the
+    /// object and the formats we read; it is no manifest error.
+    #[test]
+    fn an_unknown_data_file_format_is_its_own_decode_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Source::local(dir.path());
+        let key = "data/BILLING_PERIOD=2026-01/part-0.json";
+        let Err(e) = open_file(&source, 0, key) else {
+            panic!("a .json data file opened");
+        };
+        let text = e.to_string();
+        assert_eq!(e.stage(), stage::DECODE, "{text}");
+        assert!(text.contains(&source.location(key)), "{text}");
+        assert!(text.contains(".parquet") && text.contains(".csv.gz"), "{text}");
+        assert!(!text.contains("manifest"), "{text}");
+        assert!(
+            matches!(e, RefreshError::Decode(CurError::UnknownFormat { .. })),
+            "{e:?}"
+        );
+    }
 }

@@ -14,6 +14,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,6 +34,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use crate::metrics::Rendered;
 use crate::metrics::exposition::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use crate::status::ExpositionErrorCounts;
 use crate::web_config::WebConfig;
 
 /// What the server serves; replaced as a whole after each refresh.
@@ -43,8 +45,9 @@ pub struct Published {
     pub ready: bool,
     /// The uncompressed expositions, decompressed once on the first request that does not accept
     /// gzip and shared by the next ones (memory stays bounded however many such clients come).
-    plain_text: std::sync::OnceLock<Bytes>,
-    plain_openmetrics: std::sync::OnceLock<Bytes>,
+    /// A failure is kept too: each such request is answered 500 and counted.
+    plain_text: std::sync::OnceLock<Result<Bytes, String>>,
+    plain_openmetrics: std::sync::OnceLock<Result<Bytes, String>>,
 }
 
 impl Published {
@@ -58,13 +61,39 @@ impl Published {
 
     /// The uncompressed exposition; decompresses it on the first call (CPU work: call it on a
     /// blocking thread).
-    fn plain(&self, openmetrics: bool) -> Bytes {
-        if openmetrics {
-            self.plain_openmetrics
-                .get_or_init(|| self.rendered.openmetrics())
-                .clone()
+    fn plain(&self, openmetrics: bool) -> Result<Bytes, String> {
+        let (cell, decompress): (_, fn(&Rendered) -> std::io::Result<Bytes>) = if openmetrics {
+            (&self.plain_openmetrics, Rendered::openmetrics)
         } else {
-            self.plain_text.get_or_init(|| self.rendered.text()).clone()
+            (&self.plain_text, Rendered::text)
+        };
+        cell.get_or_init(|| decompress(&self.rendered).map_err(|e| e.to_string()))
+            .clone()
+    }
+}
+
+/// Failures to produce an exposition, for `bedrock_exporter_exposition_errors_total`: the daemon
+/// counts renders that panicked, the server decompressions that failed. Shared by both; read at
+/// each render.
+#[derive(Debug, Default)]
+pub struct ExpositionErrors {
+    render: AtomicU64,
+    decompress: AtomicU64,
+}
+
+impl ExpositionErrors {
+    pub fn render_failed(&self) {
+        self.render.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn decompress_failed(&self) {
+        self.decompress.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn counts(&self) -> ExpositionErrorCounts {
+        ExpositionErrorCounts {
+            render: self.render.load(Ordering::Relaxed),
+            decompress: self.decompress.load(Ordering::Relaxed),
         }
     }
 }
@@ -82,7 +111,7 @@ impl Default for LiveSettings {
     fn default() -> Self {
         LiveSettings {
             web: Arc::new(WebConfig::default()),
-            header_read_timeout: Duration::from_secs(10),
+            header_read_timeout: crate::defaults::HEADER_READ_TIMEOUT,
         }
     }
 }
@@ -100,6 +129,8 @@ pub struct ServerOptions {
     pub settings: watch::Receiver<LiveSettings>,
     /// Where `POST /-/reload` sends reloads; `None` unless `--web.enable-lifecycle`.
     pub reload: Option<mpsc::Sender<ReloadRequest>>,
+    /// Where a failed decompression is counted.
+    pub exposition_errors: Arc<ExpositionErrors>,
 }
 
 impl ServerOptions {
@@ -111,12 +142,10 @@ impl ServerOptions {
             max_connections,
             settings: rx,
             reload: None,
+            exposition_errors: Arc::default(),
         }
     }
 }
-
-/// Default bound on open connections (`max_connections`).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -169,8 +198,9 @@ async fn handle(
     published: Arc<Published>,
     web: &WebConfig,
     reload: Option<&mpsc::Sender<ReloadRequest>>,
+    errors: &ExpositionErrors,
 ) -> Response<Full<Bytes>> {
-    let mut resp = route(req, published, web, reload).await;
+    let mut resp = route(req, published, web, reload, errors).await;
     for (name, value) in &web.headers {
         resp.headers_mut().insert(name.clone(), value.clone());
     }
@@ -182,6 +212,7 @@ async fn route(
     published: Arc<Published>,
     web: &WebConfig,
     reload: Option<&mpsc::Sender<ReloadRequest>>,
+    errors: &ExpositionErrors,
 ) -> Response<Full<Bytes>> {
     // As exporter-toolkit: the rate limit, then authentication, guard every path.
     if let Some(limiter) = &web.rate_limit
@@ -252,8 +283,20 @@ async fn route(
             } else {
                 let body = tokio::task::spawn_blocking(move || published.plain(om))
                     .await
-                    .unwrap_or_default();
-                respond(StatusCode::OK, content_type, body)
+                    .unwrap_or_else(|e| Err(format!("the decompressing thread failed: {e}")));
+                match body {
+                    Ok(body) => respond(StatusCode::OK, content_type, body),
+                    Err(e) => {
+                        // Never a 200 with an empty body: every series would go stale unnoticed.
+                        errors.decompress_failed();
+                        tracing::error!(error = %e, "decompressing the exposition failed (a bug); answered 500");
+                        respond(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            PLAIN,
+                            Bytes::from(format!("the exposition could not be decompressed (a bug; please report it): {e}; a scrape that accepts gzip gets it as rendered\n")),
+                        )
+                    }
+                }
             }
         }
         "/healthz" => respond(StatusCode::OK, PLAIN, Bytes::from_static(b"ok\n")),
@@ -309,6 +352,7 @@ async fn connection(
     settings: LiveSettings,
     published: watch::Receiver<Arc<Published>>,
     reload: Option<mpsc::Sender<ReloadRequest>>,
+    errors: Arc<ExpositionErrors>,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
     let web = settings.web.clone();
@@ -316,7 +360,10 @@ async fn connection(
         let current = published.borrow().clone();
         let web = web.clone();
         let reload = reload.clone();
-        async move { Ok::<_, Infallible>(handle(&req, current, &web, reload.as_ref()).await) }
+        let errors = errors.clone();
+        async move {
+            Ok::<_, Infallible>(handle(&req, current, &web, reload.as_ref(), &errors).await)
+        }
     });
     let mut http1 = hyper::server::conn::http1::Builder::new();
     http1
@@ -433,8 +480,9 @@ pub async fn serve(
                 let watcher = graceful.watcher();
                 let published = published.clone();
                 let reload = options.reload.clone();
+                let errors = options.exposition_errors.clone();
                 tokio::spawn(async move {
-                    connection(stream, peer, settings, published, reload, watcher).await;
+                    connection(stream, peer, settings, published, reload, errors, watcher).await;
                     drop(permit);
                 });
             }
@@ -445,5 +493,49 @@ pub async fn serve(
     tokio::select! {
         _ = graceful.shutdown() => tracing::info!("all connections closed"),
         _ = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("connections still open after {:?}; closing", SHUTDOWN_GRACE),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// GET `path` over plain HTTP/1.1 without `Accept-Encoding`; the status and body.
+    async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await.unwrap();
+        let text = String::from_utf8_lossy(&buf).to_string();
+        let status = text[9..12].parse().unwrap();
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+        (status, body)
+    }
+
+    /// An exposition that cannot be decompressed for a client without gzip is a 500 saying so,
+    /// never a 200 with an empty body (every series would go stale without a word).
+    #[tokio::test]
+    async fn a_failed_decompress_is_a_500() {
+        let mut rendered = Rendered::default();
+        rendered.text_gz = Bytes::from_static(b"not gzip at all");
+        let (_tx, rx) = watch::channel(Arc::new(Published::new(rendered, true)));
+        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let options = ServerOptions::fixed(LiveSettings::default(), 8);
+        let errors = options.exposition_errors.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, rx, options, async {
+            let _ = stopped.await;
+        }));
+        let (status, body) = get(addr, "/metrics").await;
+        assert_eq!(status, 500, "{body}");
+        assert!(body.contains("decompress"), "{body}");
+        assert_eq!(errors.counts().decompress, 1);
+        // OpenMetrics was not touched, and a client taking gzip gets the bytes as rendered.
+        let (status, _) = get(addr, "/healthz").await;
+        assert_eq!(status, 200);
+        let _ = stop.send(());
+        let _ = server.await;
     }
 }

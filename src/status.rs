@@ -71,6 +71,17 @@ pub struct Status {
     pub config_last_reload_success_unix: Option<f64>,
     /// OTLP pushes, when OTLP is on (as of the render).
     pub otlp: Option<crate::metrics::otlp::OtlpStats>,
+    /// Failures to produce the exposition (as of the render).
+    pub exposition_errors: ExpositionErrorCounts,
+}
+
+/// Failures to produce the exposition, cumulative.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExpositionErrorCounts {
+    /// Renders that panicked (the previous exposition kept being served).
+    pub render: u64,
+    /// Decompressions for a client without gzip that failed (each answered 500).
+    pub decompress: u64,
 }
 
 /// Data freshness: the newest usage end of the period's Bedrock usage line items, never later than

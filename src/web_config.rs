@@ -937,18 +937,34 @@ impl ProbeClient {
         path: &str,
         timeout: Duration,
     ) -> Result<(u16, Bytes), ProbeError> {
-        tokio::time::timeout(timeout, self.get_inner(addr, path))
+        self.get_host(addr, &addr.to_string(), path, timeout).await
+    }
+
+    /// [`Self::get`] with `host` as the `Host` header (a URL's `host:port`).
+    pub async fn get_host(
+        &self,
+        addr: SocketAddr,
+        host: &str,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<(u16, Bytes), ProbeError> {
+        tokio::time::timeout(timeout, self.get_inner(addr, host, path))
             .await
             .map_err(|_| ProbeError::Timeout { addr, timeout })?
     }
 
-    async fn get_inner(&self, addr: SocketAddr, path: &str) -> Result<(u16, Bytes), ProbeError> {
+    async fn get_inner(
+        &self,
+        addr: SocketAddr,
+        host: &str,
+        path: &str,
+    ) -> Result<(u16, Bytes), ProbeError> {
         let tcp = tokio::net::TcpStream::connect(addr)
             .await
             .map_err(|source| ProbeError::Connect { addr, source })?;
         match &self.tls {
             None => {
-                self.request(hyper_util::rt::TokioIo::new(tcp), addr, path)
+                self.request(hyper_util::rt::TokioIo::new(tcp), addr, host, path)
                     .await
             }
             Some(c) => {
@@ -957,7 +973,7 @@ impl ProbeClient {
                     .connect(name, tcp)
                     .await
                     .map_err(|source| ProbeError::Tls { addr, source })?;
-                self.request(hyper_util::rt::TokioIo::new(stream), addr, path)
+                self.request(hyper_util::rt::TokioIo::new(stream), addr, host, path)
                     .await
             }
         }
@@ -967,6 +983,7 @@ impl ProbeClient {
         &self,
         io: IO,
         addr: SocketAddr,
+        host: &str,
         path: &str,
     ) -> Result<(u16, Bytes), ProbeError>
     where
@@ -984,7 +1001,7 @@ impl ProbeClient {
             let _ = conn.await;
         });
         let mut req = hyper::Request::get(path)
-            .header(hyper::header::HOST, addr.to_string())
+            .header(hyper::header::HOST, host)
             .body(http_body_util::Empty::<Bytes>::new())
             .map_err(|e| ProbeError::Http {
                 addr,

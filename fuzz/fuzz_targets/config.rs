@@ -1,7 +1,7 @@
 //! The configuration loader on arbitrary TOML text: defaults, then the text, then the checks
 //! (`config::check`), as `load` does for a file (without the environment).
 //!
-//! A text that loads prints (`effective_toml`, what `check-config --print` shows) as TOML that
+//! A text that loads prints (`effective_toml`, what `check-config` shows) as TOML that
 //! loads back to the same configuration; one that does not load gives an error naming a key, the
 //! budget or the file's place, never a panic.
 
@@ -60,10 +60,13 @@ fuzz_target!(|data: &[u8]| {
             );
         }
         Err(e) => {
-            let text = e.to_string();
-            assert!(!text.is_empty());
-            if let ConfigError::Invalid { key, .. } = &e {
-                assert!(text.starts_with(&format!("config key `{key}` ")), "{text}");
+            assert!(!e.to_string().is_empty());
+            // Every problem at once, each naming its key.
+            for one in e.each() {
+                let text = one.to_string();
+                if let ConfigError::Invalid { key, .. } = one {
+                    assert!(text.starts_with(&format!("config key `{key}` ")), "{text}");
+                }
             }
         }
     }

@@ -24,7 +24,10 @@ pub struct TagRules {
 impl Default for TagRules {
     fn default() -> Self {
         TagRules {
-            sources: BTreeSet::from([IAM_PRINCIPAL_SOURCE.to_string()]),
+            sources: crate::defaults::TAG_SOURCES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             allow: BTreeSet::new(),
             rename: BTreeMap::new(),
         }

@@ -45,6 +45,12 @@ pub enum CurError {
         found: String,
         expected: &'static str,
     },
+    /// A data file whose name says no format we decode. Stage `decode`: the object is there and
+    /// readable; what fails is turning it into rows, as for a damaged file.
+    #[error(
+        "{object}: unknown data file format: expected a name ending in .parquet, .csv.gz or .csv (what AWS Data Exports writes; .csv for hand-made mirrors); the billing period keeps its last good data"
+    )]
+    UnknownFormat { object: String },
     #[error("{object}: manifest: {message}")]
     Manifest { object: String, message: String },
 }

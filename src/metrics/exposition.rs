@@ -7,6 +7,7 @@
 //! `_total` suffix. [`Text004`] applies exactly those, line by line, so `promtool check metrics`
 //! (which reads 0.0.4) and scrapers that do not negotiate OpenMetrics see a correct exposition.
 
+use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::sync::Arc;
 
@@ -45,23 +46,65 @@ impl Default for Rendered {
 }
 
 impl Rendered {
-    /// The uncompressed text 0.0.4 exposition (for clients that do not accept gzip).
-    pub fn text(&self) -> Bytes {
+    /// The uncompressed text 0.0.4 exposition (for clients that do not accept gzip). An error
+    /// is a bug (the bytes were compressed here, in memory), but it is reported, not a panic.
+    pub fn text(&self) -> std::io::Result<Bytes> {
         gunzip(&self.text_gz, self.text_len)
     }
 
     /// The uncompressed OpenMetrics exposition.
-    pub fn openmetrics(&self) -> Bytes {
+    pub fn openmetrics(&self) -> std::io::Result<Bytes> {
         gunzip(&self.openmetrics_gz, self.openmetrics_len)
     }
 }
 
-fn gunzip(gz: &[u8], len: usize) -> Bytes {
+fn gunzip(gz: &[u8], len: usize) -> std::io::Result<Bytes> {
     let mut out = Vec::with_capacity(len);
-    flate2::read::GzDecoder::new(gz)
-        .read_to_end(&mut out)
-        .expect("decompressing what we compressed in memory");
-    Bytes::from(out)
+    flate2::read::GzDecoder::new(gz).read_to_end(&mut out)?;
+    Ok(Bytes::from(out))
+}
+
+/// HELP text as OpenMetrics writes it: `\\`, newline and `"` escaped (prometheus-client writes
+/// the help it is given verbatim, so every help passes through here first).
+pub fn escape_help_openmetrics(help: &str) -> Cow<'_, str> {
+    if !help.contains(['\\', '\n', '"']) {
+        return Cow::Borrowed(help);
+    }
+    let mut out = String::with_capacity(help.len() + 8);
+    for c in help.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// OpenMetrics-escaped HELP text → text 0.0.4's escaping, which knows `\\` and `\n` only: `\"`
+/// becomes `"` (promtool refuses `\"` in a 0.0.4 HELP line).
+pub fn openmetrics_help_to_text(help: &str) -> Cow<'_, str> {
+    if !help.contains("\\\"") {
+        return Cow::Borrowed(help);
+    }
+    let mut out = String::with_capacity(help.len());
+    let mut chars = help.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('"') => out.push('"'),
+            Some(e) => {
+                out.push('\\');
+                out.push(e);
+            }
+            None => out.push('\\'),
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Line-by-line OpenMetrics → text 0.0.4 (see the module docs).
@@ -91,6 +134,7 @@ impl Text004 {
             if let Some(h) = self.pending_help.take() {
                 let help = h.strip_prefix("# HELP ").unwrap_or(&h);
                 let text = help.split_once(' ').map(|(_, t)| t).unwrap_or("");
+                let text = openmetrics_help_to_text(text);
                 out.push_str(&format!("# HELP {name} {text}\n"));
             }
             out.push_str(&format!("# TYPE {name} {kind}\n"));
@@ -104,7 +148,7 @@ impl Text004 {
     /// Emits a HELP line still waiting for its TYPE line.
     pub fn flush(&mut self, out: &mut String) {
         if let Some(h) = self.pending_help.take() {
-            out.push_str(&h);
+            out.push_str(&openmetrics_help_to_text(&h));
             out.push('\n');
         }
     }
@@ -231,9 +275,115 @@ mod tests {
                 w.write_str(std::str::from_utf8(piece).unwrap()).unwrap();
             }
             let r = w.finish();
-            assert_eq!(&r.text()[..], TEXT.as_bytes(), "chunk {chunk}");
-            assert_eq!(&r.openmetrics()[..], OM.as_bytes(), "chunk {chunk}");
+            assert_eq!(&r.text().unwrap()[..], TEXT.as_bytes(), "chunk {chunk}");
+            assert_eq!(&r.openmetrics().unwrap()[..], OM.as_bytes(), "chunk {chunk}");
             assert_eq!(r.text_len, TEXT.len());
         }
+    }
+
+    fn render_text(status: Status) -> (String, String) {
+        let r = render(Arc::new(Snapshot::default()), Arc::new(status));
+        (
+            String::from_utf8(r.text().unwrap().to_vec()).unwrap(),
+            String::from_utf8(r.openmetrics().unwrap().to_vec()).unwrap(),
+        )
+    }
+
+    /// Every stage of `bedrock_exporter_errors_total` is there from the start at 0, `internal`
+    /// (a caught panic) too, and counts.
+    #[test]
+    fn every_error_stage_is_exported_internal_too() {
+        use crate::names::stage;
+        let mut export = crate::status::ExportStatus {
+            name: "e".into(),
+            ..Default::default()
+        };
+        let status = |x: &crate::status::ExportStatus| Status {
+            exports: vec![x.clone()],
+            ..Status::default()
+        };
+        let (text, _) = render_text(status(&export));
+        for s in [
+            stage::LIST,
+            stage::MANIFEST,
+            stage::READ,
+            stage::DECODE,
+            stage::DUPLICATE,
+            stage::INTERNAL,
+        ] {
+            let line = format!("bedrock_exporter_errors_total{{export=\"e\",stage=\"{s}\"}} 0\n");
+            assert!(text.contains(&line), "no {line:?} in\n{text}");
+        }
+        export.errors.insert(stage::INTERNAL, 2);
+        let (text, _) = render_text(status(&export));
+        assert!(
+            text.contains("bedrock_exporter_errors_total{export=\"e\",stage=\"internal\"} 2\n"),
+            "{text}"
+        );
+    }
+
+    /// The HELP text of every family escaped as its format says: OpenMetrics escapes `\`,
+    /// newline and `"`; text 0.0.4 escapes `\` and newline only (promtool refuses `\"`).
+    #[test]
+    fn help_is_escaped_per_format() {
+        let (text, om) = render_text(Status::default());
+        let help_lines = |body: &str| -> Vec<String> {
+            body.lines()
+                .filter_map(|l| l.strip_prefix("# HELP "))
+                .map(|l| l.split_once(' ').map_or("", |(_, t)| t).to_string())
+                .collect()
+        };
+        // (text, characters a backslash may escape, whether a bare `"` is allowed)
+        for (body, escapes, bare_quote) in [(&om, "\\n\"", false), (&text, "\\n", true)] {
+            let helps = help_lines(body);
+            assert!(helps.len() > 10, "{body}");
+            for h in helps {
+                let mut chars = h.chars();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => assert!(
+                            chars.next().is_some_and(|e| escapes.contains(e)),
+                            "bad escape in HELP {h:?}"
+                        ),
+                        '"' => assert!(bare_quote, "bare \" in OpenMetrics HELP {h:?}"),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        assert!(om.contains(r#"principal=\"__other__\""#), "{om}");
+        assert!(text.contains(r#"principal="__other__""#), "{text}");
+    }
+
+    #[test]
+    fn help_escaping_by_hand() {
+        let raw = "a \"b\" c\\d\ne";
+        assert_eq!(escape_help_openmetrics(raw), r#"a \"b\" c\\d\ne"#);
+        assert_eq!(escape_help_openmetrics("plain"), "plain");
+        assert_eq!(
+            openmetrics_help_to_text(&escape_help_openmetrics(raw)),
+            r#"a "b" c\\d\ne"#
+        );
+    }
+
+    /// Two periods writing one code in two cases (each valid in its period) still make one family
+    /// per metric name.
+    #[test]
+    fn one_family_per_currency_suffix() {
+        let snapshot = Snapshot {
+            folded: crate::snapshot::Folded {
+                series: 2,
+                cost: vec![("USD".into(), 1.5), ("usd".into(), 2.0)],
+            },
+            ..Snapshot::default()
+        };
+        let r = render(Arc::new(snapshot), Arc::new(Status::default()));
+        let text = String::from_utf8(r.text().unwrap().to_vec()).unwrap();
+        let types = text
+            .lines()
+            .filter(|l| l.starts_with("# TYPE bedrock_exporter_folded_cost_"))
+            .count();
+        assert_eq!(types, 1, "{text}");
+        assert!(text.contains("bedrock_exporter_folded_cost_usd 3.5\n"), "{text}");
     }
 }

@@ -37,14 +37,13 @@ use opentelemetry_sdk::metrics::{
 use opentelemetry_sdk::resource::EnvResourceDetector;
 use tokio::sync::watch;
 
+use super::prometheus::Describe;
 use crate::names;
 
 /// Estimated encoded size above which a push is cut into another request. gRPC receivers reject
 /// messages over 4 MiB (decompressed) by default; 2 MiB leaves room for estimation error.
 pub const MAX_REQUEST_BYTES: usize = 2 << 20;
 
-/// Default push interval: well under Prometheus' 5-minute staleness window.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// `grpc` or `http/protobuf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,14 +132,14 @@ impl Default for OtlpSettings {
             headers: BTreeMap::new(),
             timeout: None,
             compression: None,
-            interval: DEFAULT_INTERVAL,
+            interval: crate::defaults::otlp::INTERVAL,
             ca_file: None,
             client_cert: None,
             client_key: None,
             resource_attributes: BTreeMap::new(),
             attributes: AttributeMode::Prometheus,
-            max_attempts: 4,
-            retry_initial_backoff: Duration::from_secs(1),
+            max_attempts: crate::defaults::otlp::MAX_ATTEMPTS,
+            retry_initial_backoff: crate::defaults::otlp::RETRY_INITIAL_BACKOFF,
         }
     }
 }
@@ -595,7 +594,7 @@ impl prometheus_client::collector::Collector for OtlpCollector {
                 s.requests_failed,
             ),
         ] {
-            let mut e = enc.encode_descriptor(name, help, None, MetricType::Counter)?;
+            let mut e = enc.describe(name, help, None, MetricType::Counter)?;
             for (outcome, v) in [("success", ok), ("failure", failed)] {
                 e.encode_family(&[("outcome", outcome)])?
                     .encode_counter::<NoLabelSet, _, u64>(&v, None)?;
@@ -628,7 +627,7 @@ impl prometheus_client::collector::Collector for OtlpCollector {
             ));
         }
         for (name, help, v) in gauges {
-            let mut e = enc.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            let mut e = enc.describe(name, help, None, MetricType::Gauge)?;
             e.encode_gauge(&v)?;
         }
         Ok(())
@@ -1156,7 +1155,7 @@ fn build_exporter(
             if let Some(t) = timeout.or_else(env_timeout) {
                 client = client.timeout(t);
             } else {
-                client = client.timeout(Duration::from_secs(10));
+                client = client.timeout(crate::defaults::otlp::TIMEOUT);
             }
             if let Some(pem) = &ca {
                 let certs = reqwest::Certificate::from_pem_bundle(pem)

@@ -4,21 +4,56 @@
 use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Unit;
 
 use crate::names::{self, SERIES_LABELS};
 use crate::snapshot::Snapshot;
 use crate::status::Status;
 
-/// Lower-case ASCII letters and digits of a currency code, for a metric-name suffix (`usd`).
+/// [`DescriptorEncoder::encode_descriptor`] with the HELP text escaped for OpenMetrics (which
+/// prometheus-client writes verbatim); the text 0.0.4 translation unescapes `\"` again
+/// ([`super::exposition::openmetrics_help_to_text`]).
+pub trait Describe {
+    fn describe<'s>(
+        &'s mut self,
+        name: &'s str,
+        help: &str,
+        unit: Option<&'s Unit>,
+        metric_type: MetricType,
+    ) -> Result<MetricEncoder<'s>, std::fmt::Error>;
+}
+
+impl Describe for DescriptorEncoder<'_> {
+    fn describe<'s>(
+        &'s mut self,
+        name: &'s str,
+        help: &str,
+        unit: Option<&'s Unit>,
+        metric_type: MetricType,
+    ) -> Result<MetricEncoder<'s>, std::fmt::Error> {
+        let help = super::exposition::escape_help_openmetrics(help);
+        self.encode_descriptor(name, &help, unit, metric_type)
+    }
+}
+
+/// The metric-name suffix of a currency code (`usd`); codes are checked before they get here
+/// ([`crate::currency`]).
 pub fn currency_suffix(code: &str) -> String {
-    let s: String = code
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    if s.is_empty() { "usd".to_string() } else { s }
+    crate::currency::suffix(code)
+}
+
+/// The distinct metric-name suffixes of some currency codes, sorted: one family per suffix, even
+/// when two periods write a code in different cases (`USD`, `usd`).
+fn currency_suffixes<'a>(codes: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut codes: Vec<&str> = codes.collect();
+    codes.sort_unstable();
+    codes.dedup();
+    let mut suffixes: Vec<String> = codes.into_iter().map(currency_suffix).collect();
+    suffixes.sort_unstable();
+    suffixes.dedup();
+    suffixes
 }
 
 /// The Bedrock series.
@@ -28,9 +63,7 @@ pub struct SnapshotCollector(pub Arc<Snapshot>);
 impl Collector for SnapshotCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let snap = &self.0;
-        let mut currencies: Vec<&str> = snap.series.iter().map(|s| &*s.currency).collect();
-        currencies.sort_unstable();
-        currencies.dedup();
+        let currencies = currency_suffixes(snap.series.iter().map(|s| &*s.currency));
         fn labels_of(s: &crate::aggregate::Series) -> Vec<(&str, &str)> {
             let mut v: Vec<(&str, &str)> = SERIES_LABELS
                 .iter()
@@ -40,9 +73,8 @@ impl Collector for SnapshotCollector {
             v.extend(s.labels.tags.iter().map(|(k, v)| (&**k, &**v)));
             v
         }
-        for ccy in &currencies {
-            let suffix = currency_suffix(ccy);
-            let upper = ccy.to_ascii_uppercase();
+        for suffix in &currencies {
+            let upper = suffix.to_ascii_uppercase();
             for (prefix, help, net) in [
                 (
                     names::COST_PREFIX,
@@ -61,8 +93,12 @@ impl Collector for SnapshotCollector {
             ] {
                 let name = format!("{prefix}_{suffix}");
                 let mut family =
-                    encoder.encode_descriptor(&name, &help, None, MetricType::Gauge)?;
-                for s in snap.series.iter().filter(|s| &*s.currency == *ccy) {
+                    encoder.describe(&name, &help, None, MetricType::Gauge)?;
+                for s in snap
+                    .series
+                    .iter()
+                    .filter(|s| s.currency.eq_ignore_ascii_case(suffix))
+                {
                     let v = if net {
                         s.net_cost.value()
                     } else {
@@ -74,7 +110,7 @@ impl Collector for SnapshotCollector {
             }
         }
         if snap.series.iter().any(|s| s.tokens.is_some()) {
-            let mut family = encoder.encode_descriptor(
+            let mut family = encoder.describe(
                 names::USAGE_TOKENS,
                 "Amazon Bedrock tokens, billing period to date: line_item_usage_amount scaled by pricing_unit (1K tokens, 1M tokens, Marketplace Units = 1M).",
                 None,
@@ -89,7 +125,7 @@ impl Collector for SnapshotCollector {
             }
         }
         if snap.series.iter().any(|s| !s.usage.is_empty()) {
-            let mut family = encoder.encode_descriptor(
+            let mut family = encoder.describe(
                 names::USAGE_AMOUNT,
                 "Amazon Bedrock usage not priced per token, billing period to date: sum of line_item_usage_amount in the CUR pricing_unit.",
                 None,
@@ -120,7 +156,7 @@ fn gauge(
     help: &str,
     v: f64,
 ) -> Result<(), std::fmt::Error> {
-    let mut e = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    let mut e = encoder.describe(name, help, None, MetricType::Gauge)?;
     e.encode_gauge(&v)
 }
 
@@ -134,7 +170,7 @@ fn labelled_gauge(
     if series.is_empty() {
         return Ok(());
     }
-    let mut e = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    let mut e = encoder.describe(name, help, None, MetricType::Gauge)?;
     for (export, v) in series {
         e.encode_family(&[(names::EXPORT_LABEL, *export)])?
             .encode_gauge(v)?;
@@ -148,7 +184,7 @@ fn counter(
     help: &str,
     series: &[(Vec<(&str, &str)>, u64)],
 ) -> Result<(), std::fmt::Error> {
-    let mut e = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    let mut e = encoder.describe(name, help, None, MetricType::Counter)?;
     for (labels, v) in series {
         if labels.is_empty() {
             e.encode_counter::<NoLabelSet, _, u64>(v, None)?;
@@ -167,7 +203,7 @@ fn per_period(
     status: &Status,
     value: impl Fn(&crate::status::PeriodStatus) -> Option<f64>,
 ) -> Result<(), std::fmt::Error> {
-    let mut e = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    let mut e = encoder.describe(name, help, None, MetricType::Gauge)?;
     for x in &status.exports {
         for p in &x.periods {
             if let Some(v) = value(p) {
@@ -186,7 +222,7 @@ impl Collector for StatusCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let st = &*self.status;
         {
-            let mut e = enc.encode_descriptor(
+            let mut e = enc.describe(
                 names::BUILD_INFO,
                 "Build information; always 1.",
                 None,
@@ -254,6 +290,7 @@ impl Collector for StatusCollector {
             names::stage::READ,
             names::stage::DECODE,
             names::stage::DUPLICATE,
+            names::stage::INTERNAL,
         ];
         let errors: Vec<(Vec<(&str, &str)>, u64)> = exports
             .iter()
@@ -269,8 +306,24 @@ impl Collector for StatusCollector {
         counter(
             &mut enc,
             names::ERRORS,
-            "Errors by export and stage (list, manifest, read, decode, duplicate); each is logged with the object key.",
+            "Errors by export and stage (list, manifest, read, decode, duplicate, internal: a bug, a panic caught); each is logged with the object key.",
             &errors,
+        )?;
+        let xe = st.exposition_errors;
+        counter(
+            &mut enc,
+            names::EXPOSITION_ERRORS,
+            "Failures to produce the exposition, by operation: render (rendering panicked, a bug: the previous exposition is served), decompress (the exposition could not be decompressed for a client without gzip, a bug: answered 500).",
+            &[
+                (
+                    vec![("operation", names::exposition_operation::RENDER)],
+                    xe.render,
+                ),
+                (
+                    vec![("operation", names::exposition_operation::DECOMPRESS)],
+                    xe.decompress,
+                ),
+            ],
         )?;
         let totals = |f: fn(&crate::status::ExportStatus) -> u64| -> Vec<(Vec<(&str, &str)>, u64)> {
             exports
@@ -358,7 +411,7 @@ impl Collector for StatusCollector {
                 .flat_map(|x| x.periods.iter().map(move |p| (x.name.as_str(), p)))
         };
         if periods().any(|(_, p)| !p.stats.unknown_usage_types.is_empty()) {
-            let mut e = enc.encode_descriptor(
+            let mut e = enc.describe(
                 names::UNKNOWN_USAGE_TYPES,
                 "Bedrock line items whose usage type matched no classification rule, by billing period and usage type (at most 100 strings per period; the rest under usage_type=\"__other__\"). Each new string is logged once.",
                 None,
@@ -376,7 +429,7 @@ impl Collector for StatusCollector {
             }
         }
         {
-            let mut e = enc.encode_descriptor(
+            let mut e = enc.describe(
                 names::MANIFEST_INFO,
                 "The manifest (and execution) whose files make up each billing period; always 1.",
                 None,
@@ -454,8 +507,12 @@ impl Collector for StatusCollector {
             "Series folded into principal=\"__other__\" overflow buckets by the series cap.",
             snap.folded.series as f64,
         )?;
+        let mut folded: std::collections::BTreeMap<String, f64> = Default::default();
         for (ccy, cost) in &snap.folded.cost {
-            let name = format!("{}_{}", names::FOLDED_COST_PREFIX, currency_suffix(ccy));
+            *folded.entry(currency_suffix(ccy)).or_default() += *cost;
+        }
+        for (suffix, cost) in &folded {
+            let name = format!("{}_{suffix}", names::FOLDED_COST_PREFIX);
             gauge(
                 &mut enc,
                 &name,
@@ -491,7 +548,7 @@ impl Collector for BudgetCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let report = &self.0.budgets;
         if !report.current_period.is_empty() {
-            let mut e = enc.encode_descriptor(
+            let mut e = enc.describe(
                 names::CURRENT_BILLING_PERIOD,
                 "The billing period (YYYY-MM) of the current UTC calendar month; always 1. Rules join on it so that budget alerts fire for the current month only.",
                 None,
@@ -499,7 +556,7 @@ impl Collector for BudgetCollector {
             )?;
             e.encode_family(&[("billing_period", report.current_period.as_str())])?
                 .encode_gauge(&1i64)?;
-            let mut e = enc.encode_descriptor(
+            let mut e = enc.describe(
                 names::PREVIOUS_BILLING_PERIOD_AGE,
                 "The billing period (YYYY-MM) before the current one, valued with the seconds since it ended as of the exporter's now. Rules watch a closed period's budgets for a few days into the next month, when its restated spend arrives.",
                 None,
@@ -514,20 +571,18 @@ impl Collector for BudgetCollector {
                 report.now_ms as f64 / 1000.0,
             )?;
         }
-        let mut currencies: Vec<&str> = report
-            .budgets
-            .iter()
-            .map(|b| b.budget.currency.as_str())
-            .chain(report.principal_spikes.iter().map(|p| &*p.currency))
-            .collect();
-        currencies.sort_unstable();
-        currencies.dedup();
-        for ccy in currencies {
-            let suffix = currency_suffix(ccy);
+        let currencies = currency_suffixes(
+            report
+                .budgets
+                .iter()
+                .map(|b| b.budget.currency.as_str())
+                .chain(report.principal_spikes.iter().map(|p| &*p.currency)),
+        );
+        for suffix in &currencies {
             let budgets: Vec<&crate::budget::BudgetState> = report
                 .budgets
                 .iter()
-                .filter(|b| b.budget.currency == ccy)
+                .filter(|b| b.budget.currency.eq_ignore_ascii_case(suffix))
                 .collect();
             let base = |b: &'_ crate::budget::BudgetState| -> Vec<(String, String)> {
                 let mut v = vec![
@@ -543,7 +598,7 @@ impl Collector for BudgetCollector {
             };
             if !budgets.is_empty() {
                 let name = format!("{}_{suffix}", names::BUDGET_LIMIT_PREFIX);
-                let mut e = enc.encode_descriptor(
+                let mut e = enc.describe(
                     &name,
                     "The budget's configured limit per billing period (monthly).",
                     None,
@@ -566,7 +621,7 @@ impl Collector for BudgetCollector {
                     ),
                 ] {
                     let name = format!("{prefix}_{suffix}");
-                    let mut e = enc.encode_descriptor(&name, help, None, MetricType::Gauge)?;
+                    let mut e = enc.describe(&name, help, None, MetricType::Gauge)?;
                     for b in &budgets {
                         for p in &b.periods {
                             e.encode_family(&with(base(b), "billing_period", &p.period))?
@@ -587,7 +642,7 @@ impl Collector for BudgetCollector {
                     ),
                 ] {
                     let name = format!("{prefix}_{suffix}");
-                    let mut e = enc.encode_descriptor(&name, help, None, MetricType::Gauge)?;
+                    let mut e = enc.describe(&name, help, None, MetricType::Gauge)?;
                     for b in &budgets {
                         if let Some(s) = &b.spike {
                             let v = if baseline { s.baseline } else { s.day };
@@ -604,7 +659,7 @@ impl Collector for BudgetCollector {
             let spikes: Vec<&crate::budget::PrincipalSpike> = report
                 .principal_spikes
                 .iter()
-                .filter(|p| &*p.currency == ccy)
+                .filter(|p| p.currency.eq_ignore_ascii_case(suffix))
                 .collect();
             if !spikes.is_empty() {
                 for (prefix, help, baseline) in [
@@ -620,7 +675,7 @@ impl Collector for BudgetCollector {
                     ),
                 ] {
                     let name = format!("{prefix}_{suffix}");
-                    let mut e = enc.encode_descriptor(&name, help, None, MetricType::Gauge)?;
+                    let mut e = enc.describe(&name, help, None, MetricType::Gauge)?;
                     for p in &spikes {
                         let v = if baseline {
                             p.spend.baseline

@@ -68,28 +68,16 @@ impl LocalSource {
         }
         let dir = self.root.join(prefix);
         if dir.is_dir() {
-            self.walk(&dir, &mut out)?;
-        }
-        out.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(out)
-    }
-
-    fn walk(&self, dir: &Path, out: &mut Vec<ObjectMeta>) -> Result<(), SourceError> {
-        let io = |source| SourceError::Io {
-            location: dir.display().to_string(),
-            source,
-        };
-        for entry in std::fs::read_dir(dir).map_err(io)? {
-            let entry = entry.map_err(io)?;
-            let path = entry.path();
-            let meta = std::fs::metadata(&path).map_err(|source| SourceError::Io {
-                location: path.display().to_string(),
-                source,
-            })?;
-            if meta.is_dir() {
-                self.walk(&path, out)?;
-            } else if meta.is_file() {
-                let rel = path.strip_prefix(&self.root).unwrap_or(&path);
+            // Links are followed (a mirror may link its folders elsewhere); walkdir compares each
+            // directory with its ancestors, so a link back up is an error here, not a recursion.
+            for entry in walkdir::WalkDir::new(&dir).min_depth(1).follow_links(true) {
+                let entry = entry.map_err(|e| walk_error(e, &dir))?;
+                if !entry.file_type().is_file() {
+                    continue;
+                }
+                let path = entry.path();
+                let meta = entry.metadata().map_err(|e| walk_error(e, path))?;
+                let rel = path.strip_prefix(&self.root).unwrap_or(path);
                 let key = rel
                     .components()
                     .map(|c| c.as_os_str().to_string_lossy())
@@ -108,7 +96,8 @@ impl LocalSource {
                 });
             }
         }
-        Ok(())
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
     }
 
     /// The whole object (manifests are small).
@@ -175,5 +164,65 @@ impl LocalSource {
                 Ok(buf.into())
             })
             .collect()
+    }
+}
+
+/// A listing error naming the path: a symlink loop says where it leads back to.
+fn walk_error(e: walkdir::Error, fallback: &Path) -> SourceError {
+    let location = e.path().unwrap_or(fallback).display().to_string();
+    if let Some(ancestor) = e.loop_ancestor() {
+        let source = std::io::Error::other(format!(
+            "symlink loop: it leads back to {}, which holds it; remove the link (an export mirror needs no link back up)",
+            ancestor.display()
+        ));
+        return SourceError::Io { location, source };
+    }
+    let source = e
+        .into_io_error()
+        .unwrap_or_else(|| std::io::Error::other("cannot list"));
+    SourceError::Io { location, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A symlink loop in a mirror is an error naming the link, at once (the walk used to recurse
+    /// through it until the OS said "too many levels of symbolic links", 40 levels down, naming
+    /// that path; with two links it branched 2^40 ways); links that are no loop are followed.
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_loop_is_an_error_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let period = dir.path().join("metadata/BILLING_PERIOD=2026-01");
+        std::fs::create_dir_all(&period).unwrap();
+        std::fs::write(period.join("x-Manifest.json"), b"{}").unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::write(elsewhere.path().join("y-Manifest.json"), b"{}").unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), period.join("linked")).unwrap();
+        let source = LocalSource::new(dir.path());
+        let keys: Vec<String> = source
+            .list("metadata/")
+            .unwrap()
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "metadata/BILLING_PERIOD=2026-01/linked/y-Manifest.json",
+                "metadata/BILLING_PERIOD=2026-01/x-Manifest.json"
+            ]
+        );
+        // Two links back up: without loop detection the walk also branches, 2^40 paths deep.
+        for name in ["cycle", "again"] {
+            std::os::unix::fs::symlink(dir.path().join("metadata"), period.join(name)).unwrap();
+        }
+        let e = source.list("metadata/").unwrap_err().to_string();
+        assert!(
+            e.contains("BILLING_PERIOD=2026-01/again") && e.contains("symlink loop"),
+            "{e}"
+        );
+        assert!(!e.contains("again/BILLING_PERIOD"), "{e}");
     }
 }

@@ -159,18 +159,18 @@ pub struct S3Settings {
 }
 
 /// The `sts:AssumeRole` session name when none is configured (CloudTrail shows it).
-pub const DEFAULT_SESSION_NAME: &str = "bedrock-cost-exporter";
+pub const DEFAULT_SESSION_NAME: &str = crate::defaults::s3::ROLE_SESSION_NAME;
 
 impl Default for S3Settings {
     fn default() -> Self {
         S3Settings {
             endpoint: None,
-            path_style: false,
+            path_style: crate::defaults::s3::PATH_STYLE,
             region: None,
-            concurrency: 8,
-            request_timeout: Duration::from_secs(30),
-            stall_timeout: Duration::from_secs(20),
-            max_attempts: 5,
+            concurrency: crate::defaults::s3::CONCURRENCY,
+            request_timeout: crate::defaults::s3::REQUEST_TIMEOUT,
+            stall_timeout: crate::defaults::s3::STALL_TIMEOUT,
+            max_attempts: crate::defaults::s3::MAX_ATTEMPTS,
             profile: None,
             role_arn: None,
             external_id: None,

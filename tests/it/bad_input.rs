@@ -154,3 +154,47 @@ fn the_daemon_keeps_the_last_good_snapshot_and_recovers() {
             >= 1.0
     );
 }
+
+/// Rewrites a gzip CSV data file, replacing `from` by `to` on the lines `which` picks (by index).
+fn rewrite_csv_gz(path: &Path, from: &str, to: &str, which: impl Fn(usize) -> bool) {
+    use std::io::{Read, Write};
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let rewritten: String = text
+        .split_inclusive('\n')
+        .enumerate()
+        .map(|(i, l)| if which(i) { l.replace(from, to) } else { l.to_string() })
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(File::create(path).unwrap(), Default::default());
+    gz.write_all(rewritten.as_bytes()).unwrap();
+    gz.finish().unwrap();
+}
+
+/// Currency codes come from the bill (`line_item_currency_code`) and name metric families
+/// (`bedrock_cost_usd`): a code that is not three letters, or two codes of one billing period that
+/// differ only by case (one family name), fail that period as a decode error naming the period,
+/// its manifest and the codes; nothing unsanitised reaches a metric name or a HELP text.
+#[test]
+fn bad_or_colliding_currency_codes_fail_their_period() {
+    // (replacement, lines rewritten, words of the error)
+    let cases: [(&str, fn(usize) -> bool, &[&str]); 2] = [
+        ("US$", |_| true, &["\"US$\"", "three letters"]),
+        ("usd", |i| i % 2 == 1, &["\"USD\"", "\"usd\""]),
+    ];
+    for (code, which, words) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let s = export(dir.path(), SampleFormat::CsvGz);
+        let victim = &s.live_files[0];
+        rewrite_csv_gz(&dir.path().join(victim), "USD", code, which);
+        let period = victim
+            .split("BILLING_PERIOD=")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap();
+        let manifest = s.manifests.iter().find(|m| m.contains(period)).unwrap();
+        let err = once_fails_naming(dir.path(), manifest, &[&["[decode]", period][..], words].concat());
+        assert!(!err.contains("bedrock_cost_us$"), "{err}");
+    }
+}

@@ -89,13 +89,11 @@ fn the_bundled_sample_serves_bedrock_metrics() {
 
 /// The reference (docs/src, the mdBook) against the code: every metric family the daemon serves
 /// has a row in a metrics table (Metrics; the budget and spike metrics on Budgets), every series
-/// label a row in the label table, and every key of the annotated example configuration a row in
-/// the configuration page's key table.
+/// label a row in the label table (the configuration keys: `the_documented_keys_are_the_codes_keys`).
 #[test]
 fn the_docs_document_every_metric_label_and_key() {
     let metrics_page = docs_page("metrics.md");
     let budgets_page = docs_page("budgets.md");
-    let config_page = docs_page("configuration.md");
     let text = once(&repo().join("sample/export"), &[]);
     let mut families: Vec<&str> = text
         .lines()
@@ -120,33 +118,109 @@ fn the_docs_document_every_metric_label_and_key() {
             "docs/src/metrics.md lacks label `{name}`"
         );
     }
-    let keys = example_config_keys();
-    assert!(keys.len() > 30, "{keys:?}");
-    for full in keys {
-        assert!(
-            config_page.contains(&format!("| `{full}` |")),
-            "docs/src/configuration.md lacks config key `{full}`"
-        );
-    }
 }
 
-/// Every configuration key of the annotated example file (commented-out ones included), as
-/// `section.key`.
-fn example_config_keys() -> Vec<String> {
+/// The configuration keys the code reads — every leaf key of the raw structs, from
+/// `config::config_keys` — are exactly the keys of the configuration page's key table, and the
+/// annotated example file mentions every one of them (commented-out ones included) and no other.
+#[test]
+fn the_documented_keys_are_the_codes_keys() {
+    use bedrock_cost_exporter::config::{S3_DAEMON_KEYS, config_keys};
+    use std::collections::BTreeSet;
+    let all = config_keys();
+    let tables: BTreeSet<&str> = all.iter().filter(|k| k.table).map(|k| k.path.as_str()).collect();
+    // An export's `s3` refuses the daemon-wide keys (an error saying so), so they are no keys of it.
+    let refused: Vec<String> = S3_DAEMON_KEYS.iter().map(|k| format!("exports.s3.{k}")).collect();
+    let code: BTreeSet<String> = all
+        .iter()
+        .filter(|k| !k.table && !refused.contains(&k.path))
+        .map(|k| k.path.clone())
+        .collect();
+    assert!(code.len() > 60, "{code:?}");
+
+    let page = docs_page("configuration.md");
+    let table = page
+        .split("| key | default | meaning |")
+        .nth(1)
+        .expect("the key table");
+    let mut documented = BTreeSet::new();
+    for row in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let first = row.split(" | ").next().unwrap_or("");
+        let names: Vec<&str> = first.split('`').skip(1).step_by(2).collect();
+        let full = names[0].replace("[]", "");
+        let parent = full.rsplit_once('.').map_or("", |(p, _)| p).to_string();
+        documented.insert(full);
+        for rel in &names[1..] {
+            documented.insert(format!("{parent}{rel}"));
+        }
+    }
+    assert_eq!(
+        documented.iter().collect::<Vec<_>>(),
+        code.iter().collect::<Vec<_>>(),
+        "the key table of docs/src/configuration.md and the code's keys differ"
+    );
+
+    let (mentioned, inline) = example_config_keys();
+    // An inline table stands for its keys (`s3 = { region = … }` in an export); an inline
+    // free-form map (`labels = { email = … }`) is a value.
+    let covered = |k: &String| {
+        mentioned.contains(k)
+            || inline
+                .iter()
+                .any(|t| tables.contains(t.as_str()) && k.starts_with(&format!("{t}.")))
+    };
+    let missing: Vec<&String> = code.iter().filter(|k| !covered(k)).collect();
+    assert!(missing.is_empty(), "config/bedrock-cost-exporter.toml does not mention {missing:?}");
+    let unknown: Vec<&String> = mentioned
+        .iter()
+        .filter(|k| !all.iter().any(|c| &c.path == *k))
+        .collect();
+    assert!(unknown.is_empty(), "config/bedrock-cost-exporter.toml mentions keys the code does not read: {unknown:?}");
+}
+
+/// The keys the annotated example file mentions, commented-out ones and table headers included
+/// (`section.key`, arrays of tables without positions), and the tables it writes inline
+/// (`s3 = { … }` under `[[exports]]`), which stand for their keys. A commented table header's
+/// keys end at the next blank line.
+fn example_config_keys() -> (std::collections::BTreeSet<String>, Vec<String>) {
     let example =
         std::fs::read_to_string(repo().join("config/bedrock-cost-exporter.toml")).unwrap();
-    let mut keys = Vec::new();
+    let mut keys = std::collections::BTreeSet::new();
+    let mut inline = Vec::new();
     let mut section = String::new();
+    let mut commented_section = false;
+    let is_key = |k: &str| {
+        !k.is_empty()
+            && k
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+    };
     for line in example.lines().map(str::trim) {
-        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = s.to_string();
+        if line.is_empty() {
+            if commented_section {
+                section.clear();
+                commented_section = false;
+            }
             continue;
         }
-        let Some((key, _)) = line.trim_start_matches("# ").split_once(" = ") else {
+        let (commented, body) = match line.strip_prefix('#') {
+            Some(rest) => (true, rest.trim()),
+            None => (false, line),
+        };
+        if body.starts_with('[') && body.ends_with(']') {
+            let name = body.trim_matches(|c| c == '[' || c == ']');
+            if is_key(name) {
+                section = name.to_string();
+                commented_section = commented;
+                keys.insert(section.clone());
+            }
+            continue;
+        }
+        let Some((key, value)) = body.split_once('=') else {
             continue;
         };
-        if key.contains(' ') || key.starts_with('"') || line.starts_with("# ") && section.is_empty()
-        {
+        let key = key.trim();
+        if !is_key(key) {
             continue;
         }
         let full = if section.is_empty() {
@@ -154,11 +228,50 @@ fn example_config_keys() -> Vec<String> {
         } else {
             format!("{section}.{key}")
         };
-        let full = full.trim_end_matches(".rename").to_string();
-        if section == "tags.rename" {
-            continue;
+        if value.trim().starts_with('{') {
+            inline.push(full.clone());
         }
-        keys.push(full);
+        keys.insert(full);
     }
-    keys
+    (keys, inline)
+}
+
+/// `csv` (the crate) writes and reads reference CSV in tests and fuzzing only; the decoder is
+/// csv-core. It is a dev-dependency, not something the daemon links.
+#[test]
+fn csv_is_a_dev_dependency_only() {
+    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let section = |name: &str| -> Vec<String> {
+        let header = format!("[{name}]");
+        manifest
+            .lines()
+            .skip_while(|l| l.trim() != header)
+            .skip(1)
+            .take_while(|l| !l.starts_with('['))
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_string()))
+            .collect()
+    };
+    let runtime = section("dependencies");
+    assert!(runtime.iter().any(|k| k == "csv-core"), "{runtime:?}");
+    assert!(!runtime.iter().any(|k| k == "csv"), "{runtime:?}");
+    assert!(section("dev-dependencies").iter().any(|k| k == "csv"));
+}
+
+/// A bad value from the environment names the variable, not only the key it sets; one from a
+/// flag names the flag.
+#[test]
+fn errors_name_the_variable_or_flag_they_came_from() {
+    let src = || vec!["check-config".to_string(), "--source".into(), "s3://b/p".into()];
+    let out = run_env(&src(), &[("BCE_REFRESH_INTERVAL", "fast".into())]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{err}");
+    assert!(err.contains("BCE_REFRESH_INTERVAL") && err.contains("\"fast\""), "{err}");
+    let out = run_env(&src(), &[("BCE_S3__CONCURRENCY", "0".into())]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("BCE_S3__CONCURRENCY"), "{err}");
+    let mut args = src();
+    args.extend(["--listen".into(), "nowhere".into()]);
+    let out = run_env(&args, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--listen") && err.contains("nowhere"), "{err}");
 }

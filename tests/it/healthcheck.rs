@@ -115,7 +115,7 @@ fn unreachable_and_silent_servers_fail_within_the_timeout() {
     let _ = t.join();
 
     for (url, want) in [
-        ("https://127.0.0.1:1/healthz", "https is not supported"),
+        ("https://127.0.0.1:1/healthz", "needs --web.config.file"),
         ("127.0.0.1:9747", "expected http://"),
     ] {
         let (ok, _, err) = healthcheck(&["--url", url], &[]);

@@ -616,7 +616,7 @@ fn push_big(
         ..Default::default()
     };
     let rendered = bedrock_cost_exporter::metrics::exposition::render(snapshot, Arc::new(status));
-    let text = String::from_utf8(rendered.text().to_vec()).unwrap();
+    let text = String::from_utf8(rendered.text().unwrap().to_vec()).unwrap();
     let scraped = crate::util::parse_exposition(&text);
     let families = Arc::new(
         Families::from_openmetrics_gz(&rendered.openmetrics_gz, AttributeMode::Prometheus).unwrap(),

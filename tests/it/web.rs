@@ -729,3 +729,62 @@ fn healthcheck_speaks_tls_basic_auth_and_mtls() {
             .then_some(())
     });
 }
+
+/// `healthcheck --url` speaks the web configuration as the form without a URL does: an https://
+/// URL with TLS pinned to the server's certificate, basic auth from a password file, a client
+/// certificate; it used to answer "serves plain HTTP only" / "no basic auth yet" before reading
+/// the file at all.
+#[test]
+fn healthcheck_url_speaks_the_web_config() {
+    let (dir, _pki, web) = pki_with_web_config(|d| {
+        format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {}\nbasic_auth_users:\n  probe: {}\n",
+            d.join("server.crt").display(),
+            d.join("server.key").display(),
+            d.join("ca.crt").display(),
+            hash("probe-secret")
+        )
+    });
+    let password = dir.path().join("password");
+    std::fs::write(&password, "probe-secret\n").unwrap();
+    let d = serve_behind(&web);
+    let (cert, key) = (dir.path().join("client.crt"), dir.path().join("client.key"));
+    let check = |url: &str, auth: bool| {
+        let mut args = vec![
+            "healthcheck".to_string(),
+            "--web.config.file".into(),
+            web.display().to_string(),
+            "--url".into(),
+            url.to_string(),
+            "--client-cert".into(),
+            cert.display().to_string(),
+            "--client-key".into(),
+            key.display().to_string(),
+        ];
+        if auth {
+            args.extend(["--user".into(), "probe".into(), "--password-file".into()]);
+            args.push(password.display().to_string());
+        }
+        let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let port = d.addr.port();
+    for host in ["127.0.0.1", "localhost"] {
+        let (ok, text) = check(&format!("https://{host}:{port}/healthz"), true);
+        assert!(ok, "{text}");
+        assert!(text.contains(&format!("healthy: https://{host}:{port}/healthz")), "{text}");
+    }
+    let (ok, text) = check(&format!("https://127.0.0.1:{port}/healthz"), false);
+    assert!(!ok && text.contains("401"), "{text}");
+    // http:// to a TLS server says to use https.
+    let (ok, text) = check(&format!("http://127.0.0.1:{port}/healthz"), true);
+    assert!(!ok && text.contains("https://"), "{text}");
+    // https:// without a web configuration: there is no certificate to trust.
+    let out = run(&["healthcheck", "--url", &format!("https://127.0.0.1:{port}/healthz")]);
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && text.contains("--web.config.file"), "{text}");
+}
