@@ -20,8 +20,8 @@ use bedrock_cost_exporter::refresh::{NoProgress, Refresher};
 use bedrock_cost_exporter::server;
 use bedrock_cost_exporter::source::{S3Source, Source};
 use bedrock_cost_exporter::web_config::WebConfig;
-use healthcheck::WebTarget;
 use clap::{Parser, Subcommand, ValueEnum};
+use healthcheck::WebTarget;
 
 const AFTER_HELP: &str = "\
 Configuration: defaults, then the TOML file given with --config, then BCE_* environment variables
@@ -228,8 +228,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         };
-        let web = WebConfig::load(cli.web_config_file.as_deref())
-            .context("invalid web configuration")?;
+        let web =
+            WebConfig::load(cli.web_config_file.as_deref()).context("invalid web configuration")?;
         let auth = probe_auth(user, password_file, client_cert, client_key)?;
         return Ok(healthcheck::run_with_web(&web, &target, auth, *timeout));
     }

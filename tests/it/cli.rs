@@ -128,9 +128,16 @@ fn the_documented_keys_are_the_codes_keys() {
     use bedrock_cost_exporter::config::{S3_DAEMON_KEYS, config_keys};
     use std::collections::BTreeSet;
     let all = config_keys();
-    let tables: BTreeSet<&str> = all.iter().filter(|k| k.table).map(|k| k.path.as_str()).collect();
+    let tables: BTreeSet<&str> = all
+        .iter()
+        .filter(|k| k.table)
+        .map(|k| k.path.as_str())
+        .collect();
     // An export's `s3` refuses the daemon-wide keys (an error saying so), so they are no keys of it.
-    let refused: Vec<String> = S3_DAEMON_KEYS.iter().map(|k| format!("exports.s3.{k}")).collect();
+    let refused: Vec<String> = S3_DAEMON_KEYS
+        .iter()
+        .map(|k| format!("exports.s3.{k}"))
+        .collect();
     let code: BTreeSet<String> = all
         .iter()
         .filter(|k| !k.table && !refused.contains(&k.path))
@@ -170,12 +177,18 @@ fn the_documented_keys_are_the_codes_keys() {
                 .any(|t| tables.contains(t.as_str()) && k.starts_with(&format!("{t}.")))
     };
     let missing: Vec<&String> = code.iter().filter(|k| !covered(k)).collect();
-    assert!(missing.is_empty(), "config/bedrock-cost-exporter.toml does not mention {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "config/bedrock-cost-exporter.toml does not mention {missing:?}"
+    );
     let unknown: Vec<&String> = mentioned
         .iter()
         .filter(|k| !all.iter().any(|c| &c.path == *k))
         .collect();
-    assert!(unknown.is_empty(), "config/bedrock-cost-exporter.toml mentions keys the code does not read: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "config/bedrock-cost-exporter.toml mentions keys the code does not read: {unknown:?}"
+    );
 }
 
 /// The keys the annotated example file mentions, commented-out ones and table headers included
@@ -191,8 +204,7 @@ fn example_config_keys() -> (std::collections::BTreeSet<String>, Vec<String>) {
     let mut commented_section = false;
     let is_key = |k: &str| {
         !k.is_empty()
-            && k
-                .chars()
+            && k.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
     };
     for line in example.lines().map(str::trim) {
@@ -261,11 +273,20 @@ fn csv_is_a_dev_dependency_only() {
 /// flag names the flag.
 #[test]
 fn errors_name_the_variable_or_flag_they_came_from() {
-    let src = || vec!["check-config".to_string(), "--source".into(), "s3://b/p".into()];
+    let src = || {
+        vec![
+            "check-config".to_string(),
+            "--source".into(),
+            "s3://b/p".into(),
+        ]
+    };
     let out = run_env(&src(), &[("BCE_REFRESH_INTERVAL", "fast".into())]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(78), "{err}");
-    assert!(err.contains("BCE_REFRESH_INTERVAL") && err.contains("\"fast\""), "{err}");
+    assert!(
+        err.contains("BCE_REFRESH_INTERVAL") && err.contains("\"fast\""),
+        "{err}"
+    );
     let out = run_env(&src(), &[("BCE_S3__CONCURRENCY", "0".into())]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("BCE_S3__CONCURRENCY"), "{err}");
