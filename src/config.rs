@@ -887,6 +887,38 @@ pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, Config
     check(raw).map_err(|e| locate(e, &fig))
 }
 
+/// Only `listen`, as [`load`] reads it (defaults, the file, `BCE_LISTEN`, then `listen` from a
+/// flag), checked: what a probe of a running exporter needs, whatever else the configuration holds
+/// (it needs no source).
+pub fn load_listen(file: Option<&Path>, listen: Option<String>) -> Result<SocketAddr, ConfigError> {
+    let mut fig = Figment::from(Serialized::defaults(RawConfig::default()));
+    if let Some(path) = file {
+        if let Err(source) = std::fs::metadata(path) {
+            return Err(ConfigError::File {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+        fig = fig.merge(Toml::file_exact(path));
+    }
+    let overrides = Overrides {
+        listen,
+        ..Overrides::default()
+    };
+    fig = fig
+        .merge(Env::prefixed(ENV_PREFIX).split("__"))
+        .merge(Serialized::defaults(&overrides));
+    let written: String = fig
+        .extract_inner("listen")
+        .map_err(|e| ConfigError::Figment(Box::new(e)))?;
+    parse_listen(&written)
+        .map_err(|message| ConfigError::Invalid {
+            key: "listen",
+            message,
+        })
+        .map_err(|e| locate(e, &fig))
+}
+
 /// Wraps each error of `e` with where its key's value was set ([`ConfigError::At`]).
 fn locate(e: ConfigError, fig: &Figment) -> ConfigError {
     match e {
