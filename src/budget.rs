@@ -553,7 +553,9 @@ fn principal_spikes(
             if x.daily().binary_search_by_key(&d, |day| day.day).is_ok() {
                 *first = budgets[..*first]
                     .iter()
-                    .position(|b| b.currency.eq_ignore_ascii_case(x.currency()) && b.selector.matches(&x))
+                    .position(|b| {
+                        b.currency.eq_ignore_ascii_case(x.currency()) && b.selector.matches(&x)
+                    })
                     .unwrap_or(*first);
             }
         }

@@ -106,7 +106,10 @@ pub struct RawTags {
 impl Default for RawTags {
     fn default() -> Self {
         RawTags {
-            sources: defaults::TAG_SOURCES.iter().map(|s| s.to_string()).collect(),
+            sources: defaults::TAG_SOURCES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             allow: Vec::new(),
             rename: BTreeMap::new(),
         }
@@ -502,9 +505,10 @@ mod keys {
 
         /// A free-form map (`tags.rename`): its keys are the user's, none to record.
         fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Stop> {
-            v.visit_map(de::value::MapDeserializer::new(
-                std::iter::empty::<(String, String)>(),
-            ))
+            v.visit_map(de::value::MapDeserializer::new(std::iter::empty::<(
+                String,
+                String,
+            )>()))
         }
 
         /// A table: its fields are keys.
@@ -712,7 +716,6 @@ pub struct Config {
     /// `None`: OTLP push off.
     pub otlp: Option<OtlpSettings>,
 }
-
 
 /// A configuration error naming the key and where it came from.
 #[derive(Debug, thiserror::Error)]
@@ -1047,7 +1050,10 @@ fn describe_figment(e: &figment::Error) -> String {
             }
             Some(m) if m.name.contains("Overrides") => {
                 let flag = FLAGS.iter().find(|(k, _)| *k == key).map(|(_, f)| *f);
-                (format!("the flag {}", flag.unwrap_or("(a flag)")), key.clone())
+                (
+                    format!("the flag {}", flag.unwrap_or("(a flag)")),
+                    key.clone(),
+                )
             }
             Some(m) => (
                 match &m.source {
@@ -1176,7 +1182,6 @@ pub fn check_without_data(config: &Config) -> Vec<String> {
     }
     problems
 }
-
 
 /// The effective settings as TOML a user can paste into a configuration file: the checked
 /// configuration turned back into a [`RawConfig`] ([`raw_of`]) and serialised, so it loads back to
@@ -2299,13 +2304,30 @@ mod friendly_tests {
                 o.timeout,
                 o.interval
             ),
-            (secs(90), secs(3), secs(7), secs(9), Some(secs(4)), secs(120))
+            (
+                secs(90),
+                secs(3),
+                secs(7),
+                secs(9),
+                Some(secs(4)),
+                secs(120)
+            )
         );
         let c = load_text("refresh_interval = \"90\"\nheader_read_timeout = \"1m 30s\"\n").unwrap();
-        assert_eq!((c.refresh_interval, c.header_read_timeout), (secs(90), secs(90)));
-        let e = load_text("refresh_interval = true\n").unwrap_err().to_string();
-        assert!(e.contains("refresh_interval") && e.contains("seconds"), "{e}");
-        let e = load_text("refresh_interval = -5\n").unwrap_err().to_string();
+        assert_eq!(
+            (c.refresh_interval, c.header_read_timeout),
+            (secs(90), secs(90))
+        );
+        let e = load_text("refresh_interval = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("refresh_interval") && e.contains("seconds"),
+            "{e}"
+        );
+        let e = load_text("refresh_interval = -5\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("refresh_interval") && e.contains("-5"), "{e}");
     }
 
@@ -2441,7 +2463,10 @@ mod sts_endpoint_tests {
         )
         .unwrap();
         let (printed, again) = printed_and_reloaded(&c);
-        assert!(printed.contains("# otlp.headers: authorization"), "{printed}");
+        assert!(
+            printed.contains("# otlp.headers: authorization"),
+            "{printed}"
+        );
         assert!(!printed.contains("s3cr3t"), "{printed}");
         let without_headers = |c: Config| {
             c.otlp.map(|o| crate::metrics::otlp::OtlpSettings {

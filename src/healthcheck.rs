@@ -213,12 +213,8 @@ impl WebTarget {
     /// web configuration.
     pub fn listen(listen: SocketAddr, path: &str, tls: bool) -> WebTarget {
         let ip = match listen.ip() {
-            std::net::IpAddr::V4(v4) if v4.is_unspecified() => {
-                std::net::Ipv4Addr::LOCALHOST.into()
-            }
-            std::net::IpAddr::V6(v6) if v6.is_unspecified() => {
-                std::net::Ipv6Addr::LOCALHOST.into()
-            }
+            std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
             other => other,
         };
         let addr = SocketAddr::new(ip, listen.port());

@@ -20,8 +20,8 @@ use bedrock_cost_exporter::refresh::{NoProgress, Refresher};
 use bedrock_cost_exporter::server;
 use bedrock_cost_exporter::source::{S3Source, Source};
 use bedrock_cost_exporter::web_config::WebConfig;
-use healthcheck::WebTarget;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use healthcheck::WebTarget;
 
 const AFTER_HELP: &str = "\
 Configuration: defaults, then the TOML file given with --config, then BCE_* environment variables
@@ -45,7 +45,10 @@ See docs/src/exports.md, \"Several exports\".";
 struct Cli {
     /// The flags of `serve`, the default command. Given before another command, each applies to
     /// it when it is one of that command's flags (`--source DIR once`), else it is an error.
-    #[command(flatten, next_help_heading = "Options (of serve, the default command; before another command, those it takes)")]
+    #[command(
+        flatten,
+        next_help_heading = "Options (of serve, the default command; before another command, those it takes)"
+    )]
     serve: ServeArgs,
     #[command(subcommand)]
     command: Option<Command>,
@@ -371,7 +374,10 @@ fn resolve(cli: Cli) -> Result<Command, String> {
                 "--otlp-protocol",
             ],
         ),
-        Command::Healthcheck(_) => ("healthcheck", &["--config", "--listen", "--web.config.file"]),
+        Command::Healthcheck(_) => (
+            "healthcheck",
+            &["--config", "--listen", "--web.config.file"],
+        ),
         Command::HashPassword { .. } => ("hash-password", &[]),
     };
     if let Some(flag) = top.given().into_iter().find(|f| !applies.contains(f)) {
@@ -483,8 +489,8 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 .context("invalid web configuration")?;
             let (config_file, web_file) = (args.config.config.clone(), args.web_config_file);
             let loader: daemon::Loader = Arc::new(move || {
-                let c = config::load(config_file.as_deref(), &overrides)
-                    .map_err(|e| e.to_string())?;
+                let c =
+                    config::load(config_file.as_deref(), &overrides).map_err(|e| e.to_string())?;
                 let w = WebConfig::load(web_file.as_deref()).map_err(|e| e.to_string())?;
                 Ok((c, w))
             });

@@ -958,7 +958,10 @@ mod tests {
         let text = e.to_string();
         assert_eq!(e.stage(), stage::DECODE, "{text}");
         assert!(text.contains(&source.location(key)), "{text}");
-        assert!(text.contains(".parquet") && text.contains(".csv.gz"), "{text}");
+        assert!(
+            text.contains(".parquet") && text.contains(".csv.gz"),
+            "{text}"
+        );
         assert!(!text.contains("manifest"), "{text}");
         assert!(
             matches!(e, RefreshError::Decode(CurError::UnknownFormat { .. })),

@@ -361,9 +361,7 @@ async fn connection(
         let web = web.clone();
         let reload = reload.clone();
         let errors = errors.clone();
-        async move {
-            Ok::<_, Infallible>(handle(&req, current, &web, reload.as_ref(), &errors).await)
-        }
+        async move { Ok::<_, Infallible>(handle(&req, current, &web, reload.as_ref(), &errors).await) }
     });
     let mut http1 = hyper::server::conn::http1::Builder::new();
     http1
@@ -509,7 +507,10 @@ mod tests {
         s.read_to_end(&mut buf).await.unwrap();
         let text = String::from_utf8_lossy(&buf).to_string();
         let status = text[9..12].parse().unwrap();
-        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+        let body = text
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_string();
         (status, body)
     }
 
@@ -517,8 +518,10 @@ mod tests {
     /// never a 200 with an empty body (every series would go stale without a word).
     #[tokio::test]
     async fn a_failed_decompress_is_a_500() {
-        let mut rendered = Rendered::default();
-        rendered.text_gz = Bytes::from_static(b"not gzip at all");
+        let rendered = Rendered {
+            text_gz: Bytes::from_static(b"not gzip at all"),
+            ..Rendered::default()
+        };
         let (_tx, rx) = watch::channel(Arc::new(Published::new(rendered, true)));
         let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -276,7 +276,11 @@ mod tests {
             }
             let r = w.finish();
             assert_eq!(&r.text().unwrap()[..], TEXT.as_bytes(), "chunk {chunk}");
-            assert_eq!(&r.openmetrics().unwrap()[..], OM.as_bytes(), "chunk {chunk}");
+            assert_eq!(
+                &r.openmetrics().unwrap()[..],
+                OM.as_bytes(),
+                "chunk {chunk}"
+            );
             assert_eq!(r.text_len, TEXT.len());
         }
     }
@@ -384,6 +388,9 @@ mod tests {
             .filter(|l| l.starts_with("# TYPE bedrock_exporter_folded_cost_"))
             .count();
         assert_eq!(types, 1, "{text}");
-        assert!(text.contains("bedrock_exporter_folded_cost_usd 3.5\n"), "{text}");
+        assert!(
+            text.contains("bedrock_exporter_folded_cost_usd 3.5\n"),
+            "{text}"
+        );
     }
 }

@@ -44,7 +44,6 @@ use crate::names;
 /// messages over 4 MiB (decompressed) by default; 2 MiB leaves room for estimation error.
 pub const MAX_REQUEST_BYTES: usize = 2 << 20;
 
-
 /// `grpc` or `http/protobuf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OtlpProtocol {

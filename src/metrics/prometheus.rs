@@ -92,8 +92,7 @@ impl Collector for SnapshotCollector {
                 ),
             ] {
                 let name = format!("{prefix}_{suffix}");
-                let mut family =
-                    encoder.describe(&name, &help, None, MetricType::Gauge)?;
+                let mut family = encoder.describe(&name, &help, None, MetricType::Gauge)?;
                 for s in snap
                     .series
                     .iter()

@@ -165,7 +165,13 @@ fn rewrite_csv_gz(path: &Path, from: &str, to: &str, which: impl Fn(usize) -> bo
     let rewritten: String = text
         .split_inclusive('\n')
         .enumerate()
-        .map(|(i, l)| if which(i) { l.replace(from, to) } else { l.to_string() })
+        .map(|(i, l)| {
+            if which(i) {
+                l.replace(from, to)
+            } else {
+                l.to_string()
+            }
+        })
         .collect();
     let mut gz = flate2::write::GzEncoder::new(File::create(path).unwrap(), Default::default());
     gz.write_all(rewritten.as_bytes()).unwrap();
@@ -178,8 +184,9 @@ fn rewrite_csv_gz(path: &Path, from: &str, to: &str, which: impl Fn(usize) -> bo
 /// its manifest and the codes; nothing unsanitised reaches a metric name or a HELP text.
 #[test]
 fn bad_or_colliding_currency_codes_fail_their_period() {
-    // (replacement, lines rewritten, words of the error)
-    let cases: [(&str, fn(usize) -> bool, &[&str]); 2] = [
+    /// (replacement, lines rewritten, words of the error)
+    type Case = (&'static str, fn(usize) -> bool, &'static [&'static str]);
+    let cases: [Case; 2] = [
         ("US$", |_| true, &["\"US$\"", "three letters"]),
         ("usd", |i| i % 2 == 1, &["\"USD\"", "\"usd\""]),
     ];
@@ -194,7 +201,11 @@ fn bad_or_colliding_currency_codes_fail_their_period() {
             .and_then(|r| r.split('/').next())
             .unwrap();
         let manifest = s.manifests.iter().find(|m| m.contains(period)).unwrap();
-        let err = once_fails_naming(dir.path(), manifest, &[&["[decode]", period][..], words].concat());
+        let err = once_fails_naming(
+            dir.path(),
+            manifest,
+            &[&["[decode]", period][..], words].concat(),
+        );
         assert!(!err.contains("bedrock_cost_us$"), "{err}");
     }
 }

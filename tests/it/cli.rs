@@ -48,17 +48,46 @@ fn each_command_lists_only_its_own_flags() {
     let cases: &[(&str, &[&str], &[&str])] = &[
         (
             "serve",
-            &["--config", "--source", "--s3-endpoint", "--s3-path-style", "--listen", "--web.config.file", "--web.enable-lifecycle", "--otlp-endpoint", "--otlp-protocol"],
+            &[
+                "--config",
+                "--source",
+                "--s3-endpoint",
+                "--s3-path-style",
+                "--listen",
+                "--web.config.file",
+                "--web.enable-lifecycle",
+                "--otlp-endpoint",
+                "--otlp-protocol",
+            ],
             &["--url", "--format"],
         ),
         (
             "once",
-            &["--config", "--source", "--s3-endpoint", "--s3-path-style", "--format", "--progress"],
-            &["--listen", "--web.config.file", "--web.enable-lifecycle", "--otlp-endpoint"],
+            &[
+                "--config",
+                "--source",
+                "--s3-endpoint",
+                "--s3-path-style",
+                "--format",
+                "--progress",
+            ],
+            &[
+                "--listen",
+                "--web.config.file",
+                "--web.enable-lifecycle",
+                "--otlp-endpoint",
+            ],
         ),
         (
             "check-config",
-            &["--config", "--source", "--s3-endpoint", "--listen", "--web.config.file", "--otlp-endpoint"],
+            &[
+                "--config",
+                "--source",
+                "--s3-endpoint",
+                "--listen",
+                "--web.config.file",
+                "--otlp-endpoint",
+            ],
             &["--web.enable-lifecycle", "--format", "--url"],
         ),
         (
@@ -68,31 +97,67 @@ fn each_command_lists_only_its_own_flags() {
         ),
         (
             "healthcheck",
-            &["--config", "--listen", "--web.config.file", "--url", "--ready", "--timeout", "--user", "--password-file", "--client-cert", "--client-key"],
-            &["--source", "--s3-endpoint", "--s3-path-style", "--otlp-endpoint", "--web.enable-lifecycle"],
+            &[
+                "--config",
+                "--listen",
+                "--web.config.file",
+                "--url",
+                "--ready",
+                "--timeout",
+                "--user",
+                "--password-file",
+                "--client-cert",
+                "--client-key",
+            ],
+            &[
+                "--source",
+                "--s3-endpoint",
+                "--s3-path-style",
+                "--otlp-endpoint",
+                "--web.enable-lifecycle",
+            ],
         ),
-        ("hash-password", &["--cost"], &["--source", "--listen", "--config"]),
+        (
+            "hash-password",
+            &["--cost"],
+            &["--source", "--listen", "--config"],
+        ),
     ];
     for (cmd, must, must_not) in cases {
         let h = help(cmd);
         let listed = flags(&h);
         for f in *must {
-            assert!(listed.iter().any(|l| l == f), "{cmd} --help lacks {f}:\n{h}");
+            assert!(
+                listed.iter().any(|l| l == f),
+                "{cmd} --help lacks {f}:\n{h}"
+            );
         }
         for f in *must_not {
-            assert!(!listed.iter().any(|l| l == f), "{cmd} --help lists {f}:\n{h}");
+            assert!(
+                !listed.iter().any(|l| l == f),
+                "{cmd} --help lists {f}:\n{h}"
+            );
         }
     }
     let h = help("healthcheck");
-    assert!(!h.contains("Address to serve on") && h.contains("probe"), "{h}");
+    assert!(
+        !h.contains("Address to serve on") && h.contains("probe"),
+        "{h}"
+    );
     // Before the command: still accepted where it applies, refused where it does not.
     let dir = tempfile::tempdir().unwrap();
     let out = run(&["--source", dir.path().to_str().unwrap(), "check-config"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("metadata/"), "--source before check-config: {err}");
+    assert!(
+        err.contains("metadata/"),
+        "--source before check-config: {err}"
+    );
     let out = run(&["--otlp-endpoint", "http://127.0.0.1:4318", "once"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("--otlp-endpoint") && err.contains("once"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("--otlp-endpoint") && err.contains("once"),
+        "{err}"
+    );
 }
 
 /// `hash-password` reads a password on stdin and prints a bcrypt hash for basic_auth_users.
@@ -106,12 +171,24 @@ fn hash_password_prints_a_bcrypt_hash() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"s3cret pass\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"s3cret pass\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let hash = String::from_utf8(out.stdout).unwrap();
     let hash = hash.trim_end();
-    assert!(hash.starts_with("$2b$04$") && !hash.contains('\n'), "{hash:?}");
+    assert!(
+        hash.starts_with("$2b$04$") && !hash.contains('\n'),
+        "{hash:?}"
+    );
     assert!(bcrypt::verify("s3cret pass", hash).unwrap());
     assert!(!bcrypt::verify("s3cret pass\n", hash).unwrap());
     // Usable as is in a web configuration file.
@@ -228,9 +305,16 @@ fn the_documented_keys_are_the_codes_keys() {
     use bedrock_cost_exporter::config::{S3_DAEMON_KEYS, config_keys};
     use std::collections::BTreeSet;
     let all = config_keys();
-    let tables: BTreeSet<&str> = all.iter().filter(|k| k.table).map(|k| k.path.as_str()).collect();
+    let tables: BTreeSet<&str> = all
+        .iter()
+        .filter(|k| k.table)
+        .map(|k| k.path.as_str())
+        .collect();
     // An export's `s3` refuses the daemon-wide keys (an error saying so), so they are no keys of it.
-    let refused: Vec<String> = S3_DAEMON_KEYS.iter().map(|k| format!("exports.s3.{k}")).collect();
+    let refused: Vec<String> = S3_DAEMON_KEYS
+        .iter()
+        .map(|k| format!("exports.s3.{k}"))
+        .collect();
     let code: BTreeSet<String> = all
         .iter()
         .filter(|k| !k.table && !refused.contains(&k.path))
@@ -270,12 +354,18 @@ fn the_documented_keys_are_the_codes_keys() {
                 .any(|t| tables.contains(t.as_str()) && k.starts_with(&format!("{t}.")))
     };
     let missing: Vec<&String> = code.iter().filter(|k| !covered(k)).collect();
-    assert!(missing.is_empty(), "config/bedrock-cost-exporter.toml does not mention {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "config/bedrock-cost-exporter.toml does not mention {missing:?}"
+    );
     let unknown: Vec<&String> = mentioned
         .iter()
         .filter(|k| !all.iter().any(|c| &c.path == *k))
         .collect();
-    assert!(unknown.is_empty(), "config/bedrock-cost-exporter.toml mentions keys the code does not read: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "config/bedrock-cost-exporter.toml mentions keys the code does not read: {unknown:?}"
+    );
 }
 
 /// The keys the annotated example file mentions, commented-out ones and table headers included
@@ -291,8 +381,7 @@ fn example_config_keys() -> (std::collections::BTreeSet<String>, Vec<String>) {
     let mut commented_section = false;
     let is_key = |k: &str| {
         !k.is_empty()
-            && k
-                .chars()
+            && k.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
     };
     for line in example.lines().map(str::trim) {
@@ -361,11 +450,20 @@ fn csv_is_a_dev_dependency_only() {
 /// flag names the flag.
 #[test]
 fn errors_name_the_variable_or_flag_they_came_from() {
-    let src = || vec!["check-config".to_string(), "--source".into(), "s3://b/p".into()];
+    let src = || {
+        vec![
+            "check-config".to_string(),
+            "--source".into(),
+            "s3://b/p".into(),
+        ]
+    };
     let out = run_env(&src(), &[("BCE_REFRESH_INTERVAL", "fast".into())]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(78), "{err}");
-    assert!(err.contains("BCE_REFRESH_INTERVAL") && err.contains("\"fast\""), "{err}");
+    assert!(
+        err.contains("BCE_REFRESH_INTERVAL") && err.contains("\"fast\""),
+        "{err}"
+    );
     let out = run_env(&src(), &[("BCE_S3__CONCURRENCY", "0".into())]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("BCE_S3__CONCURRENCY"), "{err}");

@@ -776,7 +776,10 @@ fn healthcheck_url_speaks_the_web_config() {
     for host in ["127.0.0.1", "localhost"] {
         let (ok, text) = check(&format!("https://{host}:{port}/healthz"), true);
         assert!(ok, "{text}");
-        assert!(text.contains(&format!("healthy: https://{host}:{port}/healthz")), "{text}");
+        assert!(
+            text.contains(&format!("healthy: https://{host}:{port}/healthz")),
+            "{text}"
+        );
     }
     let (ok, text) = check(&format!("https://127.0.0.1:{port}/healthz"), false);
     assert!(!ok && text.contains("401"), "{text}");
@@ -784,7 +787,14 @@ fn healthcheck_url_speaks_the_web_config() {
     let (ok, text) = check(&format!("http://127.0.0.1:{port}/healthz"), true);
     assert!(!ok && text.contains("https://"), "{text}");
     // https:// without a web configuration: there is no certificate to trust.
-    let out = run(&["healthcheck", "--url", &format!("https://127.0.0.1:{port}/healthz")]);
+    let out = run(&[
+        "healthcheck",
+        "--url",
+        &format!("https://127.0.0.1:{port}/healthz"),
+    ]);
     let text = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && text.contains("--web.config.file"), "{text}");
+    assert!(
+        !out.status.success() && text.contains("--web.config.file"),
+        "{text}"
+    );
 }
