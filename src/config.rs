@@ -917,6 +917,38 @@ fn load_inner(
     check(raw).map_err(|e| locate(e, &fig))
 }
 
+/// Only `listen`, as [`load`] reads it (defaults, the file, `BCE_LISTEN`, then `listen` from a
+/// flag), checked: what a probe of a running exporter needs, whatever else the configuration holds
+/// (it needs no source).
+pub fn load_listen(file: Option<&Path>, listen: Option<String>) -> Result<SocketAddr, ConfigError> {
+    let mut fig = Figment::from(Serialized::defaults(RawConfig::default()));
+    if let Some(path) = file {
+        if let Err(source) = std::fs::metadata(path) {
+            return Err(ConfigError::File {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+        fig = fig.merge(Toml::file_exact(path));
+    }
+    let overrides = Overrides {
+        listen,
+        ..Overrides::default()
+    };
+    fig = fig
+        .merge(Env::prefixed(ENV_PREFIX).split("__"))
+        .merge(Serialized::defaults(&overrides));
+    let written: String = fig
+        .extract_inner("listen")
+        .map_err(|e| ConfigError::Figment(Box::new(e)))?;
+    parse_listen(&written)
+        .map_err(|message| ConfigError::Invalid {
+            key: "listen",
+            message,
+        })
+        .map_err(|e| locate(e, &fig))
+}
+
 /// Wraps each error of `e` with where its key's value was set ([`ConfigError::At`]).
 fn locate(e: ConfigError, fig: &Figment) -> ConfigError {
     match e {
@@ -2377,6 +2409,48 @@ mod friendly_tests {
         }
         let table = |p: &str| config_keys().iter().any(|k| k.path == p && k.table);
         assert!(table("s3") && table("exports") && table("exports.s3") && !table("tags.rename"));
+    }
+
+    /// What the config fuzz target asserts, over its seed corpus and the example file: a text that
+    /// loads prints as TOML that loads back to the same configuration (header values aside).
+    #[test]
+    fn the_fuzz_seeds_print_and_load_back() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut texts: Vec<String> = std::fs::read_dir(root.join("fuzz/corpus/config"))
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+            .collect();
+        texts
+            .push(std::fs::read_to_string(root.join("config/bedrock-cost-exporter.toml")).unwrap());
+        let strip = |c: Config| Config {
+            otlp: c.otlp.map(|o| OtlpSettings {
+                headers: BTreeMap::new(),
+                ..o
+            }),
+            ..c
+        };
+        let mut loaded = 0;
+        for text in texts {
+            let fig = Figment::from(Serialized::defaults(RawConfig::default()))
+                .merge(Toml::string(&text));
+            let Ok(c) = fig
+                .extract::<RawConfig>()
+                .map_err(|_| ())
+                .and_then(|r| check(r).map_err(|_| ()))
+            else {
+                continue;
+            };
+            loaded += 1;
+            let printed = effective_toml(&c);
+            let again = Figment::from(Serialized::defaults(RawConfig::default()))
+                .merge(Toml::string(&printed))
+                .extract::<RawConfig>()
+                .map_err(|e| e.to_string())
+                .and_then(|r| check(r).map_err(|e| e.to_string()))
+                .unwrap_or_else(|e| panic!("{e}\n{printed}"));
+            assert_eq!(strip(again), strip(c), "{printed}");
+        }
+        assert!(loaded >= 3, "{loaded}");
     }
 
     /// The annotated example file sets every key to its default (but `source`).

@@ -518,8 +518,10 @@ mod tests {
     /// never a 200 with an empty body (every series would go stale without a word).
     #[tokio::test]
     async fn a_failed_decompress_is_a_500() {
-        let mut rendered = Rendered::default();
-        rendered.text_gz = Bytes::from_static(b"not gzip at all");
+        let rendered = Rendered {
+            text_gz: Bytes::from_static(b"not gzip at all"),
+            ..Rendered::default()
+        };
         let (_tx, rx) = watch::channel(Arc::new(Published::new(rendered, true)));
         let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -226,7 +226,7 @@ pub fn parse(text: &str, dir: &Path, origin: &str) -> Result<WebConfig, WebConfi
             let parts: bcrypt::HashParts = hash.parse().map_err(|_| {
                 key_err(
                     &key,
-                    "is not a bcrypt hash ($2y$10$…); make one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`"
+                    "is not a bcrypt hash ($2y$10$…); make one with `bedrock-cost-exporter hash-password < password-file`"
                         .into(),
                 )
             })?;

@@ -184,8 +184,9 @@ fn rewrite_csv_gz(path: &Path, from: &str, to: &str, which: impl Fn(usize) -> bo
 /// its manifest and the codes; nothing unsanitised reaches a metric name or a HELP text.
 #[test]
 fn bad_or_colliding_currency_codes_fail_their_period() {
-    // (replacement, lines rewritten, words of the error)
-    let cases: [(&str, fn(usize) -> bool, &[&str]); 2] = [
+    /// (replacement, lines rewritten, words of the error)
+    type Case = (&'static str, fn(usize) -> bool, &'static [&'static str]);
+    let cases: [Case; 2] = [
         ("US$", |_| true, &["\"US$\"", "three letters"]),
         ("usd", |i| i % 2 == 1, &["\"USD\"", "\"usd\""]),
     ];

@@ -28,6 +28,183 @@ fn help_lists_commands_and_flags() {
     assert!(h.contains("--format") && h.contains("--progress"), "{h}");
 }
 
+/// Each command's `--help` lists the flags that apply to it and no other (`healthcheck --help`
+/// listed --source, --s3-endpoint and --listen as "Address to serve on"); flags given before the
+/// command keep working where they apply, and say so where they do not.
+#[test]
+fn each_command_lists_only_its_own_flags() {
+    let help = |cmd: &str| {
+        let out = run(&[cmd, "--help"]);
+        assert!(out.status.success(), "{cmd} --help");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let flags = |h: &str| -> Vec<String> {
+        h.split_whitespace()
+            .filter(|w| w.starts_with("--"))
+            .map(|w| w.trim_end_matches([',', '.', ')']).to_string())
+            .collect()
+    };
+    // (command, flags it must list, flags it must not)
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "serve",
+            &[
+                "--config",
+                "--source",
+                "--s3-endpoint",
+                "--s3-path-style",
+                "--listen",
+                "--web.config.file",
+                "--web.enable-lifecycle",
+                "--otlp-endpoint",
+                "--otlp-protocol",
+            ],
+            &["--url", "--format"],
+        ),
+        (
+            "once",
+            &[
+                "--config",
+                "--source",
+                "--s3-endpoint",
+                "--s3-path-style",
+                "--format",
+                "--progress",
+            ],
+            &[
+                "--listen",
+                "--web.config.file",
+                "--web.enable-lifecycle",
+                "--otlp-endpoint",
+            ],
+        ),
+        (
+            "check-config",
+            &[
+                "--config",
+                "--source",
+                "--s3-endpoint",
+                "--listen",
+                "--web.config.file",
+                "--otlp-endpoint",
+            ],
+            &["--web.enable-lifecycle", "--format", "--url"],
+        ),
+        (
+            "doctor",
+            &["--config", "--source", "--s3-endpoint", "--s3-path-style"],
+            &["--listen", "--web.config.file", "--otlp-endpoint"],
+        ),
+        (
+            "healthcheck",
+            &[
+                "--config",
+                "--listen",
+                "--web.config.file",
+                "--url",
+                "--ready",
+                "--timeout",
+                "--user",
+                "--password-file",
+                "--client-cert",
+                "--client-key",
+            ],
+            &[
+                "--source",
+                "--s3-endpoint",
+                "--s3-path-style",
+                "--otlp-endpoint",
+                "--web.enable-lifecycle",
+            ],
+        ),
+        (
+            "hash-password",
+            &["--cost"],
+            &["--source", "--listen", "--config"],
+        ),
+    ];
+    for (cmd, must, must_not) in cases {
+        let h = help(cmd);
+        let listed = flags(&h);
+        for f in *must {
+            assert!(
+                listed.iter().any(|l| l == f),
+                "{cmd} --help lacks {f}:\n{h}"
+            );
+        }
+        for f in *must_not {
+            assert!(
+                !listed.iter().any(|l| l == f),
+                "{cmd} --help lists {f}:\n{h}"
+            );
+        }
+    }
+    let h = help("healthcheck");
+    assert!(
+        !h.contains("Address to serve on") && h.contains("probe"),
+        "{h}"
+    );
+    // Before the command: still accepted where it applies, refused where it does not.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["--source", dir.path().to_str().unwrap(), "check-config"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("metadata/"),
+        "--source before check-config: {err}"
+    );
+    let out = run(&["--otlp-endpoint", "http://127.0.0.1:4318", "once"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--otlp-endpoint") && err.contains("once"),
+        "{err}"
+    );
+}
+
+/// `hash-password` reads a password on stdin and prints a bcrypt hash for basic_auth_users.
+#[test]
+fn hash_password_prints_a_bcrypt_hash() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(BIN)
+        .args(["hash-password", "--cost", "4"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"s3cret pass\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hash = String::from_utf8(out.stdout).unwrap();
+    let hash = hash.trim_end();
+    assert!(
+        hash.starts_with("$2b$04$") && !hash.contains('\n'),
+        "{hash:?}"
+    );
+    assert!(bcrypt::verify("s3cret pass", hash).unwrap());
+    assert!(!bcrypt::verify("s3cret pass\n", hash).unwrap());
+    // Usable as is in a web configuration file.
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web.yml");
+    std::fs::write(&web, format!("basic_auth_users:\n  prometheus: {hash}\n")).unwrap();
+    bedrock_cost_exporter::web_config::WebConfig::load(Some(&web)).unwrap();
+    // Nothing on stdin: an error, no hash of the empty string.
+    let out = std::process::Command::new(BIN)
+        .arg("hash-password")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && out.stdout.is_empty());
+}
+
 #[test]
 fn check_config_accepts_the_example_and_names_bad_keys() {
     let example = repo().join("config/bedrock-cost-exporter.toml");
