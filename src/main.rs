@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `once`, `check-config`, `doctor`, `healthcheck`.
+//! The command line: `serve` (default), `once`, `check-config`, `doctor`, `healthcheck`, `report`.
 //! `anyhow` lives only here.
 
 #![forbid(unsafe_code)]
@@ -128,6 +128,9 @@ enum Command {
     /// Diagnose the setup in one run: source, permissions, manifests, periods, principal column,
     /// tags, unknown usage types, freshness, series. Exits 1 when something blocks the daemon.
     Doctor,
+    /// Write the monthly showback report: one billing period's Bedrock cost grouped by labels or
+    /// budgets, equal to the bill (CSV, Markdown, HTML or JSON). See docs/src/report.md.
+    Report(bedrock_cost_exporter::report::ReportArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -347,6 +350,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let result = once(&config, sources, format, progress);
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
             result
+        }
+        Command::Report(args) => {
+            init_logging(config.log_format, "warn");
+            let rt = runtime()?;
+            let sources = make_sources(&config, rt.handle());
+            let result = bedrock_cost_exporter::report::run(&config, sources, &args);
+            rt.shutdown_timeout(std::time::Duration::from_secs(2));
+            result.map(|()| ExitCode::SUCCESS).map_err(Into::into)
         }
         Command::Serve => {
             init_logging(config.log_format, "info");

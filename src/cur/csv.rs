@@ -16,7 +16,7 @@
 use std::io::Read;
 
 use super::CurError;
-use super::columns as col;
+use super::columns::{self as col, Projection};
 use super::row::{CurRow, FileStats, RowSink};
 use super::time::parse_iso8601_ms;
 
@@ -48,11 +48,23 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// Reads a CSV data file, gzip-compressed when `gzip`; `object` names it in errors.
+/// Reads a CSV data file, gzip-compressed when `gzip`; `object` names it in errors. Decodes the
+/// daemon's columns ([`Projection::Daemon`]).
 pub fn read<R: Read>(
     input: R,
     gzip: bool,
     object: &str,
+    sink: &mut dyn RowSink,
+) -> Result<FileStats, CurError> {
+    read_projected(input, gzip, object, Projection::Daemon, sink)
+}
+
+/// [`read`], decoding the columns of `projection`.
+pub fn read_projected<R: Read>(
+    input: R,
+    gzip: bool,
+    object: &str,
+    projection: Projection,
     sink: &mut dyn RowSink,
 ) -> Result<FileStats, CurError> {
     let mut counting = Counting {
@@ -75,10 +87,11 @@ pub fn read<R: Read>(
                 flate2::read::MultiGzDecoder::new(buffered),
                 gzip,
                 object,
+                projection,
                 sink,
             )
         } else {
-            read_records(buffered, gzip, object, sink)
+            read_records(buffered, gzip, object, projection, sink)
         }
     })();
     let stats = match (result, counting.failed.take()) {
@@ -307,6 +320,7 @@ fn read_records(
     reader: impl Read,
     gzip: bool,
     object: &str,
+    projection: Projection,
     sink: &mut dyn RowSink,
 ) -> Result<FileStats, CurError> {
     let io_err = |line: u64, io: std::io::Error| {
@@ -355,8 +369,12 @@ fn read_records(
         }
     }
     let mut missing = Vec::new();
-    // Each column's index in the record, in the order of `columns::ALL`.
+    // Each column's index in the record, in the order of `columns::ALL`; `None` for a column
+    // the projection leaves out.
     let at: [Option<usize>; col::ALL.len()] = col::ALL.map(|name| {
+        if !projection.includes(name) {
+            return None;
+        }
         let i = idx(name);
         if i.is_none() && name != col::PRODUCT_PRODUCT_NAME && name != col::PRODUCT {
             missing.push(name);
@@ -533,6 +551,15 @@ fn read_records(
                 last_start.1
             },
             usage_end_ms,
+            public_on_demand_cost: float(
+                cell!(PUBLIC_ON_DEMAND_COST),
+                at!(PUBLIC_ON_DEMAND_COST).is_some(),
+                col::PUBLIC_ON_DEMAND_COST,
+            )?,
+            invoice_id: at!(INVOICE_ID)
+                .map(|_| cell!(INVOICE_ID))
+                .filter(|s| !s.is_empty()),
+            usage_account_name: cell!(USAGE_ACCOUNT_NAME),
             // The line buffer is reused: no address stays a string's.
             strings_epoch: 0,
         });
