@@ -630,6 +630,70 @@ mod tests {
         }
     }
 
+    /// `report`'s columns are decoded with its projection only; the daemon's read ignores them,
+    /// whatever they hold.
+    #[test]
+    fn report_only_columns_follow_the_projection() {
+        let body = "line_item_product_code,line_item_unblended_cost,bill_invoice_id,line_item_usage_account_name,pricing_public_on_demand_cost\n\
+                    AmazonBedrock,1.5,2026100001,ml-prod,1.75\n\
+                    AmazonBedrock,2.5,,ml-batch,\n";
+        #[derive(Default)]
+        struct Rows(Vec<(Option<String>, String, Option<f64>)>);
+        impl RowSink for Rows {
+            fn wants(&mut self, _: &str, _: &str) -> bool {
+                true
+            }
+            fn row(&mut self, row: &CurRow<'_>) {
+                self.0.push((
+                    row.invoice_id.map(str::to_string),
+                    row.usage_account_name.to_string(),
+                    row.public_on_demand_cost,
+                ));
+            }
+        }
+        let mut daemon = Rows::default();
+        let stats = read(body.as_bytes(), false, "r.csv", &mut daemon).unwrap();
+        assert!(
+            stats
+                .missing_columns
+                .iter()
+                .all(|c| !col::REPORT_ONLY.contains(c))
+        );
+        assert_eq!(
+            daemon.0,
+            [(None, String::new(), None), (None, String::new(), None)]
+        );
+        let mut report = Rows::default();
+        read_projected(
+            body.as_bytes(),
+            false,
+            "r.csv",
+            Projection::Report,
+            &mut report,
+        )
+        .unwrap();
+        assert_eq!(
+            report.0,
+            [
+                (Some("2026100001".into()), "ml-prod".into(), Some(1.75)),
+                (None, "ml-batch".into(), None)
+            ]
+        );
+        // Without the columns, the report's read says they are missing.
+        let bare = "line_item_product_code,line_item_unblended_cost\nAmazonBedrock,1\n";
+        let stats = read_projected(
+            bare.as_bytes(),
+            false,
+            "r.csv",
+            Projection::Report,
+            &mut Rows::default(),
+        )
+        .unwrap();
+        for c in col::REPORT_ONLY {
+            assert!(stats.missing_columns.contains(&c), "{c}");
+        }
+    }
+
     const HEADER: &str = "line_item_line_item_description,line_item_product_code,bill_billing_entity,line_item_usage_type,line_item_iam_principal,line_item_unblended_cost,line_item_usage_end_date,tags";
 
     #[test]

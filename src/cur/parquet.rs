@@ -793,6 +793,90 @@ mod tests {
         );
     }
 
+    /// The daemon's plan reads (and fetches) no chunk of a column only `report` needs, and is not
+    /// troubled by its type; the report's plan reads them and checks them.
+    #[test]
+    fn report_only_columns_are_read_by_the_report_projection_alone() {
+        // A file with the report's columns; `public` is the public on-demand cost column.
+        let file = |public: ArrayRef| {
+            let schema = Arc::new(Schema::new(vec![
+                Field::new(col::PRODUCT_CODE, DataType::Utf8, true),
+                Field::new(col::UNBLENDED_COST, DataType::Float64, true),
+                Field::new(col::INVOICE_ID, DataType::Utf8, true),
+                Field::new(col::USAGE_ACCOUNT_NAME, DataType::Utf8, true),
+                Field::new(col::PUBLIC_ON_DEMAND_COST, public.data_type().clone(), true),
+            ]));
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(StringArray::from(vec!["AmazonBedrock"])),
+                    Arc::new(Float64Array::from(vec![1.5])),
+                    Arc::new(StringArray::from(vec!["2026100001"])),
+                    Arc::new(StringArray::from(vec!["ml-prod"])),
+                    public,
+                ],
+            )
+            .unwrap();
+            let mut out = Vec::new();
+            let mut w = ArrowWriter::try_new(&mut out, schema, None).unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            Bytes::from(out)
+        };
+        type Seen = (Option<String>, String, Option<f64>);
+        struct Rows(Vec<Seen>);
+        impl RowSink for Rows {
+            fn wants(&mut self, _: &str, _: &str) -> bool {
+                true
+            }
+            fn row(&mut self, row: &CurRow<'_>) {
+                self.0.push((
+                    row.invoice_id.map(str::to_string),
+                    row.usage_account_name.to_string(),
+                    row.public_on_demand_cost,
+                ));
+            }
+        }
+        let read = |bytes: &Bytes, projection: Projection| -> Result<(usize, Vec<Seen>), String> {
+            let size = bytes.len() as u64;
+            let range = metadata_range(bytes, size, "mem").unwrap();
+            let meta = &bytes[range.start as usize..range.end as usize];
+            let plan = ParquetPlan::with_projection(meta, size, "r.parquet", projection)
+                .map_err(|e| e.to_string())?;
+            let ranges = plan.ranges(0);
+            let chunks = ranges
+                .iter()
+                .map(|r| bytes.slice(r.start as usize..r.end as usize))
+                .collect();
+            let mut rows = Rows(Vec::new());
+            plan.read_row_group(0, &ranges, chunks, "mem", &mut rows)
+                .unwrap();
+            Ok((ranges.len(), rows.0))
+        };
+        let good = file(Arc::new(Float64Array::from(vec![1.75])));
+        assert_eq!(
+            read(&good, Projection::Daemon).unwrap(),
+            (2, vec![(None, String::new(), None)]),
+            "product code and cost only"
+        );
+        assert_eq!(
+            read(&good, Projection::Report).unwrap(),
+            (
+                5,
+                vec![(Some("2026100001".into()), "ml-prod".into(), Some(1.75))]
+            )
+        );
+        // A report-only column of the wrong type spoils only a read that projects it.
+        let odd = file(Arc::new(StringArray::from(vec!["1.75"])));
+        assert_eq!(read(&odd, Projection::Daemon).unwrap().0, 2);
+        let e = read(&odd, Projection::Report).unwrap_err();
+        assert!(
+            e.contains("column pricing_public_on_demand_cost has type")
+                && e.contains("expected double"),
+            "{e}"
+        );
+    }
+
     const PF: Prefilter = Prefilter {
         product_codes: &["AmazonBedrock", "AmazonBedrockService"],
         billing_entities: &["AWS Marketplace"],
