@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::aggregate::PeriodAggregate;
 use crate::budget::{BudgetSettings, SpikeSettings};
 use crate::config::{Config, PeriodSelection};
-use crate::refresh::{NoProgress, Refresher};
+use crate::refresh::{NoProgress, RefreshError, Refresher};
 use crate::source::Source;
 use crate::status::PeriodStatus;
 
@@ -65,9 +65,19 @@ pub fn load(
     let mut refresher = Refresher::new(sources, opts, selection, config.max_series)
         .with_budgets(quiet, config.now_ms);
     let report = refresher.refresh(&mut NoProgress);
+    // An export that holds periods, but neither of these, has nothing to add (the error is the
+    // refresh's way of saying so); the report says it, and fails only when no export holds the
+    // period.
+    let holds_neither = |e: &crate::refresh::ExportReport| {
+        !e.available_periods.is_empty()
+            && e.errors
+                .iter()
+                .all(|err| matches!(err, RefreshError::NoManifest(_)))
+    };
     let errors: Vec<String> = report
         .exports
         .iter()
+        .filter(|e| !holds_neither(e))
         .flat_map(|e| {
             e.errors.iter().map(move |err| {
                 if config.exports.len() > 1 {
