@@ -732,3 +732,183 @@ fn help_lists_the_flags_and_the_columns() {
     let out = run(&["--help"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("report"));
 }
+
+/// The chart's optional CronJob: off by default; on, one container per report with the chart's
+/// configuration, writing to the volume at /reports, or init containers and an S3 upload under a
+/// service account of its own; valid Kubernetes (kubernetes-validate --strict); incomplete values
+/// refused with what to set.
+#[test]
+fn the_chart_runs_the_report_monthly_when_asked() {
+    if missing(&[Need::Venv, Need::Helm]) {
+        return;
+    }
+    let helm = repo().join(".tools/bin/helm");
+    let chart = repo().join("deploy/helm/bedrock-cost-exporter");
+    let dir = tempfile::tempdir().unwrap();
+    let template = |args: &[&str]| -> (bool, String) {
+        let mut all = vec![
+            "template",
+            "finops",
+            chart.to_str().unwrap(),
+            "--set",
+            "source=s3://billing/cur/cur2",
+        ];
+        all.extend_from_slice(args);
+        let out = Command::new(&helm).args(&all).output().unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (ok, text) = template(&[]);
+    assert!(ok, "{text}");
+    assert!(!text.contains("kind: CronJob"), "off by default");
+    let validate = |name: &str, text: &str| {
+        let f = dir.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        let out = Command::new(python().with_file_name("kubernetes-validate"))
+            .args(["--strict", "--quiet"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let cronjob = |text: &str| -> serde_json::Value {
+        let doc = text
+            .split("\n---")
+            .find(|d| d.contains("kind: CronJob"))
+            .expect("a CronJob");
+        serde_norway::from_str(doc).unwrap()
+    };
+    let (ok, text) = template(&[
+        "--set",
+        "report.enabled=true",
+        "--set",
+        "report.volume.persistentVolumeClaim.claimName=bedrock-cost-reports",
+        "--set",
+        "aws.region=us-east-1",
+    ]);
+    assert!(ok, "{text}");
+    validate("volume.yaml", &text);
+    let cj = cronjob(&text);
+    assert_eq!(cj["spec"]["schedule"], "0 6 3 * *");
+    assert_eq!(cj["spec"]["concurrencyPolicy"], "Forbid");
+    let pod = &cj["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    let containers = pod["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 2, "one per default report");
+    let args: Vec<&str> = containers[0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        args,
+        [
+            "--config",
+            "/etc/bedrock-cost-exporter/config.toml",
+            "report",
+            "--by",
+            "tag_team",
+            "--format",
+            "html",
+            "--out",
+            "/reports/bedrock-{period}-by-team.html"
+        ]
+    );
+    assert_eq!(pod["serviceAccountName"], "bedrock-cost-exporter");
+    assert!(pod.get("initContainers").is_none());
+    let volumes = pod["volumes"].as_array().unwrap();
+    assert!(volumes.iter().any(|v| v["name"] == "reports"
+        && v["persistentVolumeClaim"]["claimName"] == "bedrock-cost-reports"));
+
+    // Upload: the reports first, then the AWS CLI copies them, as the job's own account.
+    let (ok, text) = template(&[
+        "--set",
+        "report.enabled=true",
+        "--set",
+        "report.upload.enabled=true",
+        "--set",
+        "report.upload.destination=s3://reports-bucket/bedrock/",
+        "--set",
+        "report.serviceAccountName=bedrock-cost-report",
+        "--set",
+        "report.reports[0].by={budget,account_id}",
+        "--set",
+        "report.reports[0].format=csv",
+        "--set",
+        "report.reports[0].top=20",
+        "--set",
+        "report.reports[0].file=bedrock-{period}.csv",
+    ]);
+    assert!(ok, "{text}");
+    validate("upload.yaml", &text);
+    let cj = cronjob(&text);
+    let pod = &cj["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "bedrock-cost-report");
+    let init = pod["initContainers"].as_array().unwrap();
+    assert_eq!(init.len(), 1);
+    let args = init[0]["args"].to_string();
+    assert!(
+        args.contains(r#""--by","budget,account_id","--format","csv","--out","/reports/bedrock-{period}.csv","--top","20""#),
+        "{args}"
+    );
+    let upload = &pod["containers"][0];
+    assert_eq!(upload["name"], "upload");
+    assert!(
+        upload["args"]
+            .to_string()
+            .contains("s3://reports-bucket/bedrock/"),
+        "{upload}"
+    );
+
+    // Incomplete values say what to set.
+    for (args, want) in [
+        (vec!["--set", "report.enabled=true"], "report.volume"),
+        (
+            vec![
+                "--set",
+                "report.enabled=true",
+                "--set",
+                "report.upload.enabled=true",
+            ],
+            "destination",
+        ),
+        (
+            vec![
+                "--set",
+                "report.reports[0].format=pdf",
+                "--set",
+                "report.enabled=true",
+            ],
+            "format",
+        ),
+    ] {
+        let (ok, text) = template(&args);
+        assert!(!ok, "{args:?} rendered");
+        assert!(text.contains(want), "{args:?}: {text}");
+    }
+    // The upload policy is apart from the read-only one, and writes only.
+    let read_only = std::fs::read_to_string(repo().join("deploy/iam-policy.json")).unwrap();
+    assert!(!read_only.contains("PutObject"));
+    let upload: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("deploy/iam-policy-report-upload.json")).unwrap(),
+    )
+    .unwrap();
+    let actions: Vec<&Value> = upload["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["Action"])
+        .collect();
+    assert_eq!(actions, [&Value::from("s3:PutObject")]);
+}
