@@ -5,6 +5,9 @@
 #   bench/run.sh                                   # full run (sizes 1M and 10M rows, 5 runs each)
 #   BENCH_SIZES="100000" BENCH_RUNS=2 bench/run.sh # quick run
 #
+# Per dataset: `once`, bench/duckdb_query.py and `report --period 2026-11 --by tag_team` (the
+# same two periods as once) alternate.
+#
 # Environment (all optional):
 #   BENCH_SIZES      total rows per dataset (2 billing periods), space-separated  [1000000 10000000]
 #   BENCH_RUNS       timed runs per tool and dataset (alternating)                [5]
@@ -144,6 +147,10 @@ bench_dataset() {
     [ "$i" -gt 0 ] || log "$name: warm-up"
     timed "$name" exporter "$i" "$EXPORTER" once --source "$dir" --config "$CFG_BATCH" --progress never
     timed "$name" duckdb "$i" "$PY" "$BENCH_DIR/duckdb_query.py" "$dir"
+    # The monthly report over the same two periods (2026-11 and the 2026-10 it compares with),
+    # with the columns only it reads: the target is <= 1.2 x once's wall.
+    timed "$name" report "$i" "$EXPORTER" report --source "$dir" --config "$CFG_BATCH" \
+      --period 2026-11 --by tag_team --format csv
   done
 }
 

@@ -14,18 +14,19 @@
 //! (docs/src/metrics.md, "Cardinality").
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
 // Interning and series lookup run per Bedrock row: a fast non-cryptographic hash (keys are our own
 // strings and ids, not attacker-chosen request data).
 use hashbrown::HashTable;
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use crate::bedrock::principal::{self, PrincipalKind, UNATTRIBUTED};
 use crate::bedrock::tags::TagRules;
 use crate::bedrock::{self, Classified, model};
+use crate::cur::columns::Projection;
 use crate::cur::{CurRow, Prefilter, RowSink};
 use crate::names::{OVERFLOW, SERIES_LABELS, label};
 use crate::sum::Sum;
@@ -38,7 +39,26 @@ pub struct AggregateOptions {
     pub fold_sessions: bool,
     /// `models.rename`: canonical (or as-billed) model name → the name to export.
     pub model_rename: BTreeMap<String, String>,
+    /// Also keep what `report` needs and the metrics do not: per series the public on-demand
+    /// cost and the cost of token line items ([`SeriesRef::detail`]), per period the account
+    /// names and invoice ids ([`PeriodStats`]). Needs the columns of [`Projection::Report`]
+    /// ([`AggregateOptions::projection`]); the daemon leaves it off and pays nothing for it.
+    pub detail: bool,
 }
+
+impl AggregateOptions {
+    /// The columns the decoders must read for these options.
+    pub fn projection(&self) -> Projection {
+        if self.detail {
+            Projection::Report
+        } else {
+            Projection::Daemon
+        }
+    }
+}
+
+/// Distinct invoice ids kept per period (a bill has one per seller of record and payer).
+pub const MAX_INVOICE_IDS: usize = 100;
 
 /// Distinct unknown usage types kept per period; the rest are counted under [`OVERFLOW`].
 pub const MAX_UNKNOWN_USAGE_TYPES: usize = 100;
@@ -196,6 +216,14 @@ pub struct PeriodStats {
     /// `tags` keys seen on Bedrock line items (with a value), by number of line items; the
     /// first [`MAX_UNKNOWN_USAGE_TYPES`]·10 keys, the rest under `__other__`. `doctor` shows them.
     pub tag_keys: BTreeMap<String, u64>,
+    /// With [`AggregateOptions::detail`]: Bedrock line items with a `bill_invoice_id`.
+    pub invoiced_rows: u64,
+    /// With [`AggregateOptions::detail`]: the distinct `bill_invoice_id`s of Bedrock line items
+    /// (at most [`MAX_INVOICE_IDS`]).
+    pub invoice_ids: BTreeSet<String>,
+    /// With [`AggregateOptions::detail`]: `line_item_usage_account_id` →
+    /// `line_item_usage_account_name` → Bedrock line items carrying that name.
+    pub account_names: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 impl PeriodStats {
@@ -213,6 +241,18 @@ impl PeriodStats {
         }
         for (key, n) in &other.tag_keys {
             add_tag_key(&mut self.tag_keys, key, *n);
+        }
+        self.invoiced_rows += other.invoiced_rows;
+        for id in &other.invoice_ids {
+            if self.invoice_ids.len() < MAX_INVOICE_IDS {
+                self.invoice_ids.insert(id.clone());
+            }
+        }
+        for (account, names) in &other.account_names {
+            let into = self.account_names.entry(account.clone()).or_default();
+            for (name, n) in names {
+                *into.entry(name.clone()).or_default() += n;
+            }
         }
     }
 }
@@ -425,6 +465,26 @@ impl Sums {
     }
 }
 
+/// What `report` sums per series besides [`Sums`] ([`AggregateOptions::detail`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Detail {
+    /// `pricing_public_on_demand_cost` of the series' line items (NULL counts 0).
+    pub public_cost: Sum,
+    /// Line items whose `pricing_public_on_demand_cost` was not NULL.
+    pub public_cost_rows: u64,
+    /// `line_item_unblended_cost` of the series' token line items (those whose usage counts in
+    /// [`Series::tokens`]).
+    pub token_cost: Sum,
+}
+
+impl Detail {
+    pub fn absorb(&mut self, other: &Detail) {
+        self.public_cost.merge(&other.public_cost);
+        self.public_cost_rows += other.public_cost_rows;
+        self.token_cost.merge(&other.token_cost);
+    }
+}
+
 /// One worker's part of a period: what [`PeriodAggregator::into_part`] returns and
 /// [`PeriodAggregate::merge`] combines.
 #[derive(Debug, Default)]
@@ -434,13 +494,15 @@ pub struct PeriodPart {
     classes: Classes,
     tag_sets: TagSets,
     entries: Vec<(Key, Sums)>,
+    /// With [`AggregateOptions::detail`], one per entry (same index); else empty.
+    detail: Vec<Detail>,
     /// Index into `entries` by key hash.
     index: HashTable<u32>,
 }
 
 impl PeriodPart {
-    /// The sums of a key, created empty when new.
-    fn sums(&mut self, key: &Key) -> (&mut Sums, bool) {
+    /// The index of a key's entry, created empty when new (with its detail when `detail`).
+    fn entry(&mut self, key: &Key, detail: bool) -> (usize, bool) {
         let hash = key_hash(key);
         let entries = &self.entries;
         let found = self
@@ -452,13 +514,16 @@ impl PeriodPart {
             None => {
                 let i = self.entries.len() as u32;
                 self.entries.push((*key, Sums::default()));
+                if detail {
+                    self.detail.resize(self.entries.len(), Detail::default());
+                }
                 let entries = &self.entries;
                 self.index
                     .insert_unique(hash, i, |&j| key_hash(&entries[j as usize].0));
                 (i, true)
             }
         };
-        (&mut self.entries[i as usize].1, new)
+        (i as usize, new)
     }
 
     /// Adds another part of the same period: its ids are mapped into this part's; a series of
@@ -469,10 +534,12 @@ impl PeriodPart {
             classes,
             tag_sets,
             entries,
+            detail,
             index,
             ..
         } = other;
         drop(index);
+        let with_detail = !detail.is_empty();
         let map: Vec<u32> = strings
             .strings
             .iter()
@@ -493,16 +560,20 @@ impl PeriodPart {
                 self.tag_sets.id(&set)
             })
             .collect();
-        for (key, mut sums) in entries {
+        for (j, (key, mut sums)) in entries.into_iter().enumerate() {
             let mut ids = key.map(id);
             ids[K_CLASS] = class_map[key[K_CLASS] as usize];
             ids[K_TAGS] = tag_map[key[K_TAGS] as usize];
             for (unit, _) in &mut sums.usage {
                 *unit = id(*unit);
             }
-            match self.sums(&ids) {
-                (acc, false) => acc.absorb(&sums),
-                (acc, true) => *acc = sums,
+            let (i, new) = self.entry(&ids, with_detail);
+            match new {
+                false => self.entries[i].1.absorb(&sums),
+                true => self.entries[i].1 = sums,
+            }
+            if with_detail {
+                self.detail[i].absorb(&detail[j]);
             }
         }
     }
@@ -601,6 +672,8 @@ pub struct PeriodAggregate {
     pub stats: PeriodStats,
     dict: Dict,
     entries: Vec<(Key, Sums)>,
+    /// One per entry with [`AggregateOptions::detail`], else empty.
+    detail: Vec<Detail>,
 }
 
 impl PeriodAggregate {
@@ -620,6 +693,7 @@ impl PeriodAggregate {
             classes,
             tag_sets,
             mut entries,
+            mut detail,
             index,
             ..
         } = base;
@@ -639,13 +713,20 @@ impl PeriodAggregate {
             sums.usage.shrink_to_fit();
             sums.daily.shrink_to_fit();
         }
-        entries.sort_unstable_by(|a, b| dict.cmp_keys(&a.0, &b.0));
+        if detail.is_empty() {
+            entries.sort_unstable_by(|a, b| dict.cmp_keys(&a.0, &b.0));
+        } else {
+            let mut paired: Vec<((Key, Sums), Detail)> = entries.into_iter().zip(detail).collect();
+            paired.sort_unstable_by(|a, b| dict.cmp_keys(&a.0.0, &b.0.0));
+            (entries, detail) = paired.into_iter().unzip();
+        }
         entries.shrink_to_fit();
         PeriodAggregate {
             period: period.to_string(),
             stats,
             dict,
             entries,
+            detail,
         }
     }
 
@@ -660,11 +741,15 @@ impl PeriodAggregate {
 
     /// The series, sorted by labels.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = SeriesRef<'_>> + '_ {
-        self.entries.iter().map(|(key, sums)| SeriesRef {
-            dict: &self.dict,
-            key,
-            sums,
-        })
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(i, (key, sums))| SeriesRef {
+                dict: &self.dict,
+                key,
+                sums,
+                detail: self.detail.get(i),
+            })
     }
 
     /// The `i`th series in label order.
@@ -674,6 +759,7 @@ impl PeriodAggregate {
             dict: &self.dict,
             key,
             sums,
+            detail: self.detail.get(i),
         }
     }
 
@@ -689,6 +775,7 @@ pub struct SeriesRef<'a> {
     dict: &'a Dict,
     key: &'a Key,
     sums: &'a Sums,
+    detail: Option<&'a Detail>,
 }
 
 /// Which labels an overflow bucket keeps (see [`crate::snapshot`]).
@@ -722,6 +809,21 @@ impl<'a> SeriesRef<'a> {
 
     pub fn daily(&self) -> &'a [DaySum] {
         &self.sums.daily
+    }
+
+    /// Usage normalised to tokens, for series of token line items.
+    pub fn tokens(&self) -> Option<&'a Sum> {
+        self.sums.tokens.as_ref()
+    }
+
+    /// What `report` sums besides; `None` unless aggregated with [`AggregateOptions::detail`].
+    pub fn detail(&self) -> Option<&'a Detail> {
+        self.detail
+    }
+
+    /// The tag labels, `(label, value)`, sorted by label.
+    pub fn tags(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.dict.tags(self.key)
     }
 
     /// Orders by labels (then currency), across periods too.
@@ -880,6 +982,9 @@ pub struct PeriodAggregator<'o> {
     /// (usage type, product name, region) → class id and classification.
     classes: FxHashMap<(u32, u32, u32), (u32, Arc<Classified>)>,
     tag_scratch: Vec<(u32, u32)>,
+    /// With `opts.detail`: (account id, account name) string ids → line items; invoice id ids.
+    account_names: FxHashMap<(u32, u32), u64>,
+    invoice_ids: FxHashSet<u32>,
 }
 
 impl<'o> PeriodAggregator<'o> {
@@ -894,6 +999,8 @@ impl<'o> PeriodAggregator<'o> {
             tag_addr: AddrCache::default(),
             classes: FxHashMap::default(),
             tag_scratch: Vec::new(),
+            account_names: FxHashMap::default(),
+            invoice_ids: FxHashSet::default(),
         }
     }
 
@@ -956,6 +1063,21 @@ impl<'o> PeriodAggregator<'o> {
     pub fn into_part(mut self) -> PeriodPart {
         for (key, (_, n)) in self.tag_keys.strings.iter().zip(&self.tag_key_labels) {
             add_tag_key(&mut self.part.stats.tag_keys, key, *n);
+        }
+        let strings = &self.part.strings;
+        let stats = &mut self.part.stats;
+        for (&(account, name), &n) in &self.account_names {
+            *stats
+                .account_names
+                .entry(strings.get(account).to_string())
+                .or_default()
+                .entry(strings.get(name).to_string())
+                .or_default() += n;
+        }
+        let mut ids: Vec<&Arc<str>> = self.invoice_ids.iter().map(|&i| strings.get(i)).collect();
+        ids.sort();
+        for id in ids.into_iter().take(MAX_INVOICE_IDS) {
+            stats.invoice_ids.insert(id.to_string());
         }
         self.part
     }
@@ -1070,7 +1192,35 @@ impl RowSink for PeriodAggregator<'_> {
                 row.unblended_cost
             }
         };
-        let (sums, _) = self.part.sums(&ids);
+        let detail = self.opts.detail;
+        if detail {
+            if !row.usage_account_name.is_empty() {
+                let name = self.row_id(epoch, row.usage_account_name);
+                *self
+                    .account_names
+                    .entry((ids[K_ACCOUNT], name))
+                    .or_default() += 1;
+            }
+            if let Some(invoice) = row.invoice_id.map(str::trim).filter(|s| !s.is_empty()) {
+                self.part.stats.invoiced_rows += 1;
+                if self.invoice_ids.len() < MAX_INVOICE_IDS {
+                    let id = self.row_id(epoch, invoice);
+                    self.invoice_ids.insert(id);
+                }
+            }
+        }
+        let (i, _) = self.part.entry(&ids, detail);
+        if detail {
+            let d = &mut self.part.detail[i];
+            if let Some(p) = row.public_on_demand_cost {
+                d.public_cost.add(p);
+                d.public_cost_rows += 1;
+            }
+            if factor.is_some() {
+                d.token_cost.add(row.unblended_cost);
+            }
+        }
+        let sums = &mut self.part.entries[i].1;
         self.tag_scratch = scratch;
         sums.cost.add(row.unblended_cost);
         sums.net_cost.add(net);

@@ -1628,6 +1628,7 @@ pub fn check(raw: RawConfig) -> Result<Config, ConfigError> {
             },
             fold_sessions: raw.fold_sessions,
             model_rename: raw.models.rename,
+            detail: false,
         },
         log_format,
         header_read_timeout,

@@ -31,6 +31,8 @@
 //! - [`refresh`] — plans, caches and schedules one refresh (row-group units on a worker pool).
 //! - [`daemon`] — runs refreshes and publishes them (`once` and `serve` alike), progress reporting.
 //! - [`doctor`] — one-run diagnosis of the setup (`bedrock-cost-exporter doctor`).
+//! - [`report`] — the monthly showback report (`bedrock-cost-exporter report`): the daemon's
+//!   readers and aggregates, with a few more columns, grouped by any label or budget.
 //! - [`server`] — hyper: `/metrics`, `/healthz`, `/readyz`, `/-/reload`; TLS, basic auth, connection bound.
 //! - [`web_config`] — the exporter-toolkit web configuration file (`--web.config.file`), and a probe client speaking it.
 //!
@@ -54,6 +56,7 @@ pub mod doctor;
 pub mod metrics;
 pub mod names;
 pub mod refresh;
+pub mod report;
 pub mod server;
 pub mod snapshot;
 pub mod source;

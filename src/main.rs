@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `once`, `check-config`, `doctor`, `healthcheck`, `hash-password`.
+//! The command line: `serve` (default), `once`, `check-config`, `doctor`, `healthcheck`, `report`,
+//! `hash-password`.
 //! `anyhow` lives only here.
 
 #![forbid(unsafe_code)]
@@ -210,6 +211,16 @@ enum Command {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(4..=31))]
         cost: u32,
     },
+    /// Write the monthly showback report: one billing period's Bedrock cost grouped by labels or
+    /// budgets, equal to the bill (CSV, Markdown, HTML or JSON). See docs/src/report.md.
+    Report {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        report: bedrock_cost_exporter::report::ReportArgs,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -361,6 +372,7 @@ fn resolve(cli: Cli) -> Result<Command, String> {
         Command::Serve(_) => ("serve", &top.given()),
         Command::Once { .. } => ("once", &SOURCE),
         Command::Doctor { .. } => ("doctor", &SOURCE),
+        Command::Report { .. } => ("report", &SOURCE),
         Command::CheckConfig(_) => (
             "check-config",
             &[
@@ -401,6 +413,15 @@ fn resolve(cli: Cli) -> Result<Command, String> {
         Command::Doctor { config, source } => Command::Doctor {
             config: config.or(&top.config),
             source: source.or(&top.source),
+        },
+        Command::Report {
+            config,
+            source,
+            report,
+        } => Command::Report {
+            config: config.or(&top.config),
+            source: source.or(&top.source),
+            report,
         },
         Command::CheckConfig(args) => Command::CheckConfig(CheckArgs {
             config: args.config.or(&top.config),
@@ -481,6 +502,19 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             let result = once(&config, sources, format, progress);
             rt.shutdown_timeout(std::time::Duration::from_secs(2));
             result
+        }
+        Command::Report {
+            config,
+            source,
+            report,
+        } => {
+            let config = load_config(&config, &overrides(&source, None, None))?;
+            init_logging(config.log_format, "warn");
+            let rt = runtime()?;
+            let sources = make_sources(&config, rt.handle());
+            let result = bedrock_cost_exporter::report::run(&config, sources, &report);
+            rt.shutdown_timeout(std::time::Duration::from_secs(2));
+            result.map(|()| ExitCode::SUCCESS).map_err(Into::into)
         }
         Command::Serve(args) => {
             let overrides = overrides(&args.source, args.listen.clone(), Some(&args.otlp));

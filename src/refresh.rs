@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use crate::aggregate::{AggregateOptions, PeriodAggregate, PeriodAggregator, PeriodPart};
 use crate::budget::BudgetSettings;
 use crate::config::PeriodSelection;
+use crate::cur::columns::Projection;
 use crate::cur::parquet::{FOOTER_GUESS, ParquetPlan, metadata_range};
 use crate::cur::{self, CurError, FileStats, Format, manifest};
 use crate::names::stage;
@@ -143,6 +144,10 @@ pub struct ExportReport {
     pub has_data: bool,
     /// The export's periods in the snapshot.
     pub periods: Vec<PeriodStatus>,
+    /// Their aggregates (before the series cap), in the order of `periods`.
+    pub aggregates: Vec<Arc<PeriodAggregate>>,
+    /// The billing periods the export holds (a manifest, or bare files), whether selected or not.
+    pub available_periods: Vec<String>,
     /// S3 requests and bytes so far, for an S3 source.
     pub s3: Option<crate::source::S3Stats>,
 }
@@ -336,6 +341,7 @@ impl Refresher {
                 }
                 aggs.push(aggregate.clone());
                 report.periods.push(status.clone());
+                report.aggregates.push(aggregate.clone());
             }
         }
         if reports.iter().all(|r| !r.has_data) {
@@ -440,6 +446,7 @@ impl Refresher {
                 bare.insert(period, p.files);
             }
         }
+        report.available_periods = latest.keys().cloned().collect();
         let selected = self.periods.select(latest.keys());
         if selected.is_empty() {
             let e = RefreshError::NoManifest(format!(
@@ -559,7 +566,9 @@ impl Refresher {
             files
                 .par_iter()
                 .map(|&(period, key)| {
-                    let opened = guarded(&source.location(key), || open_file(source, period, key));
+                    let opened = guarded(&source.location(key), || {
+                        open_file(source, period, key, self.opts.projection())
+                    });
                     (period, opened)
                 })
                 .collect()
@@ -815,7 +824,12 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Opens one data file: its format from its name; for Parquet, its footer.
-fn open_file(source: &Source, period: usize, key: &str) -> Result<DataFile, RefreshError> {
+fn open_file(
+    source: &Source,
+    period: usize,
+    key: &str,
+    projection: Projection,
+) -> Result<DataFile, RefreshError> {
     let object = source.location(key);
     let format = Format::of_key(key).ok_or_else(|| {
         RefreshError::Decode(CurError::UnknownFormat {
@@ -840,7 +854,8 @@ fn open_file(source: &Source, period: usize, key: &str) -> Result<DataFile, Refr
                 let n = b.len() as u64;
                 (b, n)
             };
-            let plan = ParquetPlan::new(&metadata, size, &object).map_err(RefreshError::Decode)?;
+            let plan = ParquetPlan::with_projection(&metadata, size, &object, projection)
+                .map_err(RefreshError::Decode)?;
             (FileKind::Parquet(plan), tail.len() as u64 + extra)
         }
         Format::CsvGz => (FileKind::Csv { gzip: true }, 0),
@@ -859,6 +874,7 @@ fn read_unit(
     source: &Source,
     file: &DataFile,
     row_group: Option<usize>,
+    projection: Projection,
     sink: &mut dyn cur::RowSink,
 ) -> Result<FileStats, RefreshError> {
     let object = source.location(&file.key);
@@ -888,7 +904,8 @@ fn read_unit(
         }
         (FileKind::Csv { gzip }, _) => {
             let input = source.open(&file.key).map_err(RefreshError::Read)?;
-            cur::csv::read(input, *gzip, &object, sink).map_err(RefreshError::Decode)
+            cur::csv::read_projected(input, *gzip, &object, projection, sink)
+                .map_err(RefreshError::Decode)
         }
         (FileKind::Parquet(_), None) => unreachable!("Parquet units are row groups"),
     }
@@ -914,7 +931,10 @@ fn run_worker<'u>(
         }
         let agg = aggs[i].get_or_insert_with(|| PeriodAggregator::new(&plans[i].period, opts));
         let object = source.location(&file.key);
-        match guarded(&object, || read_unit(source, file, unit.row_group, agg)) {
+        let projection = opts.projection();
+        match guarded(&object, || {
+            read_unit(source, file, unit.row_group, projection, agg)
+        }) {
             Ok(stats) => {
                 let _ = done.send((unit.file, stats));
             }
@@ -958,6 +978,12 @@ fn add_file(status: &mut PeriodStatus, stats: &FileStats) {
         .contains(&cur::columns::NET_UNBLENDED_COST)
     {
         status.net_cost_column = false;
+    }
+    for c in &stats.missing_columns {
+        if !status.missing_columns.contains(c) {
+            status.missing_columns.push(c);
+            status.missing_columns.sort_unstable();
+        }
     }
 }
 

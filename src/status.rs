@@ -25,6 +25,8 @@ pub struct PeriodStatus {
     pub principal_column: bool,
     /// Whether every data file had `line_item_net_unblended_cost`.
     pub net_cost_column: bool,
+    /// Projected columns some data file lacks (sorted).
+    pub missing_columns: Vec<&'static str>,
     /// The manifest marks the data as example data, not a bill
     /// ([`crate::cur::manifest::SAMPLE_MARKER`]).
     pub sample: bool,

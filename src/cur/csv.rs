@@ -16,7 +16,7 @@
 use std::io::Read;
 
 use super::CurError;
-use super::columns as col;
+use super::columns::{self as col, Projection};
 use super::row::{CurRow, FileStats, RowSink};
 use super::time::parse_iso8601_ms;
 
@@ -48,11 +48,23 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// Reads a CSV data file, gzip-compressed when `gzip`; `object` names it in errors.
+/// Reads a CSV data file, gzip-compressed when `gzip`; `object` names it in errors. Decodes the
+/// daemon's columns ([`Projection::Daemon`]).
 pub fn read<R: Read>(
     input: R,
     gzip: bool,
     object: &str,
+    sink: &mut dyn RowSink,
+) -> Result<FileStats, CurError> {
+    read_projected(input, gzip, object, Projection::Daemon, sink)
+}
+
+/// [`read`], decoding the columns of `projection`.
+pub fn read_projected<R: Read>(
+    input: R,
+    gzip: bool,
+    object: &str,
+    projection: Projection,
     sink: &mut dyn RowSink,
 ) -> Result<FileStats, CurError> {
     let mut counting = Counting {
@@ -75,10 +87,11 @@ pub fn read<R: Read>(
                 flate2::read::MultiGzDecoder::new(buffered),
                 gzip,
                 object,
+                projection,
                 sink,
             )
         } else {
-            read_records(buffered, gzip, object, sink)
+            read_records(buffered, gzip, object, projection, sink)
         }
     })();
     let stats = match (result, counting.failed.take()) {
@@ -307,6 +320,7 @@ fn read_records(
     reader: impl Read,
     gzip: bool,
     object: &str,
+    projection: Projection,
     sink: &mut dyn RowSink,
 ) -> Result<FileStats, CurError> {
     let io_err = |line: u64, io: std::io::Error| {
@@ -355,8 +369,12 @@ fn read_records(
         }
     }
     let mut missing = Vec::new();
-    // Each column's index in the record, in the order of `columns::ALL`.
+    // Each column's index in the record, in the order of `columns::ALL`; `None` for a column
+    // the projection leaves out.
     let at: [Option<usize>; col::ALL.len()] = col::ALL.map(|name| {
+        if !projection.includes(name) {
+            return None;
+        }
         let i = idx(name);
         if i.is_none() && name != col::PRODUCT_PRODUCT_NAME && name != col::PRODUCT {
             missing.push(name);
@@ -533,6 +551,15 @@ fn read_records(
                 last_start.1
             },
             usage_end_ms,
+            public_on_demand_cost: float(
+                cell!(PUBLIC_ON_DEMAND_COST),
+                at!(PUBLIC_ON_DEMAND_COST).is_some(),
+                col::PUBLIC_ON_DEMAND_COST,
+            )?,
+            invoice_id: at!(INVOICE_ID)
+                .map(|_| cell!(INVOICE_ID))
+                .filter(|s| !s.is_empty()),
+            usage_account_name: cell!(USAGE_ACCOUNT_NAME),
             // The line buffer is reused: no address stays a string's.
             strings_epoch: 0,
         });
@@ -600,6 +627,70 @@ mod tests {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
             ));
+        }
+    }
+
+    /// `report`'s columns are decoded with its projection only; the daemon's read ignores them,
+    /// whatever they hold.
+    #[test]
+    fn report_only_columns_follow_the_projection() {
+        let body = "line_item_product_code,line_item_unblended_cost,bill_invoice_id,line_item_usage_account_name,pricing_public_on_demand_cost\n\
+                    AmazonBedrock,1.5,2026100001,ml-prod,1.75\n\
+                    AmazonBedrock,2.5,,ml-batch,\n";
+        #[derive(Default)]
+        struct Rows(Vec<(Option<String>, String, Option<f64>)>);
+        impl RowSink for Rows {
+            fn wants(&mut self, _: &str, _: &str) -> bool {
+                true
+            }
+            fn row(&mut self, row: &CurRow<'_>) {
+                self.0.push((
+                    row.invoice_id.map(str::to_string),
+                    row.usage_account_name.to_string(),
+                    row.public_on_demand_cost,
+                ));
+            }
+        }
+        let mut daemon = Rows::default();
+        let stats = read(body.as_bytes(), false, "r.csv", &mut daemon).unwrap();
+        assert!(
+            stats
+                .missing_columns
+                .iter()
+                .all(|c| !col::REPORT_ONLY.contains(c))
+        );
+        assert_eq!(
+            daemon.0,
+            [(None, String::new(), None), (None, String::new(), None)]
+        );
+        let mut report = Rows::default();
+        read_projected(
+            body.as_bytes(),
+            false,
+            "r.csv",
+            Projection::Report,
+            &mut report,
+        )
+        .unwrap();
+        assert_eq!(
+            report.0,
+            [
+                (Some("2026100001".into()), "ml-prod".into(), Some(1.75)),
+                (None, "ml-batch".into(), None)
+            ]
+        );
+        // Without the columns, the report's read says they are missing.
+        let bare = "line_item_product_code,line_item_unblended_cost\nAmazonBedrock,1\n";
+        let stats = read_projected(
+            bare.as_bytes(),
+            false,
+            "r.csv",
+            Projection::Report,
+            &mut Rows::default(),
+        )
+        .unwrap();
+        for c in col::REPORT_ONLY {
+            assert!(stats.missing_columns.contains(&c), "{c}");
         }
     }
 

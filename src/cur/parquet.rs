@@ -31,7 +31,7 @@ use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::statistics::Statistics;
 
 use super::CurError;
-use super::columns as col;
+use super::columns::{self as col, Projection};
 use super::row::{CurRow, FileStats, Prefilter, RowSink};
 use super::time::parse_iso8601_ms;
 
@@ -80,8 +80,19 @@ pub struct ParquetPlan {
 }
 
 impl ParquetPlan {
-    /// A plan from the file's metadata bytes (see [`metadata_range`]) and its size.
+    /// A plan from the file's metadata bytes (see [`metadata_range`]) and its size, reading the
+    /// daemon's columns ([`Projection::Daemon`]).
     pub fn new(metadata: &[u8], size: u64, object: &str) -> Result<ParquetPlan, CurError> {
+        Self::with_projection(metadata, size, object, Projection::Daemon)
+    }
+
+    /// A plan reading the columns of `projection` (the chunks [`ParquetPlan::ranges`] names).
+    pub fn with_projection(
+        metadata: &[u8],
+        size: u64,
+        object: &str,
+        projection: Projection,
+    ) -> Result<ParquetPlan, CurError> {
         let file_err = |source| CurError::ParquetFile {
             object: object.to_string(),
             source,
@@ -89,7 +100,7 @@ impl ParquetPlan {
         let md = ParquetMetaDataReader::decode_metadata(metadata).map_err(file_err)?;
         let meta = ArrowReaderMetadata::try_new(Arc::new(md), ArrowReaderOptions::new())
             .map_err(file_err)?;
-        let (meta, mask, stats) = plan(meta, object)?;
+        let (meta, mask, stats) = plan(meta, object, projection)?;
         Ok(ParquetPlan {
             meta,
             mask,
@@ -383,9 +394,10 @@ fn row_filter(meta: &ArrowReaderMetadata, prefilter: Option<Prefilter>) -> Optio
 fn plan(
     meta: ArrowReaderMetadata,
     object: &str,
+    projected: Projection,
 ) -> Result<(ArrowReaderMetadata, ProjectionMask, FileStats), CurError> {
     let meta = with_dictionaries(meta, object)?;
-    let (roots, missing) = projection(meta.schema(), object)?;
+    let (roots, missing) = projection(meta.schema(), object, projected)?;
     let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
     let stats = FileStats {
         missing_columns: missing,
@@ -395,7 +407,11 @@ fn plan(
 }
 
 /// Top-level column indices to read, and the optional columns that are absent.
-fn projection(schema: &Schema, object: &str) -> Result<(Vec<usize>, Vec<&'static str>), CurError> {
+fn projection(
+    schema: &Schema,
+    object: &str,
+    projected: Projection,
+) -> Result<(Vec<usize>, Vec<&'static str>), CurError> {
     for &column in col::REQUIRED {
         if schema.index_of(column).is_err() {
             return Err(CurError::MissingColumn {
@@ -404,10 +420,10 @@ fn projection(schema: &Schema, object: &str) -> Result<(Vec<usize>, Vec<&'static
             });
         }
     }
-    check_types(schema, object)?;
+    check_types(schema, object, projected)?;
     let mut roots = Vec::new();
     let mut missing = Vec::new();
-    for name in col::ALL {
+    for &name in projected.columns() {
         match schema.index_of(name) {
             Ok(i) => roots.push(i),
             Err(_) if name == col::PRODUCT_PRODUCT_NAME || name == col::PRODUCT => {}
@@ -419,19 +435,25 @@ fn projection(schema: &Schema, object: &str) -> Result<(Vec<usize>, Vec<&'static
 
 /// Checks the types of the string and number columns once per file, from the schema: a file whose
 /// product code is a number is not a CUR file even when no row of it is Bedrock (the row checks
-/// only see the rows the prefilter keeps).
-fn check_types(schema: &Schema, object: &str) -> Result<(), CurError> {
+/// only see the rows the prefilter keeps). Only the projected columns: a column the read skips
+/// cannot spoil it.
+fn check_types(schema: &Schema, object: &str, projected: Projection) -> Result<(), CurError> {
     let is_string =
         |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
     for field in schema.fields() {
-        let Some(&column) = col::ALL.iter().find(|c| **c == field.name().as_str()) else {
+        let Some(&column) = projected
+            .columns()
+            .iter()
+            .find(|c| **c == field.name().as_str())
+        else {
             continue;
         };
         let t = field.data_type();
         let (ok, expected) = match column {
-            col::UNBLENDED_COST | col::NET_UNBLENDED_COST | col::USAGE_AMOUNT => {
-                (t.is_numeric(), "double")
-            }
+            col::UNBLENDED_COST
+            | col::NET_UNBLENDED_COST
+            | col::USAGE_AMOUNT
+            | col::PUBLIC_ON_DEMAND_COST => (t.is_numeric(), "double"),
             col::USAGE_START_DATE | col::USAGE_END_DATE | col::PRODUCT | col::TAGS => continue,
             _ => (
                 is_string(t) || matches!(t, DataType::Dictionary(_, v) if is_string(v)),
@@ -626,6 +648,10 @@ fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<(), Batch
     let end = millis(batch, col::USAGE_END_DATE)?;
     let start = millis(batch, col::USAGE_START_DATE)?;
     let end = end.as_ref().map(|e| e.as_primitive::<Int64Type>());
+    // Projected by `report` only: absent from the daemon's batches.
+    let public_cost = floats(batch, col::PUBLIC_ON_DEMAND_COST)?;
+    let invoice = strings(batch, col::INVOICE_ID)?;
+    let account_name = strings(batch, col::USAGE_ACCOUNT_NAME)?;
 
     let f64_at = |a: &Option<ArrayRef>, i: usize| -> Option<f64> {
         let p = a.as_ref()?.as_primitive::<Float64Type>();
@@ -674,6 +700,9 @@ fn decode_batch(batch: &RecordBatch, sink: &mut dyn RowSink) -> Result<(), Batch
                 p.is_valid(i).then(|| p.value(i))
             }),
             usage_end_ms: end.and_then(|e| e.is_valid(i).then(|| e.value(i))),
+            public_on_demand_cost: f64_at(&public_cost, i),
+            invoice_id: opt_str(&invoice, i),
+            usage_account_name: opt_str(&account_name, i).unwrap_or(""),
             strings_epoch,
         });
     }
@@ -760,6 +789,90 @@ mod tests {
             e.contains(
                 "int.parquet: column line_item_product_code has type Int32, expected string"
             ),
+            "{e}"
+        );
+    }
+
+    /// The daemon's plan reads (and fetches) no chunk of a column only `report` needs, and is not
+    /// troubled by its type; the report's plan reads them and checks them.
+    #[test]
+    fn report_only_columns_are_read_by_the_report_projection_alone() {
+        // A file with the report's columns; `public` is the public on-demand cost column.
+        let file = |public: ArrayRef| {
+            let schema = Arc::new(Schema::new(vec![
+                Field::new(col::PRODUCT_CODE, DataType::Utf8, true),
+                Field::new(col::UNBLENDED_COST, DataType::Float64, true),
+                Field::new(col::INVOICE_ID, DataType::Utf8, true),
+                Field::new(col::USAGE_ACCOUNT_NAME, DataType::Utf8, true),
+                Field::new(col::PUBLIC_ON_DEMAND_COST, public.data_type().clone(), true),
+            ]));
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(StringArray::from(vec!["AmazonBedrock"])),
+                    Arc::new(Float64Array::from(vec![1.5])),
+                    Arc::new(StringArray::from(vec!["2026100001"])),
+                    Arc::new(StringArray::from(vec!["ml-prod"])),
+                    public,
+                ],
+            )
+            .unwrap();
+            let mut out = Vec::new();
+            let mut w = ArrowWriter::try_new(&mut out, schema, None).unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            Bytes::from(out)
+        };
+        type Seen = (Option<String>, String, Option<f64>);
+        struct Rows(Vec<Seen>);
+        impl RowSink for Rows {
+            fn wants(&mut self, _: &str, _: &str) -> bool {
+                true
+            }
+            fn row(&mut self, row: &CurRow<'_>) {
+                self.0.push((
+                    row.invoice_id.map(str::to_string),
+                    row.usage_account_name.to_string(),
+                    row.public_on_demand_cost,
+                ));
+            }
+        }
+        let read = |bytes: &Bytes, projection: Projection| -> Result<(usize, Vec<Seen>), String> {
+            let size = bytes.len() as u64;
+            let range = metadata_range(bytes, size, "mem").unwrap();
+            let meta = &bytes[range.start as usize..range.end as usize];
+            let plan = ParquetPlan::with_projection(meta, size, "r.parquet", projection)
+                .map_err(|e| e.to_string())?;
+            let ranges = plan.ranges(0);
+            let chunks = ranges
+                .iter()
+                .map(|r| bytes.slice(r.start as usize..r.end as usize))
+                .collect();
+            let mut rows = Rows(Vec::new());
+            plan.read_row_group(0, &ranges, chunks, "mem", &mut rows)
+                .unwrap();
+            Ok((ranges.len(), rows.0))
+        };
+        let good = file(Arc::new(Float64Array::from(vec![1.75])));
+        assert_eq!(
+            read(&good, Projection::Daemon).unwrap(),
+            (2, vec![(None, String::new(), None)]),
+            "product code and cost only"
+        );
+        assert_eq!(
+            read(&good, Projection::Report).unwrap(),
+            (
+                5,
+                vec![(Some("2026100001".into()), "ml-prod".into(), Some(1.75))]
+            )
+        );
+        // A report-only column of the wrong type spoils only a read that projects it.
+        let odd = file(Arc::new(StringArray::from(vec!["1.75"])));
+        assert_eq!(read(&odd, Projection::Daemon).unwrap().0, 2);
+        let e = read(&odd, Projection::Report).unwrap_err();
+        assert!(
+            e.contains("column pricing_public_on_demand_cost has type")
+                && e.contains("expected double"),
             "{e}"
         );
     }

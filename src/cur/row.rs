@@ -27,6 +27,13 @@ pub struct CurRow<'a> {
     pub usage_start_ms: Option<i64>,
     /// `line_item_usage_end_date` (ms since the epoch); `None` when NULL or absent.
     pub usage_end_ms: Option<i64>,
+    /// `pricing_public_on_demand_cost`; `None` when NULL, absent, or not projected
+    /// ([`Projection::Report`](super::columns::Projection) only).
+    pub public_on_demand_cost: Option<f64>,
+    /// `bill_invoice_id`; `None` when NULL, absent, or not projected (report only).
+    pub invoice_id: Option<&'a str>,
+    /// `line_item_usage_account_name`; `""` when NULL, absent, or not projected (report only).
+    pub usage_account_name: &'a str,
     /// Non-zero when the row's strings stay where they are, unchanged, for every row of the same
     /// epoch (a decoded Parquet batch: its dictionaries), and no other rows ever carry this
     /// epoch: equal addresses then mean equal strings, so the next stage may key caches on

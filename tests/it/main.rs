@@ -19,6 +19,7 @@ mod prometheus_e2e;
 mod properties;
 mod reconcile;
 mod reload;
+mod report;
 mod s3;
 mod sample;
 mod server;

@@ -200,6 +200,9 @@ pub enum Need {
     /// The test Python environment (the Python of `REFERENCE_PYTHON` or `.venv`, made from
     /// `scripts/deps/requirements.lock`): PyYAML, aiosmtpd and the other pinned packages.
     Venv,
+    /// html5lib in that Python (pinned in `scripts/deps/requirements.lock`): the strict HTML5
+    /// parser the report's HTML is checked with.
+    Html5lib,
 }
 
 impl Need {
@@ -274,6 +277,26 @@ impl Need {
                     format!(
                         "helm (no {}; ./scripts/test.sh installs the pinned package)",
                         helm.display()
+                    )
+                })
+            }
+            Need::Html5lib => {
+                let Some(py) = reference_python() else {
+                    return Some(
+                        "html5lib (no REFERENCE_PYTHON and no .venv/bin/python; ./scripts/test.sh makes .venv)"
+                            .to_string(),
+                    );
+                };
+                let ok = Command::new(&py)
+                    .args(["-c", "import html5lib"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                (!ok).then(|| {
+                    format!(
+                        "html5lib (`import html5lib` fails in {}; ./scripts/test.sh installs scripts/deps/requirements.lock)",
+                        py.display()
                     )
                 })
             }

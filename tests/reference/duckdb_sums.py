@@ -154,6 +154,7 @@ WITH raw AS (
     {tags}                                                               AS tags,
     {usage_day}                                                          AS usage_day,
     {end_ms}                                                             AS end_ms
+    {extra}
   FROM {reader}
 ),
 bedrock AS (
@@ -210,21 +211,10 @@ final AS (
 """
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("root")
-    ap.add_argument("--periods", default="2")
-    ap.add_argument("--fold-sessions", action="store_true")
-    ap.add_argument("--bare", action="store_true",
-                    help="no manifest: every data file under root counts, by its BILLING_PERIOD= folder")
-    args = ap.parse_args()
-    if args.bare:
-        periods, files, written_ms = bare_files(args.root, args.periods)
-    else:
-        periods, files, written_ms = manifest_files(args.root, args.periods, with_written=True)
-    if not files:
-        print(json.dumps({"periods": periods, "files": []}))
-        return
+def prepare(files, fold_sessions=False, extra=None):
+    """A DuckDB connection and the labelled query over `files` (the CTEs `raw` … `final`, to which
+    a SELECT is appended), with the model-name table filled. `extra(cols, parquet)`, when given,
+    returns more `raw` columns (`, expr AS name` …) from the files' columns."""
     con = duckdb.connect()
     # Canonical model names: computed here in Python for each distinct name (no UDF: that needs numpy).
     con.execute("CREATE TABLE model_names(billed VARCHAR, canonical VARCHAR)")
@@ -250,21 +240,40 @@ def main():
     else:
         end_ms = "epoch_ms(CAST(nullif(trim(line_item_usage_end_date), '') AS TIMESTAMPTZ))"
     principal = "line_item_iam_principal" if "line_item_iam_principal" in cols else "NULL"
-    if principal != "NULL" and args.fold_sessions:
+    if principal != "NULL" and fold_sessions:
         principal = r"regexp_replace(line_item_iam_principal, '^(arn:[^:]+:sts::[0-9]+:assumed-role/[^/]+/).+$', '\1*')"
     payer = "trim(coalesce(bill_payer_account_id, ''))" if "bill_payer_account_id" in cols else "''"
     net = "line_item_net_unblended_cost" if "line_item_net_unblended_cost" in cols else "NULL"
     usage_day = ("substr(CAST(line_item_usage_start_date AS VARCHAR), 1, 10)"
                  if "line_item_usage_start_date" in cols else "NULL")
     base = SQL
-    for name, value in [("reader", reader), ("tags", tags), ("product_name", product_name), ("principal", principal), ("payer", payer), ("net", net), ("usage_day", usage_day), ("end_ms", end_ms)]:
+    for name, value in [("reader", reader), ("tags", tags), ("product_name", product_name), ("principal", principal), ("payer", payer), ("net", net), ("usage_day", usage_day), ("end_ms", end_ms), ("extra", extra(cols, parquet) if extra else "")]:
         base = base.replace("{" + name + "}", value)
+
+    billed = [r[0] for r in con.execute(base + "SELECT DISTINCT model_as_billed FROM labelled").fetchall()]
+    con.executemany("INSERT INTO model_names VALUES (?, ?)", [(b, canonical(b)) for b in billed])
+    return con, base
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("root")
+    ap.add_argument("--periods", default="2")
+    ap.add_argument("--fold-sessions", action="store_true")
+    ap.add_argument("--bare", action="store_true",
+                    help="no manifest: every data file under root counts, by its BILLING_PERIOD= folder")
+    args = ap.parse_args()
+    if args.bare:
+        periods, files, written_ms = bare_files(args.root, args.periods)
+    else:
+        periods, files, written_ms = manifest_files(args.root, args.periods, with_written=True)
+    if not files:
+        print(json.dumps({"periods": periods, "files": []}))
+        return
+    con, base = prepare(files, args.fold_sessions)
 
     def q(sql):
         return con.execute(base + sql).fetchall()
-
-    billed = [r[0] for r in q("SELECT DISTINCT model_as_billed FROM labelled")]
-    con.executemany("INSERT INTO model_names VALUES (?, ?)", [(b, canonical(b)) for b in billed])
 
     total = q("SELECT sum(cost), sum(net), sum(tokens), count(*) FROM final")[0]
     out = {

@@ -110,6 +110,10 @@ pub struct ExportSpec {
     /// No usage at or after this time (ms since the epoch): a period containing it is billed up to
     /// it only, as the current month is (at least one hour of the period stays).
     pub usage_until_ms: Option<i64>,
+    /// Billing periods (`YYYY-MM`) whose bill is final: the live execution's rows carry a
+    /// `bill_invoice_id` (one per billing entity). Elsewhere the column is blank (NULL), as CUR 2.0
+    /// leaves it until AWS invoices the period.
+    pub invoiced_periods: Vec<String>,
 }
 
 /// The manifest key marking example data (the exporter's `cur::manifest::SAMPLE_MARKER`).
@@ -154,6 +158,7 @@ impl Default for ExportSpec {
             payer_account_id: PAYER.into(),
             sample_marker: false,
             usage_until_ms: None,
+            invoiced_periods: Vec::new(),
         }
     }
 }
@@ -967,6 +972,7 @@ enum Src {
 #[derive(Clone, Copy)]
 enum F {
     BillType,
+    InvoiceId,
     Entity,
     PeriodEnd,
     PeriodStart,
@@ -1039,7 +1045,7 @@ const COLUMNS: &[Col] = &[
     c("bill_billing_entity", Str, Var(F::Entity)),
     c("bill_billing_period_end_date", Ts, Var(F::PeriodEnd)),
     c("bill_billing_period_start_date", Ts, Var(F::PeriodStart)),
-    c("bill_invoice_id", Str, Null),
+    c("bill_invoice_id", Str, Var(F::InvoiceId)),
     c(
         "bill_invoicing_entity",
         Str,
@@ -1280,10 +1286,14 @@ enum Cell<'a> {
     MapF64(Vec<(&'a str, f64)>),
 }
 
+#[derive(Clone, Copy)]
 struct Ctx<'a> {
+    period: &'a str,
     period_start: i64,
     period_end: i64,
     spec: &'a ExportSpec,
+    /// The rows carry a `bill_invoice_id`.
+    invoiced: bool,
 }
 
 fn cell<'a>(col: &Col, row: &'a GenRow, ctx: &Ctx<'_>) -> Cell<'a> {
@@ -1297,6 +1307,14 @@ fn cell<'a>(col: &Col, row: &'a GenRow, ctx: &Ctx<'_>) -> Cell<'a> {
     let bedrock = row.product_family == "Amazon Bedrock";
     match f {
         F::BillType => Cell::Str(Borrowed("Anniversary")),
+        // One invoice per billing entity (AWS, AWS Marketplace) and period.
+        F::InvoiceId if ctx.invoiced => Cell::Str(Owned(format!(
+            "{}{}{:04}",
+            &ctx.period[..4],
+            &ctx.period[5..7],
+            if row.billing_entity == "AWS" { 1 } else { 2 }
+        ))),
+        F::InvoiceId => Cell::Null,
         F::Entity => Cell::Str(Borrowed(row.billing_entity)),
         F::PeriodEnd => Cell::Ts(ctx.period_end),
         F::PeriodStart => Cell::Ts(ctx.period_start),
@@ -1743,10 +1761,12 @@ pub fn write_export(root: &Path, spec: &ExportSpec) -> std::io::Result<ExportSum
         .map(|i| format!("arn:aws:sts::123456789012:assumed-role/DocProcessor/batch-{i}"))
         .collect();
     for (pi, period) in spec.periods.iter().enumerate() {
-        let ctx = Ctx {
+        let period_ctx = Ctx {
+            period,
             period_start: period_start_ms(period),
             period_end: period_start_ms(&next_period(period)),
             spec,
+            invoiced: false,
         };
         let period_dir = format!("data/BILLING_PERIOD={period}");
         let meta_dir = format!("metadata/BILLING_PERIOD={period}");
@@ -1757,6 +1777,10 @@ pub fn write_export(root: &Path, spec: &ExportSpec) -> std::io::Result<ExportSum
         let live = *executions.last().expect("one execution");
         for &ex in &executions {
             let is_live = ex == live;
+            let ctx = Ctx {
+                invoiced: is_live && spec.invoiced_periods.iter().any(|p| p == period),
+                ..period_ctx
+            };
             let seed = spec.seed ^ ((pi as u64) << 32) ^ ((ex as u64) << 48);
             // Older executions are smaller and differ, as a restated bill would.
             let mut rows = if is_live {

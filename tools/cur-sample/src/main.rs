@@ -83,6 +83,10 @@ struct Args {
     /// bill_payer_account_id of every row (one payer per export, as AWS writes them).
     #[arg(long, default_value = cur_sample::PAYER)]
     payer_account_id: String,
+    /// Billing periods (YYYY-MM, comma-separated) whose bill is final: their rows carry a
+    /// bill_invoice_id (blank elsewhere, as until AWS invoices a period).
+    #[arg(long, value_delimiter = ',', value_name = "PERIODS")]
+    invoiced: Vec<String>,
 }
 
 fn main() -> std::io::Result<()> {
@@ -133,6 +137,7 @@ fn main() -> std::io::Result<()> {
             Layout::Ordered => SampleLayout::Ordered,
         },
         payer_account_id: a.payer_account_id,
+        invoiced_periods: a.invoiced,
         ..ExportSpec::default()
     };
     let s = write_export(&a.out, &spec)?;
