@@ -465,7 +465,7 @@ impl Sums {
     }
 }
 
-/// What `report` sums per series besides [`Sums`] ([`AggregateOptions::detail`]).
+/// What `report` sums per series besides `Sums` ([`AggregateOptions::detail`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Detail {
     /// `pricing_public_on_demand_cost` of the series' line items (NULL counts 0).

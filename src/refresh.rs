@@ -1026,7 +1026,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let source = Source::local(dir.path());
         let key = "data/BILLING_PERIOD=2026-01/part-0.json";
-        let Err(e) = open_file(&source, 0, key) else {
+        let Err(e) = open_file(&source, 0, key, crate::cur::columns::Projection::Daemon) else {
             panic!("a .json data file opened");
         };
         let text = e.to_string();

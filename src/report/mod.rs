@@ -19,7 +19,7 @@
 //!   with shares, tokens, the previous period, `--top` folding and a `TOTAL` per currency. Pure:
 //!   memory by groups, not rows.
 //! - [`provenance`] — invoiced or open, which export execution was read, notes. Pure.
-//! - [`format`] — the [`format::Report`] as CSV (RFC 4180, formula-escaped), Markdown, one
+//! - [`mod@format`] — the [`format::Report`] as CSV (RFC 4180, formula-escaped), Markdown, one
 //!   self-contained HTML file, or JSON (schema: docs/src/report.schema.json). Pure.
 //! - [`command`] — `bedrock-cost-exporter report`: wires the above and writes the output.
 

@@ -1,7 +1,7 @@
 //! Reads what a report needs: the reported billing period and the one before it, from every
 //! configured export, exactly as a refresh reads them (the same [`Refresher`]: newest manifest per
 //! period, only the files it lists, Parquet by projected column chunks) — with
-//! [`AggregateOptions::detail`] on, so the decoders also read the columns only the report needs
+//! [`crate::aggregate::AggregateOptions::detail`] on, so the decoders also read the columns only the report needs
 //! ([`Projection::Report`](crate::cur::columns::Projection)). The daemon's own reads are untouched.
 
 use std::collections::BTreeSet;
