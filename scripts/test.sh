@@ -119,5 +119,5 @@ cat "$skips"
 echo "== fuzz targets, 25 s each (scripts/fuzz.sh; nightly Rust, cargo-fuzz installed if missing)"
 ./scripts/fuzz.sh 25
 echo "== deployment artifacts (scripts/check-deploy.sh)"
-cargo build --quiet --bin bedrock-cost-exporter --bin cur-sample  # check-deploy runs both (the image ships both)
+cargo build --quiet -p bedrock-cost-exporter -p cur-sample --bins  # check-deploy runs both (the image ships both)
 ./scripts/check-deploy.sh "$CARGO_TARGET_DIR/debug/bedrock-cost-exporter"
