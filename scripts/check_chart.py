@@ -369,7 +369,9 @@ def map_args(argv, bin_path, mounts, hosts):
     out = []
     for a in argv:
         if a == IMAGE_BIN:
-            a = bin_path
+            # The binary here, never mapped again (a clone under /tmp would match the pod's /tmp).
+            out.append(bin_path)
+            continue
         hit = [c for c in mounts if a == c or a.startswith(c + "/")]
         if hit:
             cpath = max(hit, key=len)
